@@ -1,0 +1,1 @@
+"""Device adapters: ports, status model, real protocol drivers (simulators live in `simulators/`)."""

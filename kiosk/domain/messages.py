@@ -1,0 +1,71 @@
+"""Plain-language words for every message key, in Chinese and English, each saying what to do next."""
+
+from __future__ import annotations
+
+from kiosk.domain.errors import HisRefused, KioskError
+
+# key -> (zh_CN, en)
+MESSAGES: dict[str, tuple[str, str]] = {
+    "error.generic": ("系统出现问题，请到人工窗口办理。", "Something went wrong. Please go to a staffed window."),
+    "error.cancelled": ("已取消。", "Cancelled."),
+    "error.config": ("设备配置有误，暂停服务，请联系工作人员。", "The kiosk is misconfigured. Please call staff."),
+    "device.error": ("设备故障，请到人工窗口办理。", "A device failed. Please go to a staffed window."),
+    "device.offline": ("设备未连接，请联系工作人员或到人工窗口办理。", "A device is not connected. Please call staff."),
+    "device.timeout": ("设备无响应，请重试。", "The device did not answer. Please try again."),
+    "device.busy": ("设备忙，请稍候再试。", "The device is busy. Please wait and try again."),
+    "device.protocol": ("设备通讯出错，请重试。", "Device communication failed. Please try again."),
+    "card.none": ("未检测到卡片，请将卡片放在感应区。", "No card found. Please place your card on the reader."),
+    "card.removed": ("读卡时卡片被移开，请重新放好卡片。", "The card was moved while reading. Please place it again."),
+    "card.unreadable": ("无法读取卡片，请重新放置或更换证件。", "The card could not be read. Try again or use another card."),
+    "card.expired": ("证件已过有效期，请到人工窗口办理。", "Your card has expired. Please go to a staffed window."),
+    "printer.paper_out": ("打印机缺纸，请联系工作人员，可稍后补打凭条。", "The printer is out of paper. Please call staff; you can reprint later."),
+    "printer.cover_open": ("打印机盖未关闭，请联系工作人员。", "The printer cover is open. Please call staff."),
+    "printer.failed": ("打印失败，请到人工窗口补打凭条。", "Printing failed. Please get a reprint at a staffed window."),
+    "payment.declined": ("支付未成功，卡内未扣款，请换卡或换其他方式支付。", "Payment declined; nothing was charged. Try another card or method."),
+    "payment.cancelled": ("支付已取消，未扣款。", "Payment cancelled; nothing was charged."),
+    "payment.unknown": ("正在确认支付结果，请勿离开。若已扣款将自动处理。", "Checking the payment result. Please wait; any charge will be handled."),
+    "payment.link_failed": ("支付终端无响应，未扣款，请稍后再试。", "The payment terminal did not answer; nothing was charged."),
+    "his.error": ("医院系统返回错误，请到人工窗口办理。", "The hospital system returned an error. Please go to a staffed window."),
+    "his.unavailable": ("医院系统暂时无法连接，请稍后再试或到人工窗口办理。", "The hospital system is unreachable. Try again later or go to a staffed window."),
+    "his.NOT_FOUND": ("未找到您的就诊信息，请核对后重试或到人工窗口办理。", "No record found. Please check and try again, or go to a staffed window."),
+    "his.VALIDATION": ("信息格式有误，请核对后重试。", "The information is not valid. Please check and try again."),
+    "his.SLOT_TAKEN": ("该时段已被预约，请选择其他时段。", "That time slot has just been taken. Please choose another."),
+    "his.HOLD_EXPIRED": ("号源锁定已超时，请重新选择。", "Your hold on the slot expired. Please choose again."),
+    "his.SCHEDULE_CLOSED": ("该号源已停止预约，请选择其他医生或日期。", "Booking for this schedule is closed. Please choose another."),
+    "his.OUTSIDE_BOOKING_WINDOW": ("该日期不在可预约范围内。", "That date is outside the booking window."),
+    "his.DAILY_DEPARTMENT_LIMIT": ("同一天最多预约2个科室。", "At most 2 departments a day can be booked."),
+    "his.SAME_DEPARTMENT_DOCTOR_LIMIT": ("同一科室同一天只能预约1位医生。", "Only one doctor per department per day."),
+    "his.WEEKLY_LIMIT": ("7天内最多预约3次。", "At most 3 bookings in 7 days."),
+    "his.FIRST_VISIT_EXPERT_LIMIT": ("每周最多预约1次初诊专家号。", "At most one first-visit expert booking a week."),
+    "his.NO_SHOW_BANNED": ("因多次爽约，暂停预约至 {banned_until}。", "Bookings are suspended until {banned_until} after repeated no-shows."),
+    "his.OUTSIDE_COLLECTION_WINDOW": ("当前不在取号时间，请在 {window_start} 至 {window_end} 之间取号。", "Not collection time. Please come back between {window_start} and {window_end}."),
+    "his.IDENTITY_MISMATCH": ("证件与预约人不一致，无法取号。", "This card does not match the booking. Collection refused."),
+    "his.CANCEL_DEADLINE_PASSED": ("已过退号时间，请到人工窗口办理。", "Too late to cancel here. Please go to a staffed window."),
+    "his.ALREADY_PAID": ("该费用已支付，无需重复缴费。", "This has already been paid."),
+    "his.AMOUNT_MISMATCH": ("金额与医院记录不符，请到人工窗口办理。", "The amount does not match. Please go to a staffed window."),
+    "his.CARD_EXPIRED": ("证件已过有效期，请到人工窗口办理。", "Your card has expired. Please go to a staffed window."),
+    "his.UNAVAILABLE": ("医院系统暂时无法连接，请稍后再试或到人工窗口办理。", "The hospital system is unreachable. Try again later."),
+}
+
+
+def message_for(error: KioskError, language: str = "zh_CN") -> str:
+    """The words to show the patient for `error`, in `language` ('zh_CN' or 'en')."""
+    index = 1 if language.startswith("en") else 0
+    pair = MESSAGES.get(error.message_key)
+    if pair is None and isinstance(error, HisRefused):
+        server = error.server_message_en if index else error.server_message
+        if server:
+            return server
+    text = (pair or MESSAGES["error.generic"])[index]
+    if isinstance(error, HisRefused) and error.details:
+        try:
+            return text.format(**error.details)
+        except (KeyError, IndexError, ValueError):
+            return text
+    return text
+
+
+def text(key: str, language: str = "zh_CN") -> str:
+    """The words for a plain message key (no error object)."""
+    pair = MESSAGES.get(key, MESSAGES["error.generic"])
+    return pair[1 if language.startswith("en") else 0]
