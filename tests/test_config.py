@@ -1,0 +1,68 @@
+"""The config file: defaults give the demo; a typo or wrong type names the key and the file."""
+
+from pathlib import Path
+
+import pytest
+
+from kiosk import config
+from kiosk.domain.errors import ConfigError
+
+
+def test_defaults_are_the_all_simulated_demo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(config, "DEFAULT_PATH", tmp_path / "absent.toml")
+    cfg = config.load(None)
+    assert cfg.devices.idcard.driver == "sim"
+    assert cfg.his.url == "http://127.0.0.1:8700/api/v1"
+    assert cfg.kiosk.idle_timeout_s == 60
+
+
+def test_full_example_file_parses() -> None:
+    cfg = config.load(Path(__file__).parents[1] / "systemd" / "kiosk.toml.example")
+    assert cfg.devices.idcard.driver == "ga467-serial"
+    assert cfg.devices.idcard.baudrate == 115200
+    assert cfg.devices.printer.port == 9100
+    assert cfg.his.timeout_s == 5.0
+
+
+def test_typo_names_key_file_and_suggestion(tmp_path: Path) -> None:
+    path = tmp_path / "kiosk.toml"
+    path.write_text('[devices.idcard]\ndriver = "sim"\nbaudrat = 9600\n', encoding="utf-8")
+    with pytest.raises(ConfigError) as err:
+        config.load(path)
+    message = str(err.value)
+    assert str(path) in message and "devices.idcard.baudrat" in message and "did you mean 'baudrate'" in message
+
+
+def test_wrong_type(tmp_path: Path) -> None:
+    path = tmp_path / "kiosk.toml"
+    path.write_text('[kiosk]\nidle_timeout_s = "sixty"\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"'kiosk.idle_timeout_s' must be int, not str"):
+        config.load(path)
+
+
+def test_unknown_driver(tmp_path: Path) -> None:
+    path = tmp_path / "kiosk.toml"
+    path.write_text('[devices.printer]\ndriver = "escpos-netwrok"\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match="did you mean 'escpos-network'"):
+        config.load(path)
+
+
+def test_bad_toml_and_missing_file(tmp_path: Path) -> None:
+    path = tmp_path / "kiosk.toml"
+    path.write_text("[kiosk\nid = 1", encoding="utf-8")
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        config.load(path)
+    with pytest.raises(ConfigError, match="cannot read"):
+        config.load(tmp_path / "nope.toml")
+
+
+def test_bool_is_not_an_int(tmp_path: Path) -> None:
+    path = tmp_path / "kiosk.toml"
+    path.write_text("[devices.printer]\nport = true\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="'devices.printer.port' must be int"):
+        config.load(path)
+
+
+def test_redacted_hides_secrets() -> None:
+    shown = config.Config().redacted()
+    assert shown["his"]["token"] == "***"
