@@ -1,0 +1,315 @@
+"""All simulators of one kiosk, started together, with one set of tester actions.
+
+The rig plays every device on its real transport (pty, vpcd under pcscd, TCP 9100) and, when asked,
+the reference HIS. The kiosk's composition root points the real drivers at `endpoint_for(kind)`. The
+tester's panel (Qt), the HTTP control port and the scripted demo all act through the same methods.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import signal
+import tempfile
+import threading
+from dataclasses import dataclass
+from enum import Enum
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from kiosk.config import Config
+
+log = logging.getLogger(__name__)
+
+ALL = ("idcard", "insurance", "printer", "payment", "scanner")
+VPCD_READER = "Virtual PCD 00 00"
+
+
+@dataclass(frozen=True)
+class TestPatient:
+    """A patient of the HIS fixtures, as a tester picks one to put a card on the reader."""
+
+    id: str
+    name: str
+    id_number: str
+    insurance_card: str
+    qr: str
+    visit_card: str
+
+
+class SimulatorRig:
+    """Owns the simulators it started (and the embedded HIS); `stop()` ends all of them."""
+
+    def __init__(self) -> None:
+        self.idcard: Any = None
+        self.insurance: Any = None
+        self.printer: Any = None
+        self.payment: Any = None
+        self.scanner: Any = None
+        self.his: Any = None
+        self._pcscd: Any = None
+        self._tmp = tempfile.mkdtemp(prefix="kiosk-rig-")
+        self._endpoints: dict[str, dict[str, Any]] = {}
+
+    # --- lifecycle ---------------------------------------------------------------------------------
+    @classmethod
+    def start(cls, config: Config, which: list[str] | tuple[str, ...] = (), *, with_test_cards: bool = False,
+              his: bool = False, his_port: int = 0, his_db: str | None = None) -> SimulatorRig:
+        rig = cls()
+        try:
+            for kind in which or ALL:
+                getattr(rig, f"_start_{kind}")()
+            if his:
+                rig._start_his(his_port, his_db)
+            if with_test_cards:
+                rig._insert_default_cards()
+        except BaseException:
+            rig.stop()
+            raise
+        return rig
+
+    def endpoint_for(self, kind: str) -> dict[str, Any]:
+        """Config overrides that point the real driver of `kind` at this rig's simulator."""
+        if kind not in self._endpoints:
+            raise ValueError(f"the {kind} simulator is not running in this rig")
+        return self._endpoints[kind]
+
+    @property
+    def his_url(self) -> str | None:
+        return self.his.url if self.his is not None else None
+
+    def describe(self) -> dict[str, Any]:
+        out: dict[str, Any] = {kind: ep for kind, ep in self._endpoints.items()}
+        if self.his is not None:
+            out["his"] = {"url": self.his.url}
+        return out
+
+    def stop(self) -> None:
+        for name in ("idcard", "insurance", "printer", "payment", "scanner", "his"):
+            sim = getattr(self, name)
+            if sim is not None:
+                try:
+                    sim.stop()
+                except Exception:
+                    log.exception("stopping the %s simulator failed", name)
+                setattr(self, name, None)
+        if self._pcscd is not None:
+            self._pcscd.stop()
+            self._pcscd = None
+
+    # --- starting each simulator -------------------------------------------------------------------
+    def _start_idcard(self) -> None:
+        from simulators.idcard import IdCardSimulator
+
+        self.idcard = IdCardSimulator(link_path=str(Path(self._tmp) / "kiosk-idcard"))
+        self._endpoints["idcard"] = {"device": self.idcard.start()}
+
+    def _start_scanner(self) -> None:
+        from simulators.scanner import ScannerSimulator
+
+        self.scanner = ScannerSimulator(link_path=str(Path(self._tmp) / "kiosk-scanner"))
+        self._endpoints["scanner"] = {"driver": "serial-scanner", "device": self.scanner.start()}
+
+    def _start_payment(self) -> None:
+        from simulators.payment import PaymentTerminalSimulator
+
+        self.payment = PaymentTerminalSimulator(link_path=str(Path(self._tmp) / "kiosk-payment"))
+        self._endpoints["payment"] = {"device": self.payment.start()}
+
+    def _start_printer(self) -> None:
+        from simulators.printer import PrinterSimulator
+
+        self.printer = PrinterSimulator(port=0)
+        host, port = self.printer.start()
+        self._endpoints["printer"] = {"driver": "escpos-network", "host": host, "port": port}
+
+    def _start_insurance(self) -> None:
+        from simulators.insurance import InsuranceCardSimulator
+        from simulators.pcscd import ensure_pcscd
+
+        self._pcscd = ensure_pcscd()
+        self.insurance = InsuranceCardSimulator()
+        self._endpoints["insurance"] = {"reader": VPCD_READER}
+
+    def _start_his(self, port: int, db: str | None) -> None:
+        from simulators.his.server import start_in_thread
+
+        url = db or f"sqlite:///{Path(self._tmp) / 'his.db'}"
+        self.his = start_in_thread(db_url=url, seed=1, token="demo-kiosk-token", test_mode=True, port=port)
+
+    def _insert_default_cards(self) -> None:
+        from simulators.idcard import TEST_CARDS
+
+        if self.idcard is not None:
+            self.idcard.insert_card(next(iter(TEST_CARDS.values())))
+
+    # --- tester actions ----------------------------------------------------------------------------
+    def patients(self, limit: int = 50) -> list[TestPatient]:
+        """Patients of the HIS fixtures (needs the HIS in test mode)."""
+        fixtures = self.fixtures()
+        return [
+            TestPatient(str(p["id"]), p["name"], p["id_number"], p.get("insurance_card") or "",
+                        p.get("qr") or "", p.get("visit_card") or "")
+            for p in fixtures["patients"][:limit]
+        ]
+
+    def fixtures(self) -> dict[str, Any]:
+        if self.his is None:
+            raise RuntimeError("no HIS in this rig")
+        response = requests.get(f"{self.his.url}/_test/fixtures", timeout=10)
+        response.raise_for_status()
+        return response.json()
+
+    def set_his_clock(self, iso_time: str) -> None:
+        requests.put(f"{self.his.url}/_test/clock", json={"now": iso_time}, timeout=10).raise_for_status()
+
+    def set_his_faults(self, latency_ms: int = 0, error_rate: float = 0.0, down: bool = False) -> None:
+        requests.post(f"{self.his.url}/_test/faults",
+                      json={"latency_ms": latency_ms, "error_rate": error_rate, "down": down},
+                      timeout=10).raise_for_status()
+
+    def insert_id_card(self, patient: TestPatient) -> None:
+        from simulators.idcard import SimIdCard
+
+        self.idcard.insert_card(SimIdCard.for_person(patient.name, patient.id_number))
+
+    def insert_test_id_card(self, name: str) -> None:
+        from simulators.idcard import TEST_CARDS
+
+        self.idcard.insert_card(TEST_CARDS[name])
+
+    def remove_id_card(self) -> None:
+        self.idcard.remove_card()
+
+    def insert_insurance_card(self, patient: TestPatient) -> None:
+        from simulators.insurance import SimInsuranceCard
+
+        self.insurance.insert(SimInsuranceCard.for_person(patient.name, patient.id_number, patient.insurance_card))
+
+    def remove_insurance_card(self) -> None:
+        self.insurance.remove()
+
+    def scan(self, value: str) -> None:
+        self.scanner.scan(value)
+
+    def unplug(self, kind: str) -> None:
+        getattr(self, kind).unplug()
+
+    def replug(self, kind: str) -> None:
+        getattr(self, kind).replug()
+
+
+class Action(str, Enum):
+    """The tester actions the HTTP control port accepts: POST /<action> with a JSON body."""
+
+    INSERT_ID_CARD = "idcard/insert"
+    REMOVE_ID_CARD = "idcard/remove"
+    INSERT_INSURANCE_CARD = "insurance/insert"
+    REMOVE_INSURANCE_CARD = "insurance/remove"
+    SCAN = "scanner/scan"
+    PRINTER = "printer/fault"
+    PAYMENT = "payment/behaviour"
+    UNPLUG = "unplug"
+    REPLUG = "replug"
+    HIS_FAULTS = "his/faults"
+
+
+def _patient_by_id(rig: SimulatorRig, patient_id: str) -> TestPatient:
+    for patient in rig.patients(limit=10_000):
+        if patient.id == str(patient_id):
+            return patient
+    raise KeyError(f"no test patient {patient_id}")
+
+
+def perform(rig: SimulatorRig, action: Action, body: dict[str, Any]) -> None:
+    """Run one tester action; the panel, the HTTP port and scripts all come through here."""
+    from simulators import controls
+
+    if action is Action.INSERT_ID_CARD:
+        if "test_card" in body:
+            rig.insert_test_id_card(body["test_card"])
+        else:
+            rig.insert_id_card(_patient_by_id(rig, body["patient_id"]))
+    elif action is Action.REMOVE_ID_CARD:
+        rig.remove_id_card()
+    elif action is Action.INSERT_INSURANCE_CARD:
+        rig.insert_insurance_card(_patient_by_id(rig, body["patient_id"]))
+    elif action is Action.REMOVE_INSURANCE_CARD:
+        rig.remove_insurance_card()
+    elif action is Action.SCAN:
+        rig.scan(str(body["value"]))
+    elif action is Action.PRINTER:
+        controls.set_printer_fault(rig.printer, body["fault"])
+    elif action is Action.PAYMENT:
+        controls.set_payment_behaviour(rig.payment, body["behaviour"])
+    elif action is Action.UNPLUG:
+        rig.unplug(body["device"])
+    elif action is Action.REPLUG:
+        rig.replug(body["device"])
+    elif action is Action.HIS_FAULTS:
+        rig.set_his_faults(int(body.get("latency_ms", 0)), float(body.get("error_rate", 0.0)),
+                           bool(body.get("down", False)))
+
+
+def control_server(rig: SimulatorRig, port: int) -> ThreadingHTTPServer:
+    """An HTTP control port on 127.0.0.1 for scripted tests: GET / describes, POST /<action> acts."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def _answer(self, code: int, data: dict[str, Any]) -> None:
+            raw = json.dumps(data, ensure_ascii=False).encode()
+            self.send_response(code)
+            self.send_header("Content-Type", "application/json; charset=utf-8")
+            self.send_header("Content-Length", str(len(raw)))
+            self.end_headers()
+            self.wfile.write(raw)
+
+        def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+            self._answer(200, {"simulators": rig.describe(), "actions": [a.value for a in Action]})
+
+        def do_POST(self) -> None:  # noqa: N802
+            try:
+                action = Action(self.path.strip("/"))
+                length = int(self.headers.get("Content-Length") or 0)
+                body = json.loads(self.rfile.read(length) or b"{}") if length else {}
+                perform(rig, action, body)
+            except (ValueError, KeyError, TypeError) as exc:
+                self._answer(400, {"ok": False, "error": str(exc)})
+                return
+            self._answer(200, {"ok": True})
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+    threading.Thread(target=server.serve_forever, name="sim-control", daemon=True).start()
+    return server
+
+
+def serve_forever(config: Config, which: list[str], *, panel: bool, control_port: int) -> int:
+    """`kiosk sim`: start the simulators (and the HIS), print where each listens, wait for Ctrl-C."""
+    devices = [w for w in which if w != "his"] if which else list(ALL)
+    rig = SimulatorRig.start(config, devices, his=(not which or "his" in which), his_port=8700)
+    server = control_server(rig, control_port) if control_port else None
+    info = rig.describe()
+    if server is not None:
+        info["control"] = {"url": f"http://127.0.0.1:{server.server_address[1]}/"}
+    print(json.dumps(info, ensure_ascii=False, indent=2), flush=True)
+    try:
+        if panel:
+            from simulators.panel import run_panel
+
+            return run_panel(rig)
+        stop = threading.Event()
+        signal.signal(signal.SIGTERM, lambda *_: stop.set())
+        try:
+            stop.wait()
+        except KeyboardInterrupt:
+            pass
+        return 0
+    finally:
+        if server is not None:
+            server.shutdown()
+        rig.stop()
