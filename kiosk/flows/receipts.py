@@ -1,0 +1,89 @@
+"""Printout layouts as kiosk.domain.document.Document: the registration slip (挂号凭条)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from kiosk.domain.appointment import Collected
+from kiosk.domain.document import Align, Document, Feed, QrCode, Rule, Text
+from kiosk.domain.idnumber import mask_card, mask_id_number, mask_name
+from kiosk.domain.patient import Patient
+
+CHECKIN_PREFIX = "CHECKIN:"
+_PERIODS = {"am": "上午", "pm": "下午"}
+
+
+def checkin_code(appointment_id: str) -> str:
+    """The text of the slip's QR code, scanned at the department's check-in point (报到)."""
+    return f"{CHECKIN_PREFIX}{appointment_id}"
+
+
+def parse_checkin_code(code: str) -> str | None:
+    """The appointment id in a scanned slip QR, or None if the code is something else."""
+    if not code.startswith(CHECKIN_PREFIX):
+        return None
+    return code[len(CHECKIN_PREFIX):] or None
+
+
+@dataclass(frozen=True, slots=True)
+class SlipContext:
+    """Where and when the slip is printed, and how the fee was settled."""
+
+    hospital_name: str
+    kiosk_id: str
+    printed_at: dt.datetime
+    transaction_no: str
+    payment_method: str | None = None
+    """How the fee was paid at this kiosk ('银行卡', '微信'...); None = paid when booking, or not yet."""
+
+
+def registration_slip(patient: Patient, collected: Collected, ctx: SlipContext) -> Document:
+    """挂号凭条: everything a patient and the clinic need, with the patient's name and numbers masked."""
+    appt = collected.appointment
+    doctor = " ".join(p for p in (appt.doctor or "普通号", appt.doctor_title or "") if p)
+    where = " ".join(p for p in (collected.floor, collected.room) if p)
+    blocks = [
+        Text(ctx.hospital_name, Align.CENTER, width=2, height=2, bold=True),
+        Text("挂号凭条", Align.CENTER, bold=True),
+        Rule(),
+        Text(f"姓名：{mask_name(patient.name)}"),
+        Text(f"证件：{mask_id_number(patient.id_number_masked)}"),
+    ]
+    if patient.visit_card:
+        blocks.append(Text(f"就诊卡：{mask_card(patient.visit_card)}"))
+    blocks += [
+        Rule(),
+        Text(f"科室：{appt.department}"),
+        Text(f"医生：{doctor}"),
+        Text(f"日期：{appt.date.isoformat()} {_PERIODS.get(appt.period, appt.period)}"),
+        Text(f"时段：{appt.time_text}"),
+        Rule(),
+        Text("排队号", Align.CENTER),
+        Text(collected.queue_number, Align.CENTER, width=4, height=4, bold=True),
+    ]
+    if where:
+        blocks.append(Text(f"就诊地点：{where}", Align.CENTER, width=2, height=2))
+    blocks += [
+        Rule(),
+        Text(f"挂号费：{appt.fee}"),
+        Text(f"支付方式：{_payment_text(collected, ctx.payment_method)}"),
+        Text(f"预约码：{appt.booking_code}"),
+        Text(f"流水号：{ctx.transaction_no}"),
+        Feed(),
+        QrCode(checkin_code(appt.id)),
+        Text("到诊区报到时请出示此码", Align.CENTER),
+        Feed(),
+        Text(f"打印时间：{ctx.printed_at:%Y-%m-%d %H:%M:%S}"),
+        Text(f"终端号：{ctx.kiosk_id}"),
+        Text("请妥善保管，遗失不补", Align.CENTER),
+    ]
+    return Document(title="挂号凭条", blocks=tuple(blocks))
+
+
+def _payment_text(collected: Collected, method: str | None) -> str:
+    if method:
+        return method
+    if collected.fee_due:
+        return f"未支付，应缴 {collected.fee_due}，请到收费窗口缴费"
+    return "已预付"

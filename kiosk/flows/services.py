@@ -1,0 +1,56 @@
+"""What the composition root hands to the flows and the UI: the config, the HIS client and the ports."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Protocol
+from zoneinfo import ZoneInfo
+
+from kiosk.config import Config
+from kiosk.devices.ports import CodeScanner, IdCardReader, InsuranceCardReader, PaymentTerminal, ReceiptPrinter
+from kiosk.domain.appointment import Appointment, Collected
+from kiosk.domain.patient import IdCardData, Identity, Patient
+from kiosk.sync.client import Health
+from kiosk.sync.journal import Journal
+
+HOSPITAL_TZ = ZoneInfo("Asia/Shanghai")
+
+
+class HisApi(Protocol):
+    """The part of `kiosk.sync.client.HisClient` the flows use (tests pass a fake)."""
+
+    def health(self) -> Health: ...
+
+    def resolve_patient(self, identity: Identity) -> Patient: ...
+
+    def create_patient(self, card: IdCardData, idempotency_key: str | None = None) -> Patient: ...
+
+    def list_appointments(self, patient_id: str, date: dt.date) -> list[Appointment]: ...
+
+    def collect(self, appointment_id: str, patient_id: str, idempotency_key: str) -> Collected: ...
+
+
+def hospital_now() -> dt.datetime:
+    return dt.datetime.now(HOSPITAL_TZ)
+
+
+@dataclass
+class Services:
+    """Everything a task needs. A port that is None is not installed: the task that needs it says so."""
+
+    config: Config
+    his: HisApi | None = None
+    idcard: IdCardReader | None = None
+    insurance: InsuranceCardReader | None = None
+    printer: ReceiptPrinter | None = None
+    payment: PaymentTerminal | None = None
+    scanner: CodeScanner | None = None
+    journal: Journal | None = None
+    """Where bookings and money steps are written before they are attempted (None: tests only)."""
+    clock: Callable[[], dt.datetime] = field(default=hospital_now)
+    """The hospital's current time (aware); injected so that tests control 'today'."""
+
+    def today(self) -> dt.date:
+        return self.clock().date()

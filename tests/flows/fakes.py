@@ -1,0 +1,221 @@
+"""In-memory fakes of the ports and the HIS client for flow and UI tests (create_* factories)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+
+from kiosk.config import Config
+from kiosk.devices.base import Cancel, Capability, DeviceState, DeviceStatus, SelfTestResult, StatusPublisher
+from kiosk.domain.appointment import Appointment, AppointmentStatus, Collected
+from kiosk.domain.document import Document
+from kiosk.domain.errors import DeviceError, HisRefused, HisUnavailable, NoCard, NotFound
+from kiosk.domain.idnumber import IdNumber, Sex, check_char
+from kiosk.domain.money import Money
+from kiosk.domain.patient import IdCardData, Identity, IdentityKind, InsuranceCardData, Patient
+from kiosk.flows.services import HOSPITAL_TZ, Services
+from kiosk.sync.client import Health
+
+TODAY = dt.date(2026, 11, 23)
+NOW = dt.datetime(2026, 11, 23, 8, 15, tzinfo=HOSPITAL_TZ)
+
+
+def id_number(first17: str = "11010519491231002") -> IdNumber:
+    return IdNumber(first17 + check_char(first17))
+
+
+def create_id_card(name: str = "张小三", first17: str = "11010519491231002", valid_to: dt.date | None = None) -> IdCardData:
+    number = id_number(first17)
+    return IdCardData(
+        name=name, sex=number.sex, ethnicity="汉", birth_date=number.birth_date, address="北京市东城区",
+        id_number=number, authority="北京市公安局东城分局", valid_from=dt.date(2020, 1, 1),
+        valid_to=valid_to if valid_to is not None else dt.date(2040, 1, 1),
+    )
+
+
+def create_insurance_card(card_number: str = "A12345678", expires: dt.date | None = None) -> InsuranceCardData:
+    return InsuranceCardData(card_number, "张小三", id_number().value, Sex.FEMALE, "110100", None, expires)
+
+
+def _at(hour: int, minute: int) -> dt.datetime:
+    return dt.datetime(TODAY.year, TODAY.month, TODAY.day, hour, minute, tzinfo=HOSPITAL_TZ)
+
+
+def create_appointment(
+    id: str = "A1", code: str = "12345678", patient_id: str = "P1", department: str = "心血管内科",
+    doctor: str | None = "李四", title: str | None = "主任医师", hour: int = 9, fee_fen: int = 5000,
+    status: AppointmentStatus = AppointmentStatus.BOOKED,
+) -> Appointment:
+    return Appointment(
+        id=id, booking_code=code, patient_id=patient_id, date=TODAY, period="am" if hour < 12 else "pm",
+        start=_at(hour, 0), end=_at(hour, 30), department_id="D1", department=department, doctor=doctor,
+        doctor_title=title, fee=Money(fee_fen), status=status,
+    )
+
+
+@dataclass
+class FakeHis:
+    """The HIS contract in memory: one patient by default, with two appointments today."""
+
+    patients: dict[str, Patient] = field(default_factory=dict)
+    credentials: dict[tuple[IdentityKind, str], str] = field(default_factory=dict)
+    id_last4: dict[str, str] = field(default_factory=dict)
+    appointments: list[Appointment] = field(default_factory=list)
+    down: bool = False
+    lose_next_collect_answer: bool = False
+    refuse_collect: HisRefused | None = None
+    calls: list[str] = field(default_factory=list)
+    collect_keys: dict[str, Collected] = field(default_factory=dict)
+
+    def _check(self, call: str) -> None:
+        self.calls.append(call)
+        if self.down:
+            raise HisUnavailable(f"{call}: cannot connect")
+
+    def health(self) -> Health:
+        self._check("health")
+        return Health(True, NOW)
+
+    def resolve_patient(self, identity: Identity) -> Patient:
+        self._check("resolve")
+        if identity.kind is IdentityKind.BOOKING_CODE:
+            for a in self.appointments:
+                patient = self.patients.get(a.patient_id)
+                last4 = self.id_last4.get(a.patient_id)
+                if a.booking_code == identity.value and patient and last4 == identity.id_last4:
+                    return patient
+            raise NotFound("未找到", "not found")
+        patient_id = self.credentials.get((identity.kind, identity.value))
+        if patient_id is None:
+            raise NotFound("未找到", "not found")
+        return self.patients[patient_id]
+
+    def create_patient(self, card: IdCardData, idempotency_key: str | None = None) -> Patient:
+        self._check("create_patient")
+        patient = Patient(f"P{len(self.patients) + 1}", card.name, card.sex, card.birth_date,
+                          card.id_number.masked, f"V{len(self.patients) + 1:07d}", first_visit=True)
+        self.patients[patient.id] = patient
+        self.credentials[(IdentityKind.ID_CARD, card.id_number.value)] = patient.id
+        self.id_last4[patient.id] = card.id_number.last4
+        return patient
+
+    def list_appointments(self, patient_id: str, date: dt.date) -> list[Appointment]:
+        self._check("list")
+        return [a for a in self.appointments if a.patient_id == patient_id and a.date == date]
+
+    def collect(self, appointment_id: str, patient_id: str, idempotency_key: str) -> Collected:
+        self._check("collect")
+        if idempotency_key in self.collect_keys:
+            return self.collect_keys[idempotency_key]
+        if self.refuse_collect is not None:
+            raise self.refuse_collect
+        appt = next(a for a in self.appointments if a.id == appointment_id)
+        if appt.patient_id != patient_id:
+            raise HisRefused("IDENTITY_MISMATCH", "证件与预约人不一致", "mismatch")
+        done = replace(appt, status=AppointmentStatus.COLLECTED)
+        self.appointments[self.appointments.index(appt)] = done
+        result = Collected(done, f"A{len(self.collect_keys) + 12:03d}", "305诊室", "3楼", Money.zero())
+        self.collect_keys[idempotency_key] = result
+        if self.lose_next_collect_answer:
+            self.lose_next_collect_answer = False
+            raise HisUnavailable("answer lost")
+        return result
+
+
+def create_his() -> FakeHis:
+    card = create_id_card()
+    patient = Patient("P1", card.name, card.sex, card.birth_date, card.id_number.masked, "V0001234",
+                      insurance_card="A12345678")
+    his = FakeHis(patients={"P1": patient})
+    his.credentials[(IdentityKind.ID_CARD, card.id_number.value)] = "P1"
+    his.id_last4["P1"] = card.id_number.last4
+    his.credentials[(IdentityKind.INSURANCE_CARD, "A12345678")] = "P1"
+    his.credentials[(IdentityKind.VISIT_CARD, "V0001234")] = "P1"
+    his.appointments = [
+        create_appointment("A1", "12345678", hour=9),
+        create_appointment("A2", "87654321", department="消化内科", doctor="王五", title="副主任医师", hour=14,
+                           fee_fen=3000),
+        create_appointment("A0", "11112222", status=AppointmentStatus.COLLECTED, hour=8),
+    ]
+    return his
+
+
+class _FakeDevice:
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self._status = StatusPublisher(name)
+        self._status.set(DeviceState.ONLINE)
+
+    def open(self) -> None: ...
+
+    def close(self) -> None: ...
+
+    def status(self) -> DeviceStatus:
+        return self._status.status()
+
+    def subscribe(self, listener: Callable[[str, DeviceStatus], None]) -> Callable[[], None]:
+        return self._status.subscribe(listener)
+
+    def capabilities(self) -> frozenset[Capability]:
+        return frozenset()
+
+    def self_test(self) -> SelfTestResult:
+        return SelfTestResult(True, ("fake",))
+
+
+class FakeCardReader(_FakeDevice):
+    """Hands out queued cards; with none queued it answers NoCard at once (no waiting in tests)."""
+
+    def __init__(self, name: str, cards: list | None = None) -> None:
+        super().__init__(name)
+        self.cards = list(cards or [])
+        self.reads = 0
+
+    def read_card(self, timeout_s: float, cancel: Cancel | None = None):  # noqa: ANN201
+        self.reads += 1
+        if not self.cards:
+            raise NoCard("no card")
+        card = self.cards.pop(0)
+        if isinstance(card, Exception):
+            raise card
+        return card
+
+
+class FakeScanner(_FakeDevice):
+    def __init__(self, codes: list[str] | None = None) -> None:
+        super().__init__("scanner")
+        self.codes = list(codes or [])
+
+    def read_code(self, timeout_s: float, cancel: Cancel | None = None) -> str:
+        if not self.codes:
+            raise NoCard("nothing scanned")
+        return self.codes.pop(0)
+
+
+class FakePrinter(_FakeDevice):
+    """Keeps every printed Document; `fail_with` makes the next prints raise it."""
+
+    def __init__(self) -> None:
+        super().__init__("printer")
+        self.printed: list[Document] = []
+        self.fail_with: DeviceError | None = None
+
+    def print_document(self, document: Document) -> None:
+        if self.fail_with is not None:
+            raise self.fail_with
+        self.printed.append(document)
+
+
+def create_services(his: FakeHis | None = None, *, cards: list | None = None, idle_timeout_s: int = 60) -> Services:
+    config = Config()
+    config = replace(config, kiosk=replace(config.kiosk, idle_timeout_s=idle_timeout_s, hospital_name="示范医院"))
+    return Services(
+        config=config,
+        his=his if his is not None else create_his(),
+        idcard=FakeCardReader("idcard", cards),
+        insurance=FakeCardReader("insurance"),
+        printer=FakePrinter(),
+        scanner=FakeScanner(),
+        clock=lambda: NOW,
+    )
