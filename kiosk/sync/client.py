@@ -4,8 +4,8 @@ Callers see domain objects or a `HisError` subclass, never a requests exception 
 - no answer, a timeout, a 5xx (503 `UNAVAILABLE` included) -> `HisUnavailable`
 - 404 -> `NotFound`; any other 4xx -> `HisRefused(code, message, message_en, details, status)`
 - a 2xx the contract does not allow -> `HisError` ("the hospital system returned an error")
-Only GETs are retried here (a few times, briefly). Writes carry an Idempotency-Key instead, so the
-*flow* may repeat them safely with the same key.
+Only GETs are retried here, briefly, on no answer or 502/503/504. A keyed write is repeated only on
+409 IDEMPOTENCY_IN_PROGRESS; otherwise the *flow* repeats it, safely, with the same Idempotency-Key.
 """
 
 from __future__ import annotations
@@ -30,6 +30,10 @@ log = logging.getLogger(__name__)
 
 _RETRY_STATUSES = frozenset({502, 503, 504})
 _IN_PROGRESS = "IDEMPOTENCY_IN_PROGRESS"
+
+
+class _Transient(HisUnavailable):
+    """No answer, or a gateway saying the HIS is briefly away (502/503/504): worth one more GET."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,7 +102,7 @@ class HisClient:
             last = attempt == attempts - 1
             try:
                 return self._once(method, path, params, body, headers)
-            except HisUnavailable:
+            except _Transient:
                 if last or method != "GET":
                     raise
             except HisRefused as exc:
@@ -122,10 +126,10 @@ class HisClient:
             )
         except requests.Timeout:
             log.warning("HIS timeout", extra={"method": method, "path": path})
-            raise HisUnavailable(f"{method} {path}: no answer within {self.timeout_s:g} s") from None
+            raise _Transient(f"{method} {path}: no answer within {self.timeout_s:g} s") from None
         except requests.RequestException as exc:
             log.warning("HIS unreachable", extra={"method": method, "path": path, "error": type(exc).__name__})
-            raise HisUnavailable(f"{method} {path}: cannot connect ({type(exc).__name__})") from None
+            raise _Transient(f"{method} {path}: cannot connect ({type(exc).__name__})") from None
         return self._answer(method, path, response)
 
     def _answer(self, method: str, path: str, response: requests.Response) -> Any:
@@ -145,6 +149,8 @@ class HisClient:
         message_en = str(error.get("message_en") or "")
         details = error.get("details") if isinstance(error.get("details"), dict) else {}
         log.info("HIS refused", extra={"method": method, "path": path, "status": status, "code": code})
+        if status in _RETRY_STATUSES:
+            raise _Transient(f"{method} {path}: HTTP {status} {code}")
         if status >= 500:
             raise HisUnavailable(f"{method} {path}: HTTP {status} {code}")
         if status == 404:
