@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import termios
 import threading
 from collections.abc import Callable
 
@@ -17,6 +18,9 @@ import serial
 from kiosk.domain.errors import DeviceOffline
 
 log = logging.getLogger(__name__)
+
+# What a vanished port raises: pyserial wraps most OS errors, but not tcflush's termios.error (EIO).
+_LINK_ERRORS = (serial.SerialException, OSError, termios.error)
 
 
 class SerialLink:
@@ -44,7 +48,7 @@ class SerialLink:
             self._port = serial.Serial(
                 self.device, self.baudrate, bytesize=8, parity="N", stopbits=1, timeout=self._chunk_timeout_s
             )
-        except (serial.SerialException, OSError) as exc:
+        except _LINK_ERRORS as exc:
             raise DeviceOffline(f"cannot open {self.device}: {exc}") from None
 
     def close(self) -> None:
@@ -52,7 +56,7 @@ class SerialLink:
         if port is not None:
             try:
                 port.close()
-            except (serial.SerialException, OSError):  # closing a dead port: nothing left to release
+            except _LINK_ERRORS:  # closing a dead port: nothing left to release
                 log.debug("close of a dead port failed", exc_info=True)
 
     def _lost(self, exc: Exception) -> DeviceOffline:
@@ -68,7 +72,7 @@ class SerialLink:
         port = self._require()
         try:
             port.write(data)
-        except (serial.SerialException, OSError) as exc:
+        except _LINK_ERRORS as exc:
             raise self._lost(exc) from None
 
     def read(self, max_bytes: int) -> bytes:
@@ -76,7 +80,7 @@ class SerialLink:
         port = self._require()
         try:
             return port.read(max_bytes)
-        except (serial.SerialException, OSError) as exc:
+        except _LINK_ERRORS as exc:
             raise self._lost(exc) from None
 
     def discard_input(self) -> None:
@@ -84,7 +88,7 @@ class SerialLink:
         port = self._require()
         try:
             port.reset_input_buffer()
-        except (serial.SerialException, OSError) as exc:
+        except _LINK_ERRORS as exc:
             raise self._lost(exc) from None
 
 
