@@ -1,0 +1,596 @@
+"""Schedules, holds, appointments, collection and the queue: every booking rule of SPEC.md."""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.orm import Session
+
+from simulators.his import models as m
+from simulators.his import views
+from simulators.his.context import Ctx, get_or_404, new_id, next_counter
+from simulators.his.errors import ApiError
+from simulators.his.rules import Rules, Title
+
+Answer = tuple[int, dict[str, Any]]
+_CLOSED_STATES = ("closed", "stopped", "suspended")
+_code_rng = random.SystemRandom()
+
+
+# --- time rules ---------------------------------------------------------------------------------
+def collection_window(
+    rules: Rules, day: dt.date, period: str, start: dt.datetime
+) -> tuple[dt.datetime, dt.datetime]:
+    opens, closes = rules.collection_window(period)
+    begin, end = dt.datetime.combine(day, opens), dt.datetime.combine(day, closes)
+    if rules.collect_min_before_slot is not None:
+        end = min(end, start - dt.timedelta(minutes=rules.collect_min_before_slot))
+    return begin, end
+
+
+def effective_status(a: m.Appointment, ctx: Ctx) -> str:
+    """A booked appointment whose collection window has closed is void: a no-show (爽约)."""
+    if a.status == "booked" and ctx.now >= collection_window(ctx.rules, a.date, a.period, a.start)[1]:
+        return "no_show"
+    return a.status
+
+
+def booking_window_refusal(
+    ctx: Ctx, day: dt.date, period: str, slot_end: dt.datetime | None
+) -> ApiError | None:
+    """Why a session cannot be booked now (OUTSIDE_BOOKING_WINDOW), or None when it can."""
+    rules, now, today = ctx.rules, ctx.now, ctx.today
+    days = (day - today).days
+
+    def refuse(reason: str, **details: Any) -> ApiError:
+        return ApiError("OUTSIDE_BOOKING_WINDOW", {"reason": reason, "date": day.isoformat(), **details})
+
+    if days < 0:
+        return refuse("past")
+    if days == 0:
+        cutoff = dt.datetime.combine(day, rules.same_day_cutoff(period))
+        if now >= cutoff:
+            return refuse("same_day_cutoff", closes_at=ctx.iso(cutoff))
+        if slot_end is not None and slot_end <= now:
+            return refuse("slot_over")
+        return None
+    if days == 1 and now.time() >= rules.tomorrow_closes:
+        return refuse("tomorrow_closed", closes_at=ctx.iso(dt.datetime.combine(today, rules.tomorrow_closes)))
+    if days > rules.booking_window_days:
+        return refuse("too_far", last_day=(today + dt.timedelta(days=rules.booking_window_days)).isoformat())
+    if days == rules.booking_window_days and now.time() < rules.release_time:
+        return refuse("not_released", opens_at=ctx.iso(dt.datetime.combine(today, rules.release_time)))
+    return None
+
+
+def _slot_free(now: dt.datetime) -> Any:
+    """SQL condition: the slot can be taken now (no appointment, no live hold, public, released)."""
+    return and_(
+        m.Slot.appointment_id.is_(None),
+        m.Slot.reserved_followup.is_(False),
+        or_(m.Slot.held_until.is_(None), m.Slot.held_until <= now),
+        or_(m.Slot.available_from.is_(None), m.Slot.available_from <= now),
+    )
+
+
+# --- fees ---------------------------------------------------------------------------------------
+def effective_doctor_id(sched: m.Schedule) -> str | None:
+    return sched.substitute_doctor_id if sched.state == "substituted" else sched.doctor_id
+
+
+def title_of(s: Session, doctor_id: str | None) -> Title | None:
+    if doctor_id is None:
+        return None
+    doc = s.get(m.Doctor, doctor_id)
+    return Title(doc.title) if doc else None
+
+
+# --- catalogue reads ----------------------------------------------------------------------------
+def list_departments(s: Session, ctx: Ctx) -> Answer:
+    rows = s.execute(select(m.Department).order_by(m.Department.id)).scalars()
+    return 200, {"departments": [views.department(d) for d in rows]}
+
+
+def list_doctors(s: Session, ctx: Ctx, department_id: str | None) -> Answer:
+    stmt = select(m.Doctor).order_by(m.Doctor.id)
+    if department_id is not None:
+        stmt = stmt.where(m.Doctor.department_id == department_id)
+    return 200, {"doctors": [views.doctor(d) for d in s.execute(stmt).scalars()]}
+
+
+def list_schedules(s: Session, ctx: Ctx, department_id: str | None, day: dt.date | None) -> Answer:
+    stmt = select(m.Schedule).order_by(m.Schedule.date, m.Schedule.period, m.Schedule.id)
+    if department_id is not None:
+        stmt = stmt.where(m.Schedule.department_id == department_id)
+    if day is not None:
+        stmt = stmt.where(m.Schedule.date == day)
+    schedules = list(s.execute(stmt).scalars())
+    counts: dict[str, int] = {}
+    if schedules:
+        ids = [x.id for x in schedules]
+        free = and_(_slot_free(ctx.now), m.Slot.end > ctx.now)
+        for sid, n in s.execute(
+            select(m.Slot.schedule_id, func.count())
+            .where(m.Slot.schedule_id.in_(ids), free)
+            .group_by(m.Slot.schedule_id)
+        ):
+            counts[sid] = n
+    out = []
+    for sc in schedules:
+        available = counts.get(sc.id, 0)
+        out.append(
+            {
+                "id": sc.id,
+                "department_id": sc.department_id,
+                "doctor_id": sc.doctor_id,
+                "date": sc.date.isoformat(),
+                "period": sc.period,
+                "state": _shown_state(sc, ctx, available),
+                "substitute_doctor_id": sc.substitute_doctor_id,
+                "fee_fen": ctx.rules.fee_for(title_of(s, effective_doctor_id(sc))),
+                "available": available,
+            }
+        )
+    return 200, {"schedules": out}
+
+
+def _shown_state(sc: m.Schedule, ctx: Ctx, available: int) -> str:
+    if sc.state in _CLOSED_STATES:
+        return sc.state
+    if booking_window_refusal(ctx, sc.date, sc.period, None) is not None:
+        return "closed"  # 截止: outside the booking window right now
+    if available == 0:
+        return "full"
+    return sc.state
+
+
+def list_slots(s: Session, ctx: Ctx, schedule_id: str) -> Answer:
+    sched = get_or_404(s, m.Schedule, schedule_id)
+    assert isinstance(sched, m.Schedule)
+    bookable = sched.state not in _CLOSED_STATES
+    slots = s.execute(
+        select(m.Slot).where(m.Slot.schedule_id == schedule_id).order_by(m.Slot.start)
+    ).scalars()
+    out = []
+    for sl in slots:
+        free = (
+            bookable
+            and sl.appointment_id is None
+            and not sl.reserved_followup
+            and (sl.held_until is None or sl.held_until <= ctx.now)
+            and (sl.available_from is None or sl.available_from <= ctx.now)
+            and sl.end > ctx.now
+        )
+        view = views.slot(sl, ctx, free)
+        if sl.reserved_followup:
+            view["reserved"] = "followup"
+        out.append(view)
+    return 200, {"slots": out}
+
+
+# --- the per-patient rules ----------------------------------------------------------------------
+@dataclass(frozen=True)
+class _Booking:
+    date: dt.date
+    department_id: str
+    first_visit_expert: bool
+
+
+def banned_until(s: Session, ctx: Ctx, patient_id: str) -> dt.date | None:
+    """The end of a no-show ban: `no_show_limit` no-shows within `no_show_window_days` bar bookings."""
+    rules = ctx.rules
+    since = ctx.today - dt.timedelta(days=rules.no_show_window_days + rules.no_show_ban_days)
+    rows = s.execute(
+        select(m.Appointment).where(
+            m.Appointment.patient_id == patient_id,
+            m.Appointment.date >= since,
+            m.Appointment.status.in_(("booked", "no_show")),
+        )
+    ).scalars()
+    dates = sorted(a.date for a in rows if effective_status(a, ctx) == "no_show")
+    until: dt.date | None = None
+    k = rules.no_show_limit
+    for i in range(k - 1, len(dates)):
+        if (dates[i] - dates[i - k + 1]).days < rules.no_show_window_days:
+            end = dates[i] + dt.timedelta(days=rules.no_show_ban_days)
+            until = end if until is None or end > until else until
+    return until if until is not None and until > ctx.today else None
+
+
+def _existing_bookings(
+    s: Session, ctx: Ctx, patient_id: str, day: dt.date, exclude_hold: str | None
+) -> list[_Booking]:
+    """The patient's active appointments and live holds near `day` (live holds count toward limits)."""
+    span = max(ctx.rules.bookings_window_days, ctx.rules.first_visit_expert_window_days)
+    lo, hi = day - dt.timedelta(days=span), day + dt.timedelta(days=span)
+    out = []
+    for a in s.execute(
+        select(m.Appointment).where(
+            m.Appointment.patient_id == patient_id,
+            m.Appointment.date.between(lo, hi),
+            m.Appointment.status.in_(m.ACTIVE_STATUSES),
+        )
+    ).scalars():
+        if effective_status(a, ctx) in m.ACTIVE_STATUSES:
+            out.append(_Booking(a.date, a.department_id, a.first_visit_expert))
+    holds = select(m.Hold).where(
+        m.Hold.patient_id == patient_id,
+        m.Hold.status == "live",
+        m.Hold.expires_at > ctx.now,
+        m.Hold.date.between(lo, hi),
+    )
+    if exclude_hold is not None:
+        holds = holds.where(m.Hold.id != exclude_hold)
+    for h in s.execute(holds).scalars():
+        out.append(_Booking(h.date, h.department_id, h.first_visit_expert))
+    return out
+
+
+def _max_in_window(bookings: list[_Booking], day: dt.date, width: int) -> int:
+    """The most bookings in any `width`-day window that contains `day` (the new one not counted)."""
+    best = 0
+    for k in range(width):
+        start = day - dt.timedelta(days=width - 1 - k)
+        end = start + dt.timedelta(days=width)
+        best = max(best, sum(1 for b in bookings if start <= b.date < end))
+    return best
+
+
+def check_patient(
+    s: Session,
+    ctx: Ctx,
+    patient: m.Patient,
+    department_id: str,
+    day: dt.date,
+    fv_expert: bool,
+    exclude_hold: str | None = None,
+) -> None:
+    """Raise the first rule the patient's new booking would break."""
+    rules = ctx.rules
+    until = banned_until(s, ctx, patient.id)
+    if until is not None:
+        raise ApiError("NO_SHOW_BANNED", {"banned_until": until.isoformat()})
+    existing = _existing_bookings(s, ctx, patient.id, day, exclude_hold)
+    same_day = [b for b in existing if b.date == day]
+    if sum(1 for b in same_day if b.department_id == department_id) >= rules.max_per_department_per_day:
+        raise ApiError(
+            "SAME_DEPARTMENT_DOCTOR_LIMIT", {"date": day.isoformat(), "department_id": department_id}
+        )
+    if len({b.department_id for b in same_day} | {department_id}) > rules.max_departments_per_day:
+        raise ApiError(
+            "DAILY_DEPARTMENT_LIMIT", {"date": day.isoformat(), "limit": rules.max_departments_per_day}
+        )
+    if _max_in_window(existing, day, rules.bookings_window_days) >= rules.max_bookings_per_window:
+        raise ApiError(
+            "WEEKLY_LIMIT", {"limit": rules.max_bookings_per_window, "days": rules.bookings_window_days}
+        )
+    if fv_expert:
+        experts = [b for b in existing if b.first_visit_expert]
+        if _max_in_window(experts, day, rules.first_visit_expert_window_days) >= rules.max_first_visit_expert:
+            raise ApiError("FIRST_VISIT_EXPERT_LIMIT", {"limit": rules.max_first_visit_expert})
+
+
+def sweep_no_shows(s: Session, ctx: Ctx, patient_id: str) -> None:
+    """Record as no-shows the patient's bookings whose collection window has closed."""
+    rules = ctx.rules
+    late_periods = [p for p in ("am", "pm") if ctx.now.time() >= rules.collection_window(p)[1]]
+    cond = m.Appointment.date < ctx.today
+    if late_periods and rules.collect_min_before_slot is None:
+        cond = or_(cond, and_(m.Appointment.date == ctx.today, m.Appointment.period.in_(late_periods)))
+    s.execute(
+        update(m.Appointment)
+        .where(m.Appointment.patient_id == patient_id, m.Appointment.status == "booked", cond)
+        .values(status="no_show")
+    )
+
+
+def _schedule_open(sched: m.Schedule) -> None:
+    if sched.state in _CLOSED_STATES:
+        raise ApiError("SCHEDULE_CLOSED", {"state": sched.state, "schedule_id": sched.id})
+
+
+# --- holds and bookings -------------------------------------------------------------------------
+def create_hold(s: Session, ctx: Ctx, slot_id: str, patient_id: str) -> Answer:
+    patient = get_or_404(s, m.Patient, patient_id, lock=True)  # serialises one patient's bookings
+    assert isinstance(patient, m.Patient)
+    slot = get_or_404(s, m.Slot, slot_id)
+    assert isinstance(slot, m.Slot)
+    sched = s.get(m.Schedule, slot.schedule_id)
+    assert sched is not None
+    _schedule_open(sched)
+    refusal = booking_window_refusal(ctx, sched.date, sched.period, slot.end)
+    if refusal is not None:
+        raise refusal
+    if slot.reserved_followup:
+        raise ApiError("SLOT_TAKEN", {"slot_id": slot_id, "reason": "reserved_for_followup"})
+    fv_expert = patient.first_visit and ctx.rules.is_expert(title_of(s, effective_doctor_id(sched)))
+    sweep_no_shows(s, ctx, patient.id)
+    check_patient(s, ctx, patient, sched.department_id, sched.date, fv_expert)
+    hold_id = new_id("H")
+    expires = ctx.now + dt.timedelta(minutes=ctx.rules.hold_minutes)
+    # The slot is taken by this one conditional UPDATE, never by read-then-write.
+    taken = s.execute(
+        update(m.Slot)
+        .where(m.Slot.id == slot_id, _slot_free(ctx.now))
+        .values(hold_id=hold_id, held_until=expires)
+    ).rowcount
+    if taken != 1:
+        raise ApiError("SLOT_TAKEN", {"slot_id": slot_id})
+    s.add(
+        m.Hold(
+            id=hold_id,
+            slot_id=slot_id,
+            patient_id=patient.id,
+            kiosk_id=ctx.kiosk_id,
+            department_id=sched.department_id,
+            date=sched.date,
+            first_visit_expert=fv_expert,
+            created_at=ctx.now,
+            expires_at=expires,
+            status="live",
+        )
+    )
+    return 201, {
+        "hold_id": hold_id,
+        "expires_at": ctx.iso(expires),
+        "slot_id": slot_id,
+        "patient_id": patient.id,
+    }
+
+
+def release_hold(s: Session, ctx: Ctx, hold_id: str) -> Answer:
+    hold = get_or_404(s, m.Hold, hold_id, lock=True)
+    assert isinstance(hold, m.Hold)
+    status = hold.status
+    if status == "live":
+        if hold.expires_at <= ctx.now:
+            status = "expired"
+        else:
+            s.execute(
+                update(m.Slot)
+                .where(m.Slot.id == hold.slot_id, m.Slot.hold_id == hold.id)
+                .values(hold_id=None, held_until=None)
+            )
+            status = "released"
+        hold.status = "released"
+    return 200, {"hold_id": hold.id, "status": status}
+
+
+def _booking_code(s: Session) -> str:
+    for _ in range(100):
+        code = f"{_code_rng.randrange(10**7, 10**8)}"
+        if s.execute(select(m.Appointment.id).where(m.Appointment.booking_code == code)).first() is None:
+            return code
+    raise RuntimeError("no free booking code")  # 10^8 codes: unreachable in practice
+
+
+def book(s: Session, ctx: Ctx, hold_id: str, pay_now: bool) -> Answer:
+    hold = get_or_404(s, m.Hold, hold_id)
+    assert isinstance(hold, m.Hold)
+    patient = get_or_404(s, m.Patient, hold.patient_id, lock=True)
+    assert isinstance(patient, m.Patient)
+    s.refresh(hold)  # re-read under the patient's lock
+    if hold.status == "booked":
+        # The same hold booked again (a retry without a key): the booking it made, no second one.
+        appt = (
+            s.execute(
+                select(m.Appointment)
+                .where(m.Appointment.slot_id == hold.slot_id, m.Appointment.patient_id == hold.patient_id)
+                .order_by(m.Appointment.created_at.desc())
+            )
+            .scalars()
+            .first()
+        )
+        if appt is not None:
+            return 200, {"appointment": views.appointment(s, appt, ctx, effective_status(appt, ctx))}
+    if hold.status != "live" or hold.expires_at <= ctx.now:
+        raise ApiError("HOLD_EXPIRED", {"hold_id": hold_id})
+    slot = s.get(m.Slot, hold.slot_id)
+    assert slot is not None
+    sched = s.get(m.Schedule, slot.schedule_id)
+    assert sched is not None
+    _schedule_open(sched)
+    sweep_no_shows(s, ctx, patient.id)
+    # The time window was judged when the slot was held; limits and bans are checked again now.
+    check_patient(
+        s, ctx, patient, sched.department_id, sched.date, hold.first_visit_expert, exclude_hold=hold.id
+    )
+    appt_id = new_id("A")
+    taken = s.execute(
+        update(m.Slot)
+        .where(
+            m.Slot.id == slot.id,
+            m.Slot.hold_id == hold.id,
+            m.Slot.held_until > ctx.now,
+            m.Slot.appointment_id.is_(None),
+        )
+        .values(appointment_id=appt_id, hold_id=None, held_until=None)
+    ).rowcount
+    if taken != 1:
+        raise ApiError("HOLD_EXPIRED", {"hold_id": hold_id})
+    doctor_id = effective_doctor_id(sched)
+    appt = m.Appointment(
+        id=appt_id,
+        booking_code=_booking_code(s),
+        patient_id=patient.id,
+        slot_id=slot.id,
+        schedule_id=sched.id,
+        department_id=sched.department_id,
+        doctor_id=doctor_id,
+        date=sched.date,
+        period=sched.period,
+        start=slot.start,
+        end=slot.end,
+        fee_fen=ctx.rules.fee_for(title_of(s, doctor_id)),
+        paid_fen=0,
+        pay_now=pay_now,
+        status="booked",
+        first_visit_expert=hold.first_visit_expert,
+        kiosk_id=ctx.kiosk_id,
+        created_at=ctx.now,
+    )
+    s.add(appt)
+    hold.status = "booked"
+    s.flush()
+    return 201, {"appointment": views.appointment(s, appt, ctx, "booked")}
+
+
+def list_appointments(s: Session, ctx: Ctx, patient_id: str, day: dt.date | None) -> Answer:
+    stmt = select(m.Appointment).where(m.Appointment.patient_id == patient_id).order_by(m.Appointment.start)
+    if day is not None:
+        stmt = stmt.where(m.Appointment.date == day)
+    rows = list(s.execute(stmt).scalars())
+    return 200, {"appointments": [views.appointment(s, a, ctx, effective_status(a, ctx)) for a in rows]}
+
+
+def _quiet_release(ctx: Ctx) -> dt.datetime | None:
+    """When a slot cancelled now returns to the pool: at once, or at the end of the quiet hours."""
+    start, end, t = ctx.rules.quiet_start, ctx.rules.quiet_end, ctx.now.time()
+    if t >= start:
+        return dt.datetime.combine(ctx.today + dt.timedelta(days=1), end)
+    if t < end:
+        return dt.datetime.combine(ctx.today, end)
+    return None
+
+
+def cancel(s: Session, ctx: Ctx, appointment_id: str) -> Answer:
+    appt = get_or_404(s, m.Appointment, appointment_id)
+    assert isinstance(appt, m.Appointment)
+    get_or_404(s, m.Patient, appt.patient_id, lock=True)
+    s.refresh(appt)
+    status = effective_status(appt, ctx)
+    if status == "cancelled":
+        return 200, {"appointment": views.appointment(s, appt, ctx, status), "refund_fen": appt.paid_fen}
+    if status != "booked":
+        raise ApiError("NOT_CANCELLABLE", {"status": status})
+    deadline = dt.datetime.combine(appt.date - dt.timedelta(days=1), ctx.rules.cancel_deadline)
+    if ctx.now >= deadline:
+        raise ApiError("CANCEL_DEADLINE_PASSED", {"deadline": ctx.iso(deadline)})
+    appt.status = "cancelled"
+    appt.cancelled_at = ctx.now
+    if appt.slot_id is not None:
+        s.execute(
+            update(m.Slot)
+            .where(m.Slot.id == appt.slot_id, m.Slot.appointment_id == appt.id)
+            .values(appointment_id=None, available_from=_quiet_release(ctx))
+        )
+    return 200, {"appointment": views.appointment(s, appt, ctx, "cancelled"), "refund_fen": appt.paid_fen}
+
+
+# --- collection (取号) and the queue -------------------------------------------------------------
+def current_fee(s: Session, ctx: Ctx, appt: m.Appointment) -> int:
+    """The fee by the doctor's title now: a title changed after booking changes the fee at collection."""
+    return ctx.rules.fee_for(title_of(s, appt.doctor_id))
+
+
+def _collected_answer(s: Session, ctx: Ctx, appt: m.Appointment) -> dict[str, Any]:
+    dep = s.get(m.Department, appt.department_id)
+    assert dep is not None
+    return {
+        "appointment": views.appointment(s, appt, ctx, appt.status),
+        "queue_number": appt.queue_number,
+        "room": dep.room,
+        "floor": dep.floor,
+        "fee_due_fen": max(0, appt.fee_fen - appt.paid_fen),
+    }
+
+
+def collect(s: Session, ctx: Ctx, appointment_id: str, patient_id: str) -> Answer:
+    appt = get_or_404(s, m.Appointment, appointment_id)
+    assert isinstance(appt, m.Appointment)
+    get_or_404(s, m.Patient, appt.patient_id, lock=True)
+    s.refresh(appt)
+    if patient_id != appt.patient_id:
+        raise ApiError("IDENTITY_MISMATCH", {"appointment_id": appointment_id})
+    if appt.status in ("collected", "checked_in"):
+        return 200, _collected_answer(s, ctx, appt)  # collected before: the same slip again
+    if appt.status == "cancelled":
+        raise ApiError("NOT_CANCELLABLE", {"status": "cancelled"}, message="该预约已取消")
+    begin, end = collection_window(ctx.rules, appt.date, appt.period, appt.start)
+    if not begin <= ctx.now < end:
+        raise ApiError(
+            "OUTSIDE_COLLECTION_WINDOW",
+            {
+                "window_start": ctx.iso(begin),
+                "window_end": ctx.iso(end),
+                "status": effective_status(appt, ctx),
+            },
+        )
+    dep = s.get(m.Department, appt.department_id)
+    assert dep is not None
+    seq = next_counter(s, appt.department_id, appt.date)
+    appt.queue_seq = seq
+    appt.queue_number = f"{dep.queue_prefix}{seq:03d}"
+    appt.status = "collected"
+    appt.collected_at = ctx.now
+    appt.fee_fen = current_fee(s, ctx, appt)
+    s.flush()
+    return 200, _collected_answer(s, ctx, appt)
+
+
+def _ticket(s: Session, ctx: Ctx, appt: m.Appointment) -> dict[str, Any]:
+    dep = s.get(m.Department, appt.department_id)
+    assert dep is not None
+    ahead = s.execute(
+        select(func.count()).where(
+            m.Appointment.department_id == appt.department_id,
+            m.Appointment.date == appt.date,
+            m.Appointment.status == "checked_in",
+            m.Appointment.queue_seq < (appt.queue_seq or 0),
+        )
+    ).scalar_one()
+    return {
+        "ticket": {
+            "queue_number": appt.queue_number,
+            "department": dep.name,
+            "department_en": dep.name_en,
+            "department_id": dep.id,
+            "room": dep.room,
+            "floor": dep.floor,
+            "ahead": ahead,
+            "estimated_wait_min": ahead * ctx.rules.minutes_per_patient,
+            "appointment_id": appt.id,
+        }
+    }
+
+
+def checkin(s: Session, ctx: Ctx, appointment_id: str) -> Answer:
+    appt = get_or_404(s, m.Appointment, appointment_id)
+    assert isinstance(appt, m.Appointment)
+    get_or_404(s, m.Patient, appt.patient_id, lock=True)
+    s.refresh(appt)
+    if appt.status == "checked_in":
+        return 200, _ticket(s, ctx, appt)
+    if appt.status != "collected":
+        raise ApiError("NOT_COLLECTED", {"status": effective_status(appt, ctx)})
+    appt.status = "checked_in"
+    appt.checked_in_at = ctx.now
+    s.flush()
+    return 200, _ticket(s, ctx, appt)
+
+
+def queue(s: Session, ctx: Ctx, department_id: str) -> Answer:
+    dep = get_or_404(s, m.Department, department_id)
+    assert isinstance(dep, m.Department)
+    waiting = list(
+        s.execute(
+            select(m.Appointment.queue_number)
+            .where(
+                m.Appointment.department_id == department_id,
+                m.Appointment.date == ctx.today,
+                m.Appointment.status == "checked_in",
+            )
+            .order_by(m.Appointment.queue_seq)
+        ).scalars()
+    )
+    return 200, {
+        "department_id": dep.id,
+        "department": dep.name,
+        "now_serving": waiting[0] if waiting else None,
+        "waiting": max(0, len(waiting) - 1),
+        "estimated_wait_min": max(0, len(waiting) - 1) * ctx.rules.minutes_per_patient,
+    }

@@ -1,0 +1,89 @@
+"""Database access: engines, and write transactions that serialise on SQLite and lock rows on PostgreSQL."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy.orm import Session
+
+from simulators.his.models import Base, Department
+
+
+class Database:
+    """One HIS database. ``write()`` opens a transaction that may change data, ``read()`` one that may not.
+
+    On SQLite every write transaction starts with BEGIN IMMEDIATE (SQLAlchemy's with_for_update is a
+    no-op there), so writers queue on the database lock instead of failing at commit; readers use WAL
+    snapshots and never wait. On PostgreSQL the transactions are READ COMMITTED and the booking code
+    takes row locks (SELECT ... FOR UPDATE) and conditional UPDATEs.
+    """
+
+    def __init__(self, url: str, pool_size: int = 20) -> None:
+        self.url = url
+        self.is_sqlite = url.startswith("sqlite")
+        if self.is_sqlite:
+            if url in ("sqlite://", "sqlite:///:memory:"):
+                raise ValueError("use a file for SQLite: every thread needs its own connection")
+            self.writer = self._sqlite_engine(url, "BEGIN IMMEDIATE", pool_size)
+            self.reader = self._sqlite_engine(url, "BEGIN", pool_size)
+        else:
+            self.writer = create_engine(url, pool_size=pool_size, max_overflow=2 * pool_size, pool_timeout=60)
+            self.reader = self.writer
+
+    @staticmethod
+    def _sqlite_engine(url: str, begin: str, pool_size: int) -> Engine:
+        engine = create_engine(
+            url,
+            connect_args={"check_same_thread": False, "timeout": 60},
+            pool_size=pool_size,
+            max_overflow=2 * pool_size,
+            pool_timeout=60,
+        )
+
+        @event.listens_for(engine, "connect")
+        def _connect(dbapi_connection: Any, _record: Any) -> None:
+            # Let SQLAlchemy's "begin" event issue BEGIN itself (pysqlite's implicit BEGIN is DEFERRED).
+            dbapi_connection.isolation_level = None
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA busy_timeout=60000")
+            cursor.close()
+
+        @event.listens_for(engine, "begin")
+        def _begin(conn: Any) -> None:
+            conn.exec_driver_sql(begin)
+
+        return engine
+
+    def create_schema(self) -> None:
+        Base.metadata.create_all(self.writer)
+
+    def drop_schema(self) -> None:
+        Base.metadata.drop_all(self.writer)
+
+    def is_empty(self) -> bool:
+        """True when the schema is missing or holds no departments (nothing seeded yet)."""
+        if not inspect(self.reader).has_table("departments"):
+            return True
+        with self.read() as s:
+            return s.query(Department).first() is None
+
+    @contextmanager
+    def write(self) -> Iterator[Session]:
+        with Session(self.writer, expire_on_commit=False) as session, session.begin():
+            yield session
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        with Session(self.reader, expire_on_commit=False) as session, session.begin():
+            yield session
+
+    def dispose(self) -> None:
+        self.writer.dispose()
+        if self.reader is not self.writer:
+            self.reader.dispose()

@@ -1,0 +1,94 @@
+"""Idempotency-Key handling: responses stored with a body hash, in the same transaction as the effect."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from simulators.his import models as m
+from simulators.his.errors import ApiError
+
+MAX_KEY_LENGTH = 200
+
+
+@dataclass(frozen=True)
+class Stored:
+    request_hash: str
+    status: int
+    body: dict
+
+
+def check_key(key: str) -> None:
+    if not 1 <= len(key) <= MAX_KEY_LENGTH or not key.isascii() or not key.isprintable():
+        raise ApiError(
+            "VALIDATION", {"header": "Idempotency-Key", "reason": "1-200 printable ASCII characters"}
+        )
+
+
+def request_hash(method: str, path: str, raw_body: bytes) -> str:
+    """Hash of what the request asks: the method, the path and the body (canonical JSON when it parses)."""
+    try:
+        canonical = json.dumps(
+            json.loads(raw_body), sort_keys=True, separators=(",", ":"), ensure_ascii=False
+        )
+    except (ValueError, UnicodeDecodeError):
+        canonical = raw_body.decode("utf-8", "replace")
+    return hashlib.sha256(f"{method} {path}\n{canonical}".encode()).hexdigest()
+
+
+def lookup(s: Session, kiosk_id: str, key: str) -> Stored | None:
+    row = s.execute(
+        select(m.IdempotencyKey).where(m.IdempotencyKey.kiosk_id == kiosk_id, m.IdempotencyKey.key == key)
+    ).scalar_one_or_none()
+    if row is None:
+        return None
+    return Stored(row.request_hash, row.status_code, json.loads(row.response))
+
+
+def store(
+    s: Session, kiosk_id: str, key: str, digest: str, status: int, body: dict, now: dt.datetime
+) -> None:
+    s.add(
+        m.IdempotencyKey(
+            kiosk_id=kiosk_id,
+            key=key,
+            request_hash=digest,
+            status_code=status,
+            response=json.dumps(body, ensure_ascii=False),
+            created_at=now,
+        )
+    )
+    s.flush()
+
+
+def purge(s: Session, before: dt.datetime) -> None:
+    s.execute(delete(m.IdempotencyKey).where(m.IdempotencyKey.created_at < before))
+
+
+class InFlight:
+    """Keys whose first request is still running in this process: a second arrival gets 409 at once."""
+
+    def __init__(self) -> None:
+        self._keys: set[tuple[str, str]] = set()
+        self._lock = threading.Lock()
+
+    @contextmanager
+    def claim(self, kiosk_id: str, key: str) -> Iterator[None]:
+        item = (kiosk_id, key)
+        with self._lock:
+            if item in self._keys:
+                raise ApiError("IDEMPOTENCY_IN_PROGRESS", {"retry_after_ms": 200})
+            self._keys.add(item)
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._keys.discard(item)

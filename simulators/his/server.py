@@ -1,0 +1,491 @@
+"""The HIS application: create_app (for TestClient) and start_in_thread (a real uvicorn on loopback)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Annotated, Any, Self
+
+import uvicorn
+from fastapi import APIRouter, Body, FastAPI, Path, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from fastapi.security import HTTPBearer
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import Session
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from simulators.his import billing, booking, idempotency, patients, schemas, testmode
+from simulators.his import models as m
+from simulators.his.clock import Clock
+from simulators.his.context import Ctx
+from simulators.his.db import Database
+from simulators.his.errors import ApiError
+from simulators.his.gateway import API, Faults, FaultSwitch, Gateway
+from simulators.his.rules import Rules, Title
+from simulators.his.seed import seed as seed_database
+
+Work = Callable[[Session, Ctx], tuple[int, dict[str, Any]]]
+_ID_PATTERN = r"^[^\x00-\x1f]*$"
+PathId = Annotated[str, Path(min_length=1, max_length=64, pattern=_ID_PATTERN)]
+QueryId = Annotated[str, Query(min_length=1, max_length=64, pattern=_ID_PATTERN)]
+_RETRIES = 5
+
+
+def parse_tokens(tokens: str | Iterable[str] | Mapping[str, str]) -> dict[str, str]:
+    """token -> kiosk id. "tok" or "tok:K02"; a bare token gets K01, K02, ... in order."""
+    if isinstance(tokens, Mapping):
+        return dict(tokens)
+    if isinstance(tokens, str):
+        tokens = [tokens]
+    out: dict[str, str] = {}
+    for n, item in enumerate(tokens, start=1):
+        token, _, kiosk = item.partition(":")
+        out[token] = kiosk or f"K{n:02d}"
+    return out
+
+
+class Hub:
+    """Everything the routes share: database, clock, rules, faults, the in-flight idempotency keys."""
+
+    def __init__(self, db: Database, clock: Clock, rules: Rules, test_mode: bool) -> None:
+        self.db = db
+        self.clock = clock
+        self.rules = rules
+        self.test_mode = test_mode
+        self.faults = FaultSwitch()
+        self.inflight = idempotency.InFlight()
+
+    def ctx(self, kiosk_id: str) -> Ctx:
+        return Ctx(now=self.clock.local(), rules=self.rules, clock=self.clock, kiosk_id=kiosk_id)
+
+    def read(self, request: Request, work: Work) -> JSONResponse:
+        with self.db.read() as s:
+            status, body = work(s, self.ctx(_kiosk(request)))
+        return JSONResponse(body, status_code=status)
+
+    def _write(self, kiosk_id: str, work: Callable[[Session, Ctx], JSONResponse]) -> JSONResponse:
+        """Run one write transaction; retried when a concurrent writer won a unique constraint or lock."""
+        for attempt in range(_RETRIES):
+            try:
+                with self.db.write() as s:
+                    return work(s, self.ctx(kiosk_id))
+            except (IntegrityError, OperationalError):
+                if attempt == _RETRIES - 1:
+                    raise
+                time.sleep(0.01 * (attempt + 1))
+        raise AssertionError("unreachable")
+
+    def mutate(self, request: Request, work: Work) -> JSONResponse:
+        """A change, honouring Idempotency-Key: the response is stored in the effect's transaction."""
+        kiosk_id = _kiosk(request)
+        key = request.headers.get("idempotency-key")
+
+        def plain(s: Session, ctx: Ctx) -> JSONResponse:
+            status, body = work(s, ctx)
+            return JSONResponse(body, status_code=status)
+
+        if key is None:
+            return self._write(kiosk_id, plain)
+        idempotency.check_key(key)
+        digest = idempotency.request_hash(request.method, request.url.path, request.state.raw_body)
+
+        def replay(stored: idempotency.Stored) -> JSONResponse:
+            if stored.request_hash != digest:
+                raise ApiError("IDEMPOTENCY_KEY_REUSED", {"key": key})
+            return JSONResponse(
+                stored.body, status_code=stored.status, headers={"Idempotent-Replayed": "true"}
+            )
+
+        def keyed(s: Session, ctx: Ctx) -> JSONResponse:
+            stored = idempotency.lookup(s, kiosk_id, key)
+            if stored is not None:
+                return replay(stored)
+            status, body = work(s, ctx)
+            idempotency.store(s, kiosk_id, key, digest, status, body, ctx.now)
+            return JSONResponse(body, status_code=status)
+
+        def refusal(error: ApiError) -> Callable[[Session, Ctx], JSONResponse]:
+            def save(s: Session, ctx: Ctx) -> JSONResponse:
+                stored = idempotency.lookup(s, kiosk_id, key)
+                if stored is not None:
+                    return replay(stored)
+                idempotency.store(s, kiosk_id, key, digest, error.status, error.body(), ctx.now)
+                return JSONResponse(error.body(), status_code=error.status)
+
+            return save
+
+        with self.inflight.claim(kiosk_id, key):
+            with self.db.read() as s:
+                stored = idempotency.lookup(s, kiosk_id, key)
+            if stored is not None:
+                return replay(stored)
+            try:
+                return self._write(kiosk_id, keyed)
+            except ApiError as error:
+                if not error.stored or error.code.startswith("IDEMPOTENCY"):
+                    raise
+                # The refusal is the answer to this key too; the effect's transaction was rolled back.
+                return self._write(kiosk_id, refusal(error))
+
+
+def _kiosk(request: Request) -> str:
+    return getattr(request.state, "kiosk_id", "")
+
+
+def _hub(request: Request) -> Hub:
+    hub: Hub = request.app.state.hub
+    return hub
+
+
+def _error_response(error: ApiError) -> JSONResponse:
+    return JSONResponse(error.body(), status_code=error.status)
+
+
+def _validation_details(exc: RequestValidationError) -> dict[str, Any]:
+    errors = []
+    for e in exc.errors()[:20]:
+        errors.append(
+            {
+                "loc": [str(x) for x in e.get("loc", ())],
+                "msg": str(e.get("msg", "")),
+                "type": str(e.get("type", "")),
+            }
+        )
+    return {"errors": errors}
+
+
+# --- routes -------------------------------------------------------------------------------------
+bearer = HTTPBearer(auto_error=False, description="The kiosk's token; it identifies the kiosk.")
+api = APIRouter(prefix=API)
+
+
+@api.get("/health", tags=["meta"])
+def health(request: Request) -> dict[str, Any]:
+    hub = _hub(request)
+    return {"status": "ok", "time": hub.clock.now().isoformat(timespec="seconds")}
+
+
+@api.post("/patients/resolve", tags=["patients"])
+def resolve_patient(body: schemas.ResolveRequest, request: Request) -> JSONResponse:
+    return _hub(request).read(request, lambda s, ctx: patients.resolve(s, ctx, body))
+
+
+@api.post("/patients", status_code=201, tags=["patients"])
+def create_patient(body: schemas.NewPatientRequest, request: Request) -> JSONResponse:
+    return _hub(request).mutate(request, lambda s, ctx: patients.create(s, ctx, body))
+
+
+@api.get("/departments", tags=["catalogue"])
+def departments(request: Request) -> JSONResponse:
+    return _hub(request).read(request, booking.list_departments)
+
+
+@api.get("/doctors", tags=["catalogue"])
+def doctors(request: Request, department_id: Annotated[QueryId | None, Query()] = None) -> JSONResponse:
+    return _hub(request).read(request, lambda s, ctx: booking.list_doctors(s, ctx, department_id))
+
+
+@api.get("/schedules", tags=["catalogue"])
+def schedules(
+    request: Request, department_id: Annotated[QueryId | None, Query()] = None, date: dt.date | None = None
+) -> JSONResponse:
+    return _hub(request).read(request, lambda s, ctx: booking.list_schedules(s, ctx, department_id, date))
+
+
+@api.get("/schedules/{schedule_id}/slots", tags=["catalogue"])
+def slots(schedule_id: PathId, request: Request) -> JSONResponse:
+    return _hub(request).read(request, lambda s, ctx: booking.list_slots(s, ctx, schedule_id))
+
+
+@api.post("/holds", status_code=201, tags=["booking"])
+def create_hold(body: schemas.HoldRequest, request: Request) -> JSONResponse:
+    return _hub(request).mutate(
+        request, lambda s, ctx: booking.create_hold(s, ctx, body.slot_id, body.patient_id)
+    )
+
+
+@api.delete("/holds/{hold_id}", tags=["booking"])
+def release_hold(hold_id: PathId, request: Request) -> JSONResponse:
+    return _hub(request).mutate(request, lambda s, ctx: booking.release_hold(s, ctx, hold_id))
+
+
+@api.post("/appointments", status_code=201, tags=["booking"])
+def book(body: schemas.BookRequest, request: Request) -> JSONResponse:
+    return _hub(request).mutate(request, lambda s, ctx: booking.book(s, ctx, body.hold_id, body.pay_now))
+
+
+@api.get("/appointments", tags=["booking"])
+def appointments(request: Request, patient_id: QueryId, date: dt.date | None = None) -> JSONResponse:
+    return _hub(request).read(request, lambda s, ctx: booking.list_appointments(s, ctx, patient_id, date))
+
+
+@api.post("/appointments/{appointment_id}/cancel", tags=["booking"])
+def cancel(
+    appointment_id: PathId, request: Request, body: Annotated[dict[str, Any] | None, Body()] = None
+) -> JSONResponse:
+    return _hub(request).mutate(request, lambda s, ctx: booking.cancel(s, ctx, appointment_id))
+
+
+@api.post("/appointments/{appointment_id}/collect", tags=["booking"])
+def collect(appointment_id: PathId, body: schemas.CollectRequest, request: Request) -> JSONResponse:
+    return _hub(request).mutate(
+        request, lambda s, ctx: booking.collect(s, ctx, appointment_id, body.patient_id)
+    )
+
+
+@api.post("/queue/checkin", tags=["queue"])
+def checkin(body: schemas.CheckinRequest, request: Request) -> JSONResponse:
+    return _hub(request).mutate(request, lambda s, ctx: booking.checkin(s, ctx, body.appointment_id))
+
+
+@api.get("/queue/{department_id}", tags=["queue"])
+def queue(department_id: PathId, request: Request) -> JSONResponse:
+    return _hub(request).read(request, lambda s, ctx: booking.queue(s, ctx, department_id))
+
+
+@api.get("/bills", tags=["payment"])
+def bills(request: Request, patient_id: QueryId) -> JSONResponse:
+    return _hub(request).read(request, lambda s, ctx: billing.list_bills(s, ctx, patient_id))
+
+
+@api.post("/insurance/presettle", status_code=201, tags=["payment"])
+def presettle(body: schemas.PresettleRequest, request: Request) -> JSONResponse:
+    return _hub(request).mutate(request, lambda s, ctx: billing.presettle(s, ctx, body))
+
+
+@api.post("/insurance/presettle/{presettlement_id}/cancel", tags=["payment"])
+def cancel_presettle(
+    presettlement_id: PathId, request: Request, body: Annotated[dict[str, Any] | None, Body()] = None
+) -> JSONResponse:
+    return _hub(request).mutate(
+        request, lambda s, ctx: billing.cancel_presettlement(s, ctx, presettlement_id)
+    )
+
+
+@api.post("/payments", status_code=201, tags=["payment"])
+def pay(body: schemas.PaymentRequest, request: Request) -> JSONResponse:
+    return _hub(request).mutate(request, lambda s, ctx: billing.pay(s, ctx, body))
+
+
+@api.post("/payments/{payment_id}/reverse", tags=["payment"])
+def reverse(
+    payment_id: PathId, request: Request, body: Annotated[dict[str, Any] | None, Body()] = None
+) -> JSONResponse:
+    return _hub(request).mutate(request, lambda s, ctx: billing.reverse(s, ctx, payment_id))
+
+
+@api.get("/payments", tags=["payment"])
+def payments(
+    request: Request, date: dt.date | None = None, kiosk_id: Annotated[QueryId | None, Query()] = None
+) -> JSONResponse:
+    return _hub(request).read(
+        request, lambda s, ctx: billing.list_payments(s, ctx, date or ctx.today, kiosk_id)
+    )
+
+
+@api.post("/kiosks/{kiosk_id}/heartbeat", tags=["meta"])
+def heartbeat(kiosk_id: PathId, request: Request, body: Annotated[dict[str, Any], Body()]) -> JSONResponse:
+    def work(s: Session, ctx: Ctx) -> tuple[int, dict[str, Any]]:
+        record = {"token_kiosk_id": ctx.kiosk_id, **body}
+        row = s.get(m.Heartbeat, kiosk_id)
+        if row is None:
+            s.add(
+                m.Heartbeat(
+                    kiosk_id=kiosk_id, received_at=ctx.now, body=json.dumps(record, ensure_ascii=False)
+                )
+            )
+        else:
+            row.received_at, row.body = ctx.now, json.dumps(record, ensure_ascii=False)
+        return 200, {"status": "ok", "kiosk_id": kiosk_id, "server_time": ctx.iso(ctx.now)}
+
+    return _hub(request).mutate(request, work)
+
+
+# --- test mode ----------------------------------------------------------------------------------
+test_api = APIRouter(prefix=f"{API}/_test", tags=["test mode"])
+
+
+@test_api.get("/fixtures")
+def get_fixtures(request: Request) -> JSONResponse:
+    hub = _hub(request)
+    with hub.db.read() as s:
+        return JSONResponse(testmode.fixtures(s, hub.ctx("")))
+
+
+@test_api.put("/clock")
+def set_clock(body: schemas.ClockRequest, request: Request) -> dict[str, Any]:
+    hub = _hub(request)
+    hub.clock.set(body.now)
+    return {"now": hub.clock.now().isoformat(timespec="seconds")}
+
+
+@test_api.get("/clock")
+def get_clock(request: Request) -> dict[str, Any]:
+    return {"now": _hub(request).clock.now().isoformat(timespec="seconds")}
+
+
+@test_api.post("/faults")
+def set_faults(body: schemas.FaultsRequest, request: Request) -> dict[str, Any]:
+    faults = Faults(latency_ms=body.latency_ms, error_rate=body.error_rate, down=body.down)
+    _hub(request).faults.set(faults)
+    return {"latency_ms": faults.latency_ms, "error_rate": faults.error_rate, "down": faults.down}
+
+
+@test_api.put("/doctors/{doctor_id}/title")
+def set_title(doctor_id: PathId, body: schemas.TitleRequest, request: Request) -> JSONResponse:
+    """Promote or change a doctor's title (the fee at collection follows the title then)."""
+    try:
+        title = Title(body.title)
+    except ValueError:
+        raise ApiError("VALIDATION", {"field": "title", "allowed": [t.value for t in Title]}) from None
+
+    def work(s: Session, ctx: Ctx) -> tuple[int, dict[str, Any]]:
+        doc = s.get(m.Doctor, doctor_id)
+        if doc is None:
+            raise ApiError("NOT_FOUND", {"resource": "doctors", "id": doctor_id})
+        doc.title = title.value
+        return 200, {"id": doc.id, "title": doc.title}
+
+    return _hub(request).mutate(request, work)
+
+
+# --- the application ----------------------------------------------------------------------------
+def create_app(
+    db: str | Database,
+    *,
+    seed: int | None = 1,
+    tokens: str | Iterable[str] | Mapping[str, str] = ("demo-kiosk-token",),
+    test_mode: bool = False,
+    rules: Rules | None = None,
+    clock: Clock | None = None,
+) -> FastAPI:
+    """The HIS app. An empty database is created and, with `seed`, filled; a filled one is kept."""
+    rules = rules or Rules()
+    clock = clock or Clock(rules.timezone)
+    database = db if isinstance(db, Database) else Database(db)
+    database.create_schema()
+    if seed is not None and database.is_empty():
+        seed_database(database, seed, clock, rules)
+    with database.write() as s:
+        idempotency.purge(s, clock.local() - dt.timedelta(days=rules.idempotency_keep_days))
+    hub = Hub(database, clock, rules, test_mode)
+
+    app = FastAPI(
+        title="HIS API",
+        version="1",
+        description="The kiosk ↔ hospital server contract (HIS-API.md); the reference implementation.",
+        openapi_url=f"{API}/openapi.json",
+        docs_url=f"{API}/docs",
+        redoc_url=None,
+    )
+    app.state.hub = hub
+    app.include_router(api, dependencies=[])
+    if test_mode:
+        app.include_router(test_api)
+
+    @app.exception_handler(ApiError)
+    async def _api_error(_request: Request, exc: ApiError) -> JSONResponse:
+        return _error_response(exc)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        return _error_response(ApiError("VALIDATION", _validation_details(exc)))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = {401: "UNAUTHORIZED", 404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED", 413: "BODY_TOO_LARGE"}.get(
+            exc.status_code, "VALIDATION"
+        )
+        error = ApiError(code)
+        return JSONResponse(error.body(), status_code=exc.status_code)
+
+    _document_security(app)
+    app.add_middleware(Gateway, tokens=parse_tokens(tokens), faults=hub.faults)
+    return app
+
+
+def _document_security(app: FastAPI) -> None:
+    """Publish the bearer scheme in the OpenAPI document (the Gateway enforces it)."""
+    original = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = original()
+        schema.setdefault("components", {}).setdefault("securitySchemes", {})["bearer"] = {
+            "type": "http",
+            "scheme": "bearer",
+        }
+        schema["security"] = [{"bearer": []}]
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+# --- embedding: a real server on loopback in a thread --------------------------------------------
+@dataclass
+class ServerHandle:
+    """A running HIS: `url` is the API base (…/api/v1), `stop()` shuts it down."""
+
+    url: str
+    port: int
+    app: FastAPI
+    server: uvicorn.Server
+    thread: threading.Thread
+
+    @property
+    def hub(self) -> Hub:
+        hub: Hub = self.app.state.hub
+        return hub
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=15)
+        self.hub.db.dispose()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def start_in_thread(
+    db: str | Database,
+    seed: int | None = 1,
+    tokens: str | Iterable[str] | Mapping[str, str] = ("demo-kiosk-token",),
+    test_mode: bool = True,
+    port: int = 0,
+    *,
+    rules: Rules | None = None,
+    clock: Clock | None = None,
+    startup_timeout_s: float = 20.0,
+) -> ServerHandle:
+    """Run the HIS with uvicorn in a daemon thread on 127.0.0.1 (port 0 picks a free port)."""
+    app = create_app(db, seed=seed, tokens=tokens, test_mode=test_mode, rules=rules, clock=clock)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", port))
+    bound = sock.getsockname()[1]
+    config = uvicorn.Config(
+        app, log_level="warning", access_log=False, timeout_graceful_shutdown=5, backlog=2048
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name=f"his-{bound}", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + startup_timeout_s
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            server.should_exit = True
+            raise RuntimeError("the HIS server did not start")
+        time.sleep(0.02)
+    return ServerHandle(
+        url=f"http://127.0.0.1:{bound}{API}", port=bound, app=app, server=server, thread=thread
+    )
