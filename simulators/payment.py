@@ -319,7 +319,7 @@ class PaymentTerminalSimulator:
 
     def _read(self, timeout: float) -> list[tuple[str, bytes]]:
         self._run_commands()
-        if self._pty is None:
+        if self._stop.is_set() or self._pty is None:
             self._stop.wait(min(timeout, _POLL_S))
             raise _Unplugged()
         return self._deframer.events(self._pty.read(timeout))

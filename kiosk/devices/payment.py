@@ -242,14 +242,14 @@ class EcrPaymentTerminal:
     def _watch(self) -> None:
         """Reconnect after an unplug, and notice an unplug while idle (reads fail with EIO)."""
         while not self._stop.wait(self.reconnect_interval_s):
-            if not self._op_lock.acquire(blocking=False):
+            if self._op_lock.locked():
                 continue  # an operation is running; it sees link problems itself
+            # Not under _op_lock: a caller arriving now must queue behind this short check on the
+            # device thread, not get DeviceBusy.
             try:
                 self._call(self._check_link)
             except Exception:  # the monitor must survive anything
                 log.exception("payment monitor")
-            finally:
-                self._op_lock.release()
 
     def _check_link(self) -> None:
         if self._port is not None:
