@@ -15,6 +15,7 @@ import struct
 import threading
 import time
 from dataclasses import dataclass, field, replace
+from typing import Self
 
 log = logging.getLogger(__name__)
 
@@ -160,7 +161,7 @@ TEST_CARDS = {
 
 
 # --- the card's APDU handling ---------------------------------------------------------------------
-class _CardApplet:
+class CardApplet:
     """The card's state machine between resets: selected application and EF, pending GET RESPONSE."""
 
     def __init__(self, card: SimInsuranceCard) -> None:
@@ -245,6 +246,10 @@ class _CardApplet:
 
 
 # --- the vpcd link -------------------------------------------------------------------------------
+# When each vpcd port last lost a card, shared by all simulators in the process (a test's fresh
+# simulator must still leave the slot empty long enough for pcscd to notice the previous card left).
+_last_removal: dict[int, float] = {}
+
 class InsuranceCardSimulator:
     """Inserts and removes simulated cards in vpcd's reader slot (one card at a time).
 
@@ -268,7 +273,6 @@ class InsuranceCardSimulator:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._sock: socket.socket | None = None
-        self._removed_at = 0.0
         self._lock = threading.Lock()
         self.connected = threading.Event()
 
@@ -279,7 +283,7 @@ class InsuranceCardSimulator:
     def insert(self, card: SimInsuranceCard) -> None:
         """Put `card` in the slot (removing any card there); returns once vpcd has accepted it."""
         self.remove()
-        gap = self._removed_at + self.REMOVAL_GAP_S - time.monotonic()
+        gap = _last_removal.get(self.port, 0.0) + self.REMOVAL_GAP_S - time.monotonic()
         if gap > 0:
             time.sleep(gap)
         self._card = card
@@ -300,7 +304,7 @@ class InsuranceCardSimulator:
         if self._thread is not None:
             self._thread.join(timeout=5.0)
             self._thread = None
-            self._removed_at = time.monotonic()
+            _last_removal[self.port] = time.monotonic()
         self._card = None
         self.connected.clear()
 
@@ -313,7 +317,7 @@ class InsuranceCardSimulator:
         with self._lock:
             self._vanish_after = self._answered + n
 
-    def __enter__(self) -> InsuranceCardSimulator:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -333,7 +337,7 @@ class InsuranceCardSimulator:
     def _run(self) -> None:
         card = self._card
         assert card is not None
-        applet = _CardApplet(card)
+        applet = CardApplet(card)
         for _attempt in range(self.RECONNECT_ATTEMPTS):
             if self._stop.is_set():
                 return
@@ -352,7 +356,7 @@ class InsuranceCardSimulator:
             self._close_socket()
         log.warning("sim card gave up reconnecting to vpcd", extra={"port": self.port})
 
-    def _serve(self, sock: socket.socket, applet: _CardApplet) -> str:
+    def _serve(self, sock: socket.socket, applet: CardApplet) -> str:
         """Answer vpcd until the link drops ("lost"), the card is removed or vanishes."""
         while not self._stop.is_set():
             try:
@@ -402,7 +406,7 @@ class InsuranceCardSimulator:
                 return buf
         return None
 
-    def _answer(self, payload: bytes, applet: _CardApplet) -> bytes | None:
+    def _answer(self, payload: bytes, applet: CardApplet) -> bytes | None:
         if len(payload) == 1:
             control = payload[0]
             if control == _CTRL_GET_ATR:

@@ -1,8 +1,8 @@
 """Find or start the pcscd (with the vpcd virtual readers) that the insurance-card simulator plugs into.
 
 Only one pcscd may run. `ensure_pcscd()` reuses a running one, or starts `pcscd -f` and records its pid
-in `PID_FILE`. Only a pcscd recorded there ("project-owned") is ever stopped or restarted, and only by
-that pid. CLI for CI scripts: `python -m simulators.pcscd start|stop|status`.
+in `PID_FILE`. Only a pcscd recorded there ("project-owned") is ever restarted, and only by that pid;
+`stop()` ends it only through the handle that started it (or the CLI `stop`). CLI for CI scripts: `python -m simulators.pcscd start|stop|status`.
 """
 
 from __future__ import annotations
@@ -49,6 +49,27 @@ def vpcd_ready() -> bool:
     return bool(names) and any(VPCD_READER in name for name in names or ())
 
 
+def wait_slot_empty(reader: str, timeout_s: float = 3.0) -> bool:
+    """Wait until pcscd reports no card in `reader` (it notices a pulled card on its next poll)."""
+    hresult, context = scard.SCardEstablishContext(scard.SCARD_SCOPE_USER)
+    if hresult != scard.SCARD_S_SUCCESS:
+        return False
+    try:
+        known = scard.SCARD_STATE_UNAWARE
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            hresult, states = scard.SCardGetStatusChange(context, 100, [(reader, known)])
+            if hresult == scard.SCARD_S_SUCCESS:
+                known = states[0][1] & ~scard.SCARD_STATE_CHANGED
+                if known & scard.SCARD_STATE_EMPTY:
+                    return True
+            elif hresult != scard.SCARD_E_TIMEOUT:
+                return False
+        return False
+    finally:
+        scard.SCardReleaseContext(context)
+
+
 def _alive_pcscd(pid: int) -> bool:
     try:
         return Path(f"/proc/{pid}/comm").read_text().strip() == PCSCD
@@ -87,8 +108,8 @@ class PcscdHandle:
         return self.pid is not None
 
     def stop(self) -> None:
-        """Stop this pcscd if it is project-owned (by pid); a foreign pcscd is left alone."""
-        if self.pid is not None:
+        """Stop this pcscd if this handle started it (by pid); one found running is left alone."""
+        if self.started and self.pid is not None:
             with _locked():
                 _stop_pid(self.pid)
 
@@ -162,7 +183,7 @@ def main(argv: list[str] | None = None) -> int:
         _children.clear()
     elif args.action == "stop":
         pid = _owned_pid()
-        PcscdHandle(pid, started=False).stop()
+        PcscdHandle(pid, started=True).stop()
         print("stopped" if pid else "no project-owned pcscd")
     else:
         print(f"readers: {readers()}; project-owned pid: {_owned_pid()}")

@@ -208,7 +208,7 @@ class _DeviceThread:
             if future.set_running_or_notify_cancel():
                 try:
                     future.set_result(fn())
-                except BaseException as exc:
+                except Exception as exc:  # noqa: BLE001 - handed to the caller, who re-raises it
                     future.set_exception(exc)
 
 

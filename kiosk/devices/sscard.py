@@ -61,7 +61,7 @@ class RecordSpec:
     sfi: int
     fid: int
     size: int
-    """Value length in bytes; READ RECORD asks for Le = size + 2 (tag and length)."""
+    """Nominal value length; READ RECORD asks for Le = size + 2 (tag and length), a 6C xx corrects it."""
     required: bool
 
 
@@ -132,8 +132,12 @@ def parse_response(raw: bytes) -> Response:
     return Response(bytes(raw[:-2]), int.from_bytes(raw[-2:], "big"))
 
 
-def parse_record(rec: int, data: bytes, size: int | None = None) -> bytes:
-    """The value of a record read as TLV (tag = record number, 1-byte length, value)."""
+def parse_record(rec: int, data: bytes) -> bytes:
+    """The value of a record read as TLV (tag = record number, 1-byte length, value).
+
+    The length is not held to the nominal record size: regional cards differ, and each field's decoder
+    checks what it needs (a date is exactly 4 bytes, a name is whatever fits).
+    """
     if len(data) < 2:
         raise ProtocolError(f"record {rec:02X}: {len(data)} bytes, no tag and length")
     tag, length = data[0], data[1]
@@ -141,8 +145,6 @@ def parse_record(rec: int, data: bytes, size: int | None = None) -> bytes:
         raise ProtocolError(f"record {rec:02X}: tag is {tag:02X}")
     if length != len(data) - 2:
         raise ProtocolError(f"record {rec:02X}: length byte {length} but {len(data) - 2} value bytes")
-    if size is not None and length != size:
-        raise ProtocolError(f"record {rec:02X}: {length} bytes, expected {size}")
     return data[2:]
 
 
@@ -267,7 +269,7 @@ class _EfReader:
             return None
         if not response.ok:
             raise CardUnreadable(f"READ RECORD {spec.rec.value:02X} failed: SW {response.sw:04X}")
-        return parse_record(spec.rec, response.data, spec.size)
+        return parse_record(spec.rec, response.data)
 
     def _select(self) -> None:
         response = exchange(self.transmit, select_ef(self.fid, 0x00))
