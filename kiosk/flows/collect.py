@@ -67,7 +67,10 @@ class CollectState:
 
     @property
     def can_retry(self) -> bool:
-        return self.step is CollectStep.ERROR and self.failed_at in (CollectStep.COLLECTING, CollectStep.PRINTING)
+        return self.step is CollectStep.ERROR and self.failed_at in (
+            CollectStep.COLLECTING,
+            CollectStep.PRINTING,
+        )
 
     @property
     def can_reprint(self) -> bool:
@@ -115,7 +118,9 @@ class CollectFlow:
         chosen = next((a for a in collectable if preselect and a.booking_code == preselect), None)
         if chosen is None and len(collectable) == 1:
             chosen = collectable[0]  # one thing to collect: one touch fewer
-        log.info("collect: identified", extra={"patient_id": identified.patient.id, "today": len(appointments)})
+        log.info(
+            "collect: identified", extra={"patient_id": identified.patient.id, "today": len(appointments)}
+        )
         return CollectState(
             step=CollectStep.CHOOSE_APPOINTMENT,
             patient=identified.patient,
@@ -130,7 +135,11 @@ class CollectFlow:
         appointment = next((a for a in state.collectable if a.id == appointment_id), None)
         if appointment is None:
             raise ValueError(f"appointment {appointment_id} is not collectable")
-        key = state.collect_key if appointment_id == state.selected_id and state.collect_key else self._new_key()
+        key = (
+            state.collect_key
+            if appointment_id == state.selected_id and state.collect_key
+            else self._new_key()
+        )
         return dataclasses.replace(state, selected_id=appointment_id, collect_key=key)
 
     def collect(self, state: CollectState) -> CollectState:

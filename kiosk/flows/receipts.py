@@ -23,7 +23,7 @@ def parse_checkin_code(code: str) -> str | None:
     """The appointment id in a scanned slip QR, or None if the code is something else."""
     if not code.startswith(CHECKIN_PREFIX):
         return None
-    return code[len(CHECKIN_PREFIX):] or None
+    return code[len(CHECKIN_PREFIX) :] or None
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,7 +9,13 @@ from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from kiosk.config import Config
-from kiosk.devices.ports import CodeScanner, IdCardReader, InsuranceCardReader, PaymentTerminal, ReceiptPrinter
+from kiosk.devices.ports import (
+    CodeScanner,
+    IdCardReader,
+    InsuranceCardReader,
+    PaymentTerminal,
+    ReceiptPrinter,
+)
 from kiosk.domain.appointment import Appointment, Collected
 from kiosk.domain.patient import IdCardData, Identity, Patient
 from kiosk.sync.client import Health

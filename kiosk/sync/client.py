@@ -14,7 +14,7 @@ import datetime as dt
 import logging
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Self
 
 import requests
 
@@ -78,7 +78,7 @@ class HisClient:
     def close(self) -> None:
         self._session.close()
 
-    def __enter__(self) -> HisClient:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -128,7 +128,9 @@ class HisClient:
             log.warning("HIS timeout", extra={"method": method, "path": path})
             raise _Transient(f"{method} {path}: no answer within {self.timeout_s:g} s") from None
         except requests.RequestException as exc:
-            log.warning("HIS unreachable", extra={"method": method, "path": path, "error": type(exc).__name__})
+            log.warning(
+                "HIS unreachable", extra={"method": method, "path": path, "error": type(exc).__name__}
+            )
             raise _Transient(f"{method} {path}: cannot connect ({type(exc).__name__})") from None
         return self._answer(method, path, response)
 
@@ -181,7 +183,9 @@ class HisClient:
         body: dict[str, Any] = {"kind": identity.kind.value, "value": identity.value}
         if identity.id_last4 is not None:
             body["id_last4"] = identity.id_last4
-        return self._call("POST", "/patients/resolve", lambda b: wire.patient(wire.unwrap(b, "patient")), body=body)
+        return self._call(
+            "POST", "/patients/resolve", lambda b: wire.patient(wire.unwrap(b, "patient")), body=body
+        )
 
     def create_patient(self, card: IdCardData, idempotency_key: str | None = None) -> Patient:
         """POST /patients (实名建档); the same ID number twice returns the existing patient."""
@@ -220,18 +224,26 @@ class HisClient:
     def doctors(self, department_id: str | None = None) -> list[Doctor]:
         params = {"department_id": department_id} if department_id is not None else None
         return self._call(
-            "GET", "/doctors", lambda b: [wire.doctor(d) for d in wire.unwrap_list(b, "doctors")], params=params
+            "GET",
+            "/doctors",
+            lambda b: [wire.doctor(d) for d in wire.unwrap_list(b, "doctors")],
+            params=params,
         )
 
     def schedules(self, department_id: str, date: dt.date) -> list[Schedule]:
         params = {"department_id": department_id, "date": date.isoformat()}
         return self._call(
-            "GET", "/schedules", lambda b: [wire.schedule(s) for s in wire.unwrap_list(b, "schedules")], params=params
+            "GET",
+            "/schedules",
+            lambda b: [wire.schedule(s) for s in wire.unwrap_list(b, "schedules")],
+            params=params,
         )
 
     def slots(self, schedule_id: str) -> list[Slot]:
         return self._call(
-            "GET", f"/schedules/{schedule_id}/slots", lambda b: [wire.slot(s) for s in wire.unwrap_list(b, "slots")]
+            "GET",
+            f"/schedules/{schedule_id}/slots",
+            lambda b: [wire.slot(s) for s in wire.unwrap_list(b, "slots")],
         )
 
     def hold(self, slot_id: str, patient_id: str, idempotency_key: str) -> Hold:
@@ -259,7 +271,9 @@ class HisClient:
 
     def cancel_appointment(self, appointment_id: str, idempotency_key: str) -> None:
         """POST /appointments/{id}/cancel (退号); HisRefused CANCEL_DEADLINE_PASSED when too late."""
-        self._request("POST", f"/appointments/{appointment_id}/cancel", body={}, idempotency_key=idempotency_key)
+        self._request(
+            "POST", f"/appointments/{appointment_id}/cancel", body={}, idempotency_key=idempotency_key
+        )
 
     def checkin(self, appointment_id: str, idempotency_key: str) -> QueueTicket:
         return self._call(

@@ -8,8 +8,7 @@ from typing import Any
 from kiosk.domain.appointment import Appointment, AppointmentStatus, Collected
 from kiosk.domain.idnumber import Sex
 from kiosk.domain.money import Money
-from kiosk.domain.patient import IdCardData
-from kiosk.domain.patient import Patient
+from kiosk.domain.patient import IdCardData, Patient
 from kiosk.domain.schedule import (
     Department,
     Doctor,
@@ -62,13 +61,13 @@ def date(value: Any) -> dt.date:
 def unwrap_list(body: Any, key: str) -> list[Json]:
     """`{"appointments": [...]}` -> the list (HIS-API: a list answers an object with the plural noun)."""
     if not isinstance(body, dict) or not isinstance(body.get(key), list):
-        raise ValueError(f"expected an object with a '{key}' list")
+        raise TypeError(f"expected an object with a '{key}' list")
     return body[key]
 
 
 def unwrap(body: Any, key: str) -> Json:
     if not isinstance(body, dict) or not isinstance(body.get(key), dict):
-        raise ValueError(f"expected an object with a '{key}' object")
+        raise TypeError(f"expected an object with a '{key}' object")
     return body[key]
 
 
@@ -182,8 +181,10 @@ def schedule(data: Json) -> Schedule:
 def slot(data: Json) -> Slot:
     available = data["available"]
     if not isinstance(available, bool):
-        raise ValueError(f"a slot's available is a boolean, got {available!r}")
-    return Slot(id=_id(data["id"]), start=timestamp(data["start"]), end=timestamp(data["end"]), available=available)
+        raise TypeError(f"a slot's available is a boolean, got {available!r}")
+    return Slot(
+        id=_id(data["id"]), start=timestamp(data["start"]), end=timestamp(data["end"]), available=available
+    )
 
 
 def hold(data: Json) -> Hold:

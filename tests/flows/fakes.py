@@ -25,16 +25,26 @@ def id_number(first17: str = "11010519491231002") -> IdNumber:
     return IdNumber(first17 + check_char(first17))
 
 
-def create_id_card(name: str = "张小三", first17: str = "11010519491231002", valid_to: dt.date | None = None) -> IdCardData:
+def create_id_card(
+    name: str = "张小三", first17: str = "11010519491231002", valid_to: dt.date | None = None
+) -> IdCardData:
     number = id_number(first17)
     return IdCardData(
-        name=name, sex=number.sex, ethnicity="汉", birth_date=number.birth_date, address="北京市东城区",
-        id_number=number, authority="北京市公安局东城分局", valid_from=dt.date(2020, 1, 1),
+        name=name,
+        sex=number.sex,
+        ethnicity="汉",
+        birth_date=number.birth_date,
+        address="北京市东城区",
+        id_number=number,
+        authority="北京市公安局东城分局",
+        valid_from=dt.date(2020, 1, 1),
         valid_to=valid_to if valid_to is not None else dt.date(2040, 1, 1),
     )
 
 
-def create_insurance_card(card_number: str = "A12345678", expires: dt.date | None = None) -> InsuranceCardData:
+def create_insurance_card(
+    card_number: str = "A12345678", expires: dt.date | None = None
+) -> InsuranceCardData:
     return InsuranceCardData(card_number, "张小三", id_number().value, Sex.FEMALE, "110100", None, expires)
 
 
@@ -43,14 +53,30 @@ def _at(hour: int, minute: int) -> dt.datetime:
 
 
 def create_appointment(
-    id: str = "A1", code: str = "12345678", patient_id: str = "P1", department: str = "心血管内科",
-    doctor: str | None = "李四", title: str | None = "主任医师", hour: int = 9, fee_fen: int = 5000,
+    id: str = "A1",
+    code: str = "12345678",
+    patient_id: str = "P1",
+    department: str = "心血管内科",
+    doctor: str | None = "李四",
+    title: str | None = "主任医师",
+    hour: int = 9,
+    fee_fen: int = 5000,
     status: AppointmentStatus = AppointmentStatus.BOOKED,
 ) -> Appointment:
     return Appointment(
-        id=id, booking_code=code, patient_id=patient_id, date=TODAY, period="am" if hour < 12 else "pm",
-        start=_at(hour, 0), end=_at(hour, 30), department_id="D1", department=department, doctor=doctor,
-        doctor_title=title, fee=Money(fee_fen), status=status,
+        id=id,
+        booking_code=code,
+        patient_id=patient_id,
+        date=TODAY,
+        period="am" if hour < 12 else "pm",
+        start=_at(hour, 0),
+        end=_at(hour, 30),
+        department_id="D1",
+        department=department,
+        doctor=doctor,
+        doctor_title=title,
+        fee=Money(fee_fen),
+        status=status,
     )
 
 
@@ -93,8 +119,15 @@ class FakeHis:
 
     def create_patient(self, card: IdCardData, idempotency_key: str | None = None) -> Patient:
         self._check("create_patient")
-        patient = Patient(f"P{len(self.patients) + 1}", card.name, card.sex, card.birth_date,
-                          card.id_number.masked, f"V{len(self.patients) + 1:07d}", first_visit=True)
+        patient = Patient(
+            f"P{len(self.patients) + 1}",
+            card.name,
+            card.sex,
+            card.birth_date,
+            card.id_number.masked,
+            f"V{len(self.patients) + 1:07d}",
+            first_visit=True,
+        )
         self.patients[patient.id] = patient
         self.credentials[(IdentityKind.ID_CARD, card.id_number.value)] = patient.id
         self.id_last4[patient.id] = card.id_number.last4
@@ -125,8 +158,15 @@ class FakeHis:
 
 def create_his() -> FakeHis:
     card = create_id_card()
-    patient = Patient("P1", card.name, card.sex, card.birth_date, card.id_number.masked, "V0001234",
-                      insurance_card="A12345678")
+    patient = Patient(
+        "P1",
+        card.name,
+        card.sex,
+        card.birth_date,
+        card.id_number.masked,
+        "V0001234",
+        insurance_card="A12345678",
+    )
     his = FakeHis(patients={"P1": patient})
     his.credentials[(IdentityKind.ID_CARD, card.id_number.value)] = "P1"
     his.id_last4["P1"] = card.id_number.last4
@@ -134,8 +174,9 @@ def create_his() -> FakeHis:
     his.credentials[(IdentityKind.VISIT_CARD, "V0001234")] = "P1"
     his.appointments = [
         create_appointment("A1", "12345678", hour=9),
-        create_appointment("A2", "87654321", department="消化内科", doctor="王五", title="副主任医师", hour=14,
-                           fee_fen=3000),
+        create_appointment(
+            "A2", "87654321", department="消化内科", doctor="王五", title="副主任医师", hour=14, fee_fen=3000
+        ),
         create_appointment("A0", "11112222", status=AppointmentStatus.COLLECTED, hour=8),
     ]
     return his
@@ -172,7 +213,7 @@ class FakeCardReader(_FakeDevice):
         self.cards = list(cards or [])
         self.reads = 0
 
-    def read_card(self, timeout_s: float, cancel: Cancel | None = None):  # noqa: ANN201
+    def read_card(self, timeout_s: float, cancel: Cancel | None = None):
         self.reads += 1
         if not self.cards:
             raise NoCard("no card")
@@ -207,9 +248,13 @@ class FakePrinter(_FakeDevice):
         self.printed.append(document)
 
 
-def create_services(his: FakeHis | None = None, *, cards: list | None = None, idle_timeout_s: int = 60) -> Services:
+def create_services(
+    his: FakeHis | None = None, *, cards: list | None = None, idle_timeout_s: int = 60
+) -> Services:
     config = Config()
-    config = replace(config, kiosk=replace(config.kiosk, idle_timeout_s=idle_timeout_s, hospital_name="示范医院"))
+    config = replace(
+        config, kiosk=replace(config.kiosk, idle_timeout_s=idle_timeout_s, hospital_name="示范医院")
+    )
     return Services(
         config=config,
         his=his if his is not None else create_his(),

@@ -7,13 +7,13 @@ import datetime as dt
 import logging
 
 import pytest
+from kiosk_test_fakes import create_his, create_id_card, create_insurance_card, create_services
 
 from kiosk.domain.appointment import AppointmentStatus
 from kiosk.domain.errors import CardExpired, HisRefused, HisUnavailable, PaperOut
 from kiosk.domain.messages import message_for
 from kiosk.flows.collect import CollectFlow, CollectStep
 from kiosk.sync.journal import EntryState, Journal
-from kiosk_test_fakes import create_his, create_id_card, create_insurance_card, create_services
 
 
 def _flow(**kwargs):
@@ -46,7 +46,7 @@ def test_id_card_path_collects_and_prints_the_slip() -> None:
 
 
 def test_booking_code_path_preselects_the_coded_appointment() -> None:
-    services, flow = _flow()
+    _services, flow = _flow()
     state = flow.identify_booking_code(flow.start(), "87654321", create_id_card().id_number.last4)
     assert state.step is CollectStep.CHOOSE_APPOINTMENT
     assert state.selected_id == "A2" and state.collect_key
@@ -114,7 +114,10 @@ def test_lost_answer_retry_uses_the_same_key_and_collects_once() -> None:
 def test_refusal_shows_the_rule_and_back_returns_to_the_list() -> None:
     services, flow = _flow()
     services.his.refuse_collect = HisRefused(
-        "OUTSIDE_COLLECTION_WINDOW", "不在取号时间", "not now", {"window_start": "07:30", "window_end": "10:30"}
+        "OUTSIDE_COLLECTION_WINDOW",
+        "不在取号时间",
+        "not now",
+        {"window_start": "07:30", "window_end": "10:30"},
     )
     state = flow.collect(flow.select(flow.identify_id_card(flow.start(), create_id_card()), "A1"))
     assert state.step is CollectStep.ERROR

@@ -2,26 +2,44 @@
 
 from __future__ import annotations
 
+from kiosk_test_fakes import NOW, create_appointment, create_his
+
+from kiosk.domain.appointment import Collected
 from kiosk.domain.document import QrCode, Text
 from kiosk.domain.money import Money
-from kiosk.domain.appointment import Collected
 from kiosk.flows.receipts import SlipContext, checkin_code, parse_checkin_code, registration_slip
-from kiosk_test_fakes import NOW, create_appointment, create_his
 
 
 def _slip(fee_due: int = 0, doctor: str | None = "李四"):
     patient = create_his().patients["P1"]
-    collected = Collected(create_appointment(doctor=doctor, title=None if doctor is None else "主任医师"),
-                          "A015", "305诊室", "3楼", Money(fee_due))
+    collected = Collected(
+        create_appointment(doctor=doctor, title=None if doctor is None else "主任医师"),
+        "A015",
+        "305诊室",
+        "3楼",
+        Money(fee_due),
+    )
     return registration_slip(patient, collected, SlipContext("示范医院", "K07", NOW, "tx-1"))
 
 
 def test_slip_masks_patient_data_and_shows_the_visit() -> None:
     slip = _slip()
     text = slip.plain_text()
-    for expected in ("示范医院", "挂号凭条", "姓名：张*三", "心血管内科", "李四 主任医师", "2026-11-23 上午",
-                     "09:00-09:30", "3楼 305诊室", "挂号费：¥50.00", "已预付", "流水号：tx-1",
-                     "打印时间：2026-11-23 08:15:00", "终端号：K07"):
+    for expected in (
+        "示范医院",
+        "挂号凭条",
+        "姓名：张*三",
+        "心血管内科",
+        "李四 主任医师",
+        "2026-11-23 上午",
+        "09:00-09:30",
+        "3楼 305诊室",
+        "挂号费：¥50.00",
+        "已预付",
+        "流水号：tx-1",
+        "打印时间：2026-11-23 08:15:00",
+        "终端号：K07",
+    ):
         assert expected in text, expected
     assert "证件：110***********" in text and "就诊卡：****1234" in text
     assert "V0001234" not in text

@@ -82,15 +82,30 @@ def server() -> Iterator[tuple[Script, str]]:
 
 
 def _client(url: str, **kwargs: object) -> HisClient:
-    return HisClient(url, "tok-1", "K09", timeout_s=kwargs.pop("timeout_s", 2.0), retry_pause_s=0.01, **kwargs)
+    return HisClient(
+        url, "tok-1", "K09", timeout_s=kwargs.pop("timeout_s", 2.0), retry_pause_s=0.01, **kwargs
+    )
 
 
-PATIENT = {"id": 7, "name": "张小三", "sex": "female", "birth_date": "1949-12-31",
-           "id_number_masked": "110***********0028", "visit_card": "V0001234", "first_visit": False}
-APPOINTMENT = {"id": 31, "booking_code": "12345678", "patient_id": 7, "status": "booked", "fee_fen": 5000,
-               "slot": {"id": 5, "start": "2026-11-23T09:00:00+08:00", "end": "2026-11-23T09:30:00+08:00"},
-               "doctor": {"id": 2, "name": "李四", "title": "主任医师"},
-               "department": {"id": 3, "name": "心血管内科", "floor": "3", "room": "305"}}
+PATIENT = {
+    "id": 7,
+    "name": "张小三",
+    "sex": "female",
+    "birth_date": "1949-12-31",
+    "id_number_masked": "110***********0028",
+    "visit_card": "V0001234",
+    "first_visit": False,
+}
+APPOINTMENT = {
+    "id": 31,
+    "booking_code": "12345678",
+    "patient_id": 7,
+    "status": "booked",
+    "fee_fen": 5000,
+    "slot": {"id": 5, "start": "2026-11-23T09:00:00+08:00", "end": "2026-11-23T09:30:00+08:00"},
+    "doctor": {"id": 2, "name": "李四", "title": "主任医师"},
+    "department": {"id": 3, "name": "心血管内科", "floor": "3", "room": "305"},
+}
 
 
 def test_resolve_sends_token_kiosk_id_and_contract_body(server) -> None:
@@ -98,13 +113,13 @@ def test_resolve_sends_token_kiosk_id_and_contract_body(server) -> None:
     script.replies["POST /patients/resolve"] = [Reply(200, {"patient": PATIENT})]
     patient = _client(url).resolve_patient(Identity(IdentityKind.BOOKING_CODE, "12345678", "0028"))
     assert patient.id == "7" and patient.masked_name == "张*三"
-    method, path, headers, body = script.seen[0]
+    _method, _path, headers, body = script.seen[0]
     assert headers["Authorization"] == "Bearer tok-1" and headers["X-Kiosk-Id"] == "K09"
     assert json.loads(body) == {"kind": "booking_code", "value": "12345678", "id_last4": "0028"}
 
 
 def test_404_is_not_found_with_the_server_words(server) -> None:
-    script, url = server
+    _script, url = server
     with pytest.raises(NotFound) as info:
         _client(url).resolve_patient(Identity(IdentityKind.QR, "nobody"))
     assert info.value.status == 404 and info.value.server_message == "未找到"
@@ -114,12 +129,18 @@ def test_404_is_not_found_with_the_server_words(server) -> None:
 def test_409_keeps_code_and_details(server) -> None:
     script, url = server
     details = {"window_start": "07:30", "window_end": "10:30"}
-    script.replies["POST /appointments/31/collect"] = [Reply(409, _err("OUTSIDE_COLLECTION_WINDOW", "不在取号时间", details))]
+    script.replies["POST /appointments/31/collect"] = [
+        Reply(409, _err("OUTSIDE_COLLECTION_WINDOW", "不在取号时间", details))
+    ]
     with pytest.raises(HisRefused) as info:
         _client(url).collect("31", "7", "key-1")
     err = info.value
     assert (err.code, err.status, err.details, err.server_message_en) == (
-        "OUTSIDE_COLLECTION_WINDOW", 409, details, "en:OUTSIDE_COLLECTION_WINDOW")
+        "OUTSIDE_COLLECTION_WINDOW",
+        409,
+        details,
+        "en:OUTSIDE_COLLECTION_WINDOW",
+    )
     assert message_for(err) == "当前不在取号时间，请在 07:30 至 10:30 之间取号。"
     assert script.seen[0][2]["Idempotency-Key"] == "key-1"
 
@@ -135,10 +156,17 @@ def test_500_is_unavailable_and_not_retried(server) -> None:
 
 def test_503_get_retried_then_succeeds_but_post_is_not_retried(server) -> None:
     script, url = server
-    script.replies["GET /appointments"] = [Reply(503, _err("UNAVAILABLE", "HIS不可用")),
-                                           Reply(200, {"appointments": [APPOINTMENT]})]
+    script.replies["GET /appointments"] = [
+        Reply(503, _err("UNAVAILABLE", "HIS不可用")),
+        Reply(200, {"appointments": [APPOINTMENT]}),
+    ]
     [appt] = _client(url).list_appointments("7", dt.date(2026, 11, 23))
-    assert (appt.id, appt.department, appt.doctor, appt.doctor_title) == ("31", "心血管内科", "李四", "主任医师")
+    assert (appt.id, appt.department, appt.doctor, appt.doctor_title) == (
+        "31",
+        "心血管内科",
+        "李四",
+        "主任医师",
+    )
     assert appt.fee == Money(5000) and appt.period == "am" and appt.start.utcoffset() == dt.timedelta(hours=8)
     assert [s[0] for s in script.seen] == ["GET", "GET"]
 
@@ -150,10 +178,17 @@ def test_503_get_retried_then_succeeds_but_post_is_not_retried(server) -> None:
 
 def test_idempotency_in_progress_is_retried_with_the_same_key(server) -> None:
     script, url = server
-    collected = {"appointment": {**APPOINTMENT, "status": "collected"}, "queue_number": 12, "room": "305",
-                 "floor": "3", "fee_due_fen": 0}
-    script.replies["POST /appointments/31/collect"] = [Reply(409, _err("IDEMPOTENCY_IN_PROGRESS", "处理中")),
-                                                       Reply(200, collected)]
+    collected = {
+        "appointment": {**APPOINTMENT, "status": "collected"},
+        "queue_number": 12,
+        "room": "305",
+        "floor": "3",
+        "fee_due_fen": 0,
+    }
+    script.replies["POST /appointments/31/collect"] = [
+        Reply(409, _err("IDEMPOTENCY_IN_PROGRESS", "处理中")),
+        Reply(200, collected),
+    ]
     result = _client(url).collect("31", "7", "key-3")
     assert result.queue_number == "12" and result.fee_due == Money(0)
     assert [s[2]["Idempotency-Key"] for s in script.seen] == ["key-3", "key-3"]

@@ -1,0 +1,297 @@
+"""Drives the 预约取号 flow: runs its transitions off the GUI thread and shows the screen for each step."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtCore import QObject, QTimer
+from PySide6.QtWidgets import QWidget
+
+from kiosk.devices.base import Cancel
+from kiosk.domain.errors import (
+    DeviceOffline,
+    DeviceTimeout,
+    KioskError,
+    NoCard,
+    UserCancelled,
+)
+from kiosk.domain.idnumber import mask_name
+from kiosk.flows.collect import CollectFlow, CollectState, CollectStep
+from kiosk.flows.services import Services
+from kiosk.ui.i18n import Translator
+from kiosk.ui.screens.appointments import AppointmentsScreen
+from kiosk.ui.screens.base import Screen
+from kiosk.ui.screens.code_entry import CodeEntryScreen
+from kiosk.ui.screens.error import ErrorScreen
+from kiosk.ui.screens.identify import IdentifyScreen
+from kiosk.ui.screens.result import ResultScreen
+from kiosk.ui.tasks import TaskRunner
+
+log = logging.getLogger(__name__)
+
+READ_WAIT_S = 30.0
+"""How long one wait for a card or a scan lasts before it is re-armed (while the screen is shown)."""
+REARM_MS = 1000
+
+STEP_KEYS = ("step.identify", "step.choose", "step.collect", "step.done")
+_STEP_INDEX = {
+    CollectStep.IDENTIFY: 0,
+    CollectStep.CHOOSE_APPOINTMENT: 1,
+    CollectStep.COLLECTING: 2,
+    CollectStep.PRINTING: 2,
+    CollectStep.DONE: 3,
+}
+
+
+class CollectScreens:
+    """The screens this task uses (built by the main window)."""
+
+    def __init__(
+        self,
+        identify: IdentifyScreen,
+        code_entry: CodeEntryScreen,
+        appointments: AppointmentsScreen,
+        result: ResultScreen,
+        error: ErrorScreen,
+    ) -> None:
+        self.identify = identify
+        self.code_entry = code_entry
+        self.appointments = appointments
+        self.result = result
+        self.error = error
+
+
+class CollectController(QObject):
+    """One collect session at a time; `reset()` drops every patient datum and ignores late results."""
+
+    def __init__(
+        self,
+        services: Services,
+        tasks: TaskRunner,
+        translator: Translator,
+        screens: CollectScreens,
+        show: Callable[[Screen, int], None],
+        current: Callable[[], QWidget],
+        go_home: Callable[[], None],
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.services = services
+        self.flow = CollectFlow(services)
+        self.tasks = tasks
+        self.t = translator
+        self.screens = screens
+        self._show = show
+        self._current_screen = current
+        self._go_home = go_home
+        self.state: CollectState | None = None
+        self._session = 0
+        self._cancels: list[Cancel] = []
+        self._id_card_used = False
+        screens.identify.code_requested.connect(self._on_identify_code_requested)
+        screens.code_entry.submitted.connect(self._on_code_entry_submitted)
+        screens.appointments.selected.connect(self._on_appointments_selected)
+        screens.appointments.confirmed.connect(self._on_appointments_confirmed)
+        screens.error.retry_requested.connect(self._on_error_retry_requested)
+        screens.result.finished.connect(go_home)
+
+    # --- session ----------------------------------------------------------------------------------
+    def start(self) -> None:
+        self.reset()
+        self.state = self.flow.start()
+        self._render()
+
+    def reset(self) -> None:
+        """Forget the patient: cancel reader waits, clear every screen, drop late results."""
+        self._session += 1
+        self._cancel_reads()
+        self.state = None
+        self._id_card_used = False
+        self.screens.code_entry.clear()
+        self.screens.appointments.clear()
+        self.screens.result.clear()
+        self.screens.error.show_error(KioskError(), None)
+
+    def back(self, current: Screen) -> None:
+        if current is self.screens.code_entry:
+            self._show_identify()
+        elif self.state is None or current in (self.screens.identify, self.screens.result):
+            self._go_home()
+        else:
+            back = self.flow.back(self.state)
+            if back is self.state:  # collected already: nothing to go back to
+                self._go_home()
+                return
+            self.state = back
+            self._render()
+
+    # --- running transitions ------------------------------------------------------------------------
+    def _run(self, op: Callable[[], CollectState], busy_key: str) -> None:
+        session = self._session
+
+        def done(state: CollectState) -> None:
+            if session == self._session:
+                self.state = state
+                self._render()
+
+        def failed(exc: BaseException) -> None:
+            if session != self._session:
+                return
+            if not isinstance(exc, KioskError):
+                # a bug, not a patient problem: log it for the technician, show plain words
+                log.error("collect step crashed", exc_info=exc)
+                exc = KioskError("unexpected error")
+            assert self.state is not None
+            self.state = self.flow.fail(self.state, exc)
+            self._render()
+
+        self.tasks.submit(op, done, failed, busy_text=self.t.tr(busy_key))
+
+    def _render(self) -> None:
+        state = self.state
+        if state is None:
+            return
+        s = self.screens
+        if state.step is CollectStep.IDENTIFY:
+            self._show_identify()
+        elif state.step is CollectStep.CHOOSE_APPOINTMENT:
+            name = mask_name(state.patient.name) if state.patient else ""
+            s.appointments.show_appointments(name, state.appointments, state.selected_id)
+            self._show(s.appointments, 1)
+        elif state.step is CollectStep.PRINTING:
+            self._run(lambda: self.flow.print_slip(state), "busy.print")
+        elif state.step is CollectStep.DONE:
+            assert state.collected is not None
+            s.result.show_result(state.collected, self._id_card_used)
+            self._show(s.result, 3)
+        elif state.step is CollectStep.ERROR:
+            self._show_error(state)
+
+    def _show_error(self, state: CollectState) -> None:
+        assert state.error is not None
+        retry_key, note = None, None
+        if state.failed_at is CollectStep.PRINTING:
+            retry_key = "error.reprint"
+            assert state.collected is not None
+            note = ("error.collected", {"queue": state.collected.queue_number})
+        elif state.failed_at is CollectStep.COLLECTING:
+            retry_key = "error.retry"
+        self.screens.error.show_error(state.error, retry_key, note)
+        self._show(self.screens.error, _STEP_INDEX.get(state.failed_at or CollectStep.IDENTIFY, 0))
+
+    # --- identify: card readers and scanner wait in the background ---------------------------------
+    def _show_identify(self) -> None:
+        self._cancel_reads()
+        self.state = self.flow.start()
+        self.screens.identify.set_reader_available(self._usable(self.services.idcard))
+        self._show(self.screens.identify, 0)
+        self._arm_readers()
+
+    def _usable(self, port: Any) -> bool:
+        return port is not None and port.status().state.usable
+
+    def _arm_readers(self) -> None:
+        session = self._session
+        for port, on_read in (
+            (self.services.idcard, self._on_id_card),
+            (self.services.insurance, self._on_insurance_card),
+            (self.services.scanner, self._on_scan),
+        ):
+            # a synchronous runner may already have identified the patient during this loop
+            if port is not None and self._waiting_for_credentials(session):
+                self._wait_for(port, on_read, session)
+
+    def _waiting_for_credentials(self, session: int) -> bool:
+        return (
+            session == self._session
+            and self.state is not None
+            and self.state.step is CollectStep.IDENTIFY
+            and self._current_screen() is self.screens.identify
+        )
+
+    def _wait_for(self, port: Any, on_read: Callable[[Any], None], session: int) -> None:
+        cancel = Cancel()
+        self._cancels.append(cancel)
+        read = port.read_code if hasattr(port, "read_code") else port.read_card
+
+        def done(value: Any) -> None:
+            if cancel.cancelled or not self._waiting_for_credentials(session):
+                return
+            self._cancel_reads()
+            on_read(value)
+
+        def failed(exc: BaseException) -> None:
+            if cancel.cancelled or not self._waiting_for_credentials(session):
+                return
+            if isinstance(exc, (NoCard, DeviceTimeout, UserCancelled)):
+                # `self` as context: the timer dies with the window instead of firing into deleted widgets
+                QTimer.singleShot(REARM_MS, self, lambda: self._rearm(port, on_read, session))
+            elif isinstance(exc, DeviceOffline):
+                log.warning(
+                    "reader offline on the identify screen", extra={"device": getattr(port, "name", "?")}
+                )
+                if port is self.services.idcard:
+                    self.screens.identify.set_reader_available(False)
+            elif isinstance(exc, KioskError):
+                self._cancel_reads()
+                assert self.state is not None
+                self.state = self.flow.fail(self.state, exc)
+                self._render()
+            else:
+                log.error("reader failed", exc_info=exc)
+
+        self.tasks.submit(lambda: read(READ_WAIT_S, cancel), done, failed)
+
+    def _rearm(self, port: Any, on_read: Callable[[Any], None], session: int) -> None:
+        if self._waiting_for_credentials(session):
+            self._wait_for(port, on_read, session)
+
+    def _cancel_reads(self) -> None:
+        for cancel in self._cancels:
+            cancel.cancel()
+        self._cancels = []
+
+    def _on_id_card(self, card: Any) -> None:
+        self._id_card_used = True
+        state = self._current()
+        self._run(lambda: self.flow.identify_id_card(state, card), "busy.identify")
+
+    def _on_insurance_card(self, card: Any) -> None:
+        state = self._current()
+        self._run(lambda: self.flow.identify_insurance_card(state, card), "busy.identify")
+
+    def _on_scan(self, code: str) -> None:
+        state = self._current()
+        self._run(lambda: self.flow.identify_scan(state, code), "busy.identify")
+
+    def _current(self) -> CollectState:
+        assert self.state is not None
+        return self.state
+
+    # --- patient actions ------------------------------------------------------------------------------
+    def _on_identify_code_requested(self) -> None:
+        self._cancel_reads()
+        self.screens.code_entry.clear()
+        self._show(self.screens.code_entry, 0)
+
+    def _on_code_entry_submitted(self, code: str, last4: str) -> None:
+        state = self.flow.start()
+        self.state = state
+        self._run(lambda: self.flow.identify_booking_code(state, code, last4), "busy.identify")
+
+    def _on_appointments_selected(self, appointment_id: str) -> None:
+        self.state = self.flow.select(self._current(), appointment_id)
+
+    def _on_appointments_confirmed(self) -> None:
+        state = self._current()
+        if state.selected is None:
+            return
+        self._run(lambda: self.flow.collect(state), "busy.collect")
+
+    def _on_error_retry_requested(self) -> None:
+        state = self._current()
+        if state.can_retry:
+            busy = "busy.print" if state.failed_at is CollectStep.PRINTING else "busy.collect"
+            self._run(lambda: self.flow.retry(state), busy)

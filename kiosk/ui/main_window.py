@@ -1,0 +1,250 @@
+"""The kiosk's one window: header (hospital, language), step bar, the screens, idle countdown, Back/Home."""
+
+from __future__ import annotations
+
+import logging
+
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QCloseEvent
+from PySide6.QtWidgets import QApplication, QHBoxLayout, QMainWindow, QStackedWidget, QVBoxLayout, QWidget
+
+from kiosk.flows.services import Services
+from kiosk.ui.collect_controller import STEP_KEYS, CollectController, CollectScreens
+from kiosk.ui.i18n import Translator
+from kiosk.ui.screens.appointments import AppointmentsScreen
+from kiosk.ui.screens.base import Screen
+from kiosk.ui.screens.code_entry import CodeEntryScreen
+from kiosk.ui.screens.error import ErrorScreen
+from kiosk.ui.screens.home import COLLECT, HomeScreen
+from kiosk.ui.screens.identify import IdentifyScreen
+from kiosk.ui.screens.out_of_service import OutOfServiceScreen
+from kiosk.ui.screens.result import ResultScreen
+from kiosk.ui.tasks import Runner, TaskRunner, ThreadRunner
+from kiosk.ui.theme import stylesheet
+from kiosk.ui.widgets.busy import BusyOverlay
+from kiosk.ui.widgets.common import button, label
+from kiosk.ui.widgets.idle import CountdownBanner, IdleWatcher
+from kiosk.ui.widgets.stepbar import StepBar
+
+log = logging.getLogger(__name__)
+
+
+class MainWindow(QMainWindow):
+    """Built by the composition root with ready ports and client; `runner` defaults to worker threads."""
+
+    def __init__(
+        self, services: Services, runner: Runner | None = None, parent: QWidget | None = None
+    ) -> None:
+        super().__init__(parent)
+        self.services = services
+        config = services.config.kiosk
+        self.setWindowTitle(config.hospital_name)
+        self.setStyleSheet(stylesheet())
+        self.translator = Translator(config.language)
+        self.tasks = TaskRunner(runner or ThreadRunner(), self)
+        self.idle = IdleWatcher(config.idle_timeout_s, paused=lambda: self.tasks.busy, parent=self)
+        app = QApplication.instance()
+        if app is not None:
+            app.installEventFilter(self.idle)
+
+        central = QWidget()
+        central.setObjectName("central")
+        self.setCentralWidget(central)
+        column = QVBoxLayout(central)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.setSpacing(0)
+        column.addWidget(self._build_header(config.hospital_name))
+        self.stepbar = StepBar()
+        column.addWidget(self.stepbar)
+        self.stack = QStackedWidget()
+        column.addWidget(self.stack, 1)
+        self.countdown = CountdownBanner()
+        column.addWidget(self.countdown)
+        column.addWidget(self._build_footer())
+        self.busy = BusyOverlay(central)
+
+        t = self.translator
+        self.home = HomeScreen(t)
+        self.identify = IdentifyScreen(t)
+        self.code_entry = CodeEntryScreen(t)
+        self.appointments = AppointmentsScreen(t)
+        self.result = ResultScreen(t)
+        self.error = ErrorScreen(t)
+        self.out_of_service = OutOfServiceScreen(t)
+        self.screens: list[Screen] = [
+            self.home,
+            self.identify,
+            self.code_entry,
+            self.appointments,
+            self.result,
+            self.error,
+            self.out_of_service,
+        ]
+        for screen in self.screens:
+            self.stack.addWidget(screen)
+        self.collect = CollectController(
+            services,
+            self.tasks,
+            t,
+            CollectScreens(self.identify, self.code_entry, self.appointments, self.result, self.error),
+            show=self.show_screen,
+            current=self.stack.currentWidget,
+            go_home=self.go_home,
+            parent=self,
+        )
+
+        self.home.task_chosen.connect(self._on_home_task_chosen)
+        self.tasks.busy_changed.connect(self._on_tasks_busy_changed)
+        self.idle.countdown.connect(self._on_idle_countdown)
+        self.idle.expired.connect(self._on_idle_expired)
+        self.countdown.more.clicked.connect(self.idle.poke)
+        self.translator.language_changed.connect(self._retranslate)
+        self._his_online = True
+        self._update_availability()
+        self._retranslate()
+        self.show_screen(self.home)
+        self._health_timer = QTimer(self)
+        self._health_timer.timeout.connect(self.check_his)
+
+    # --- chrome -------------------------------------------------------------------------------------------
+    def _build_header(self, hospital: str) -> QWidget:
+        header = QWidget()
+        header.setObjectName("header")
+        header.setAttribute(Qt.WidgetAttribute.WA_StyledBackground)
+        row = QHBoxLayout(header)
+        row.setContentsMargins(32, 12, 32, 12)
+        self.hospital = label(hospital, wrap=False)
+        self.language = button("", name="language")
+        self.language.clicked.connect(self.translator_toggle)
+        row.addWidget(self.hospital, 1)
+        row.addWidget(self.language)
+        return header
+
+    def _build_footer(self) -> QWidget:
+        footer = QWidget()
+        footer.setObjectName("footer")
+        footer.setAttribute(Qt.WidgetAttribute.WA_StyledBackground)
+        row = QHBoxLayout(footer)
+        row.setContentsMargins(32, 12, 32, 12)
+        self.back = button("", name="back")
+        self.home_button = button("", name="home")
+        self.back.setMinimumWidth(240)
+        self.home_button.setMinimumWidth(240)
+        self.back.clicked.connect(self._on_back_clicked)
+        self.home_button.clicked.connect(self.go_home)
+        row.addWidget(self.back)
+        row.addStretch(1)
+        row.addWidget(self.home_button)
+        self.footer = footer
+        return footer
+
+    def translator_toggle(self) -> None:
+        self.translator.toggle()
+
+    def _retranslate(self) -> None:
+        t = self.translator
+        self.language.setText(t.tr("lang.toggle"))
+        self.back.setText(t.tr("nav.back"))
+        self.home_button.setText(t.tr("nav.home"))
+        self.countdown.more.setText(t.tr("idle.more"))
+        self.stepbar.set_steps([t.tr(key) for key in STEP_KEYS])
+        if self.idle.remaining <= 15 and self.countdown.isVisible():
+            self._on_idle_countdown(self.idle.remaining)
+        for screen in self.screens:
+            screen.retranslate()
+
+    # --- navigation ------------------------------------------------------------------------------------------
+    @property
+    def current_screen(self) -> Screen:
+        return self.stack.currentWidget()  # type: ignore[return-value]
+
+    def show_screen(self, screen: Screen, step: int = 0) -> None:
+        self.stack.setCurrentWidget(screen)
+        task_screen = screen.show_navigation
+        self.stepbar.setVisible(task_screen)
+        self.footer.setVisible(task_screen)
+        self.stepbar.set_current(step)
+        if task_screen:
+            self.idle.arm()
+        else:
+            self.idle.disarm()
+            self.countdown.hide()
+
+    def go_home(self) -> None:
+        """End the session: forget every patient datum, back to the default language and the home screen."""
+        self.collect.reset()
+        self.busy.hide()
+        self.translator.reset()
+        if self.current_screen is not self.out_of_service:
+            self.show_screen(self.home)
+
+    def show_out_of_service(self, reason: str = "") -> None:
+        """暂停服务: for when something essential is missing; `reason` is for technicians (no patient data)."""
+        self.collect.reset()
+        self.out_of_service.set_reason(reason)
+        self.show_screen(self.out_of_service)
+
+    def leave_out_of_service(self) -> None:
+        self.show_screen(self.home)
+
+    def _on_back_clicked(self) -> None:
+        self.collect.back(self.current_screen)
+
+    def _on_home_task_chosen(self, task: str) -> None:
+        if task == COLLECT:
+            self.collect.start()
+
+    # --- availability of the hospital system ----------------------------------------------------------------
+    def start_health_checks(self, interval_s: float = 30.0) -> None:
+        """Ask the HIS now and then; while it does not answer, 预约取号 says so on the home screen."""
+        self.check_his()
+        self._health_timer.start(int(interval_s * 1000))
+
+    def check_his(self) -> None:
+        his = self.services.his
+        if his is None:
+            return
+        self.tasks.submit(
+            his.health, lambda _: self._set_his_online(True), lambda _: self._set_his_online(False)
+        )
+
+    def _set_his_online(self, online: bool) -> None:
+        self._his_online = online
+        self._update_availability()
+
+    def _update_availability(self) -> None:
+        s = self.services
+        if s.his is None or not self._his_online:
+            reason: str | None = "task.no_his"
+        elif s.printer is None:
+            reason = "task.no_printer"
+        else:
+            reason = None
+        self.home.set_unavailable(COLLECT, reason)
+
+    # --- busy and idle -----------------------------------------------------------------------------------------
+    def _on_tasks_busy_changed(self, busy: bool, text: str) -> None:
+        if busy:
+            self.busy.show_text(text)
+        else:
+            self.busy.hide()
+
+    def _on_idle_countdown(self, seconds: int) -> None:
+        if seconds <= 0:
+            self.countdown.hide()
+            return
+        self.countdown.text.setText(self.translator.tr("idle.countdown", seconds=seconds))
+        self.countdown.show()
+
+    def _on_idle_expired(self) -> None:
+        log.info("idle timeout: session cleared")
+        self.countdown.hide()
+        self.go_home()
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self.collect.reset()
+        app = QApplication.instance()
+        if app is not None:
+            app.removeEventFilter(self.idle)
+        self.tasks.runner.shutdown()
+        super().closeEvent(event)

@@ -1,0 +1,131 @@
+"""Today's appointments as big cards; only collectable ones can be chosen, then 确认取号."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QButtonGroup, QGridLayout, QPushButton, QScrollArea, QVBoxLayout, QWidget
+
+from kiosk.domain.appointment import Appointment
+from kiosk.ui.i18n import Translator
+from kiosk.ui.screens.base import Screen
+from kiosk.ui.widgets.common import button, label
+
+
+class AppointmentsScreen(Screen):
+    name = "appointments"
+    selected = Signal(str)  # appointment id
+    confirmed = Signal()
+
+    def __init__(self, translator: Translator) -> None:
+        super().__init__(translator)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(48, 32, 48, 32)
+        layout.setSpacing(20)
+        self.hello = label("", "subtitle")
+        self.title = label("", "title")
+        self.empty = label("", "warning", center=True)
+        self.empty_hint = label("", "hint", center=True)
+        self._list = QWidget()
+        self._list_layout = QVBoxLayout(self._list)
+        self._list_layout.setSpacing(20)
+        self._list_layout.setContentsMargins(0, 0, 0, 0)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(self._list)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.confirm = button("", "primary", name="confirm_collect")
+        self.confirm.setMinimumHeight(110)
+        self.confirm.clicked.connect(self.confirmed.emit)
+        for widget in (self.hello, self.title, self.empty, self.empty_hint):
+            layout.addWidget(widget)
+        layout.addWidget(scroll, 1)
+        layout.addWidget(self.confirm)
+        self._group = QButtonGroup(self)
+        self._group.setExclusive(True)
+        self.cards: dict[str, QPushButton] = {}
+        self._appointments: tuple[Appointment, ...] = ()
+        self._selected_id: str | None = None
+        self._patient_name = ""
+
+    def show_appointments(
+        self, patient_name: str, appointments: tuple[Appointment, ...], selected_id: str | None
+    ) -> None:
+        """`patient_name` must already be masked."""
+        self._patient_name = patient_name
+        self._appointments = appointments
+        self._selected_id = selected_id
+        self._rebuild()
+
+    def clear(self) -> None:
+        self.show_appointments("", (), None)
+
+    def _rebuild(self) -> None:
+        for card in self.cards.values():
+            self._group.removeButton(card)
+            card.setParent(None)  # gone from the window at once, not at the next event-loop turn
+            card.deleteLater()
+        self.cards = {}
+        while self._list_layout.count():
+            self._list_layout.takeAt(0)
+        # collectable first, in time order; the others stay visible so nobody wonders where they went
+        ordered = sorted(self._appointments, key=lambda a: (not a.collectable, a.start))
+        for appointment in ordered:
+            card = self._card(appointment)
+            self.cards[appointment.id] = card
+            self._group.addButton(card)
+            self._list_layout.addWidget(card)
+        self._list_layout.addStretch(1)
+        self.retranslate()
+
+    def _card(self, appointment: Appointment) -> QPushButton:
+        card = button("", "card", name=f"appointment_{appointment.id}")
+        card.setCheckable(True)
+        card.setEnabled(appointment.collectable)
+        card.setChecked(appointment.id == self._selected_id)
+        card.clicked.connect(lambda _=False, a=appointment.id: self._on_card_clicked(a))
+        grid = QGridLayout(card)
+        grid.setContentsMargins(32, 20, 32, 20)
+        parts = [
+            (label(appointment.department, "card-title"), 0, 0),
+            (label("", "card-fee" if appointment.collectable else "card-status"), 0, 1),
+            (label("", "card-line"), 1, 0),
+            (label("", "card-line"), 2, 0),
+        ]
+        for widget, row, column in parts:
+            widget.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+            if column:
+                widget.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignTop)
+            grid.addWidget(widget, row, column)
+        card.setProperty("appointment", appointment.id)
+        card.labels = [w for w, _, _ in parts]  # type: ignore[attr-defined]
+        return card
+
+    def _on_card_clicked(self, appointment_id: str) -> None:
+        self._selected_id = appointment_id
+        self.confirm.setEnabled(True)
+        self.selected.emit(appointment_id)
+
+    def retranslate(self) -> None:
+        t = self.t
+        self.hello.setText(t.tr("appts.hello", name=self._patient_name))
+        self.title.setText(t.tr("appts.title"))
+        collectable = [a for a in self._appointments if a.collectable]
+        self.empty.setText(t.tr("appts.none"))
+        self.empty_hint.setText(t.tr("appts.none_hint"))
+        self.empty.setVisible(not collectable)
+        self.empty_hint.setVisible(not collectable)
+        self.title.setVisible(bool(collectable))
+        self.confirm.setText(t.tr("appts.confirm"))
+        self.confirm.setVisible(bool(collectable))
+        self.confirm.setEnabled(self._selected_id in {a.id for a in collectable})
+        by_id = {a.id: a for a in self._appointments}
+        for appointment_id, card in self.cards.items():
+            a = by_id[appointment_id]
+            _, corner, doctor, when = card.labels  # type: ignore[attr-defined]
+            corner.setText(
+                t.tr("appts.fee", fee=a.fee) if a.collectable else t.tr(f"status.{a.status.value}")
+            )
+            doctor.setText(
+                " ".join(p for p in (a.doctor or t.tr("appts.general"), a.doctor_title or "") if p)
+            )
+            when.setText(f"{a.date:%Y-%m-%d}  {t.tr(f'period.{a.period}')}  {a.time_text}")

@@ -1,0 +1,52 @@
+"""Identify: "place your ID card on the reader", other credentials, and the way to the booking-code keypad."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QLabel, QVBoxLayout
+
+from kiosk.ui.i18n import Translator
+from kiosk.ui.screens.base import Screen
+from kiosk.ui.widgets.common import button, label
+from kiosk.ui.widgets.icons import id_card_icon
+
+
+class IdentifyScreen(Screen):
+    name = "identify"
+    code_requested = Signal()
+
+    def __init__(self, translator: Translator) -> None:
+        super().__init__(translator)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(48, 48, 48, 48)
+        layout.setSpacing(28)
+        self.title = label("", "title", center=True)
+        self.icon = QLabel()
+        self.icon.setPixmap(id_card_icon())
+        self.icon.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.others = label("", "subtitle", center=True)
+        self.warning = label("", "warning", center=True)
+        self.warning.hide()
+        self.code = button("", "primary", name="enter_code")
+        self.code.setMinimumHeight(110)
+        self.code.clicked.connect(self.code_requested.emit)
+        layout.addStretch(1)
+        layout.addWidget(self.title)
+        layout.addWidget(self.icon)
+        layout.addWidget(self.others)
+        layout.addWidget(self.warning)
+        layout.addStretch(1)
+        layout.addWidget(self.code)
+        layout.addStretch(1)
+        self._reader_ok = True
+
+    def set_reader_available(self, available: bool) -> None:
+        self._reader_ok = available
+        self.retranslate()
+
+    def retranslate(self) -> None:
+        self.title.setText(self.t.tr("identify.title"))
+        self.others.setText(self.t.tr("identify.others"))
+        self.code.setText(self.t.tr("identify.code"))
+        self.warning.setText(self.t.tr("identify.no_reader"))
+        self.warning.setVisible(not self._reader_ok)

@@ -1,0 +1,1 @@
+"""Shared widgets: keypad, step bar, idle countdown, busy overlay, icons."""

@@ -1,0 +1,46 @@
+"""UI tests run offscreen with the shared fakes and a synchronous task runner; screenshots go to /tmp/ui-shots."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+os.environ["QT_QPA_PLATFORM"] = "offscreen"
+
+import pytest
+
+_NAME = "kiosk_test_fakes"
+if _NAME not in sys.modules:
+    _spec = importlib.util.spec_from_file_location(_NAME, Path(__file__).parent.parent / "flows" / "fakes.py")
+    assert _spec and _spec.loader
+    _module = importlib.util.module_from_spec(_spec)
+    sys.modules[_NAME] = _module
+    _spec.loader.exec_module(_module)
+
+SHOTS = Path(os.environ.get("KIOSK_UI_SHOTS", "/tmp/ui-shots"))
+
+
+@pytest.fixture
+def make_window(qtbot) -> Callable[..., object]:
+    """Build a portrait MainWindow on fake services with the synchronous runner (or the one given)."""
+    from kiosk.ui.main_window import MainWindow
+    from kiosk.ui.tasks import SyncRunner
+
+    def make(services, runner=None, size=(1080, 1920)):
+        window = MainWindow(services, runner=runner or SyncRunner())
+        qtbot.addWidget(window)
+        window.resize(*size)
+        window.show()
+        return window
+
+    return make
+
+
+@pytest.fixture
+def shot() -> Callable[[object, str], Path]:
+    from kiosk.ui.screenshots import grab
+
+    return lambda window, name: grab(window, SHOTS / f"{name}.png")

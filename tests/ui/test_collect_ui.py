@@ -1,0 +1,201 @@
+"""Click through 预约取号 on both paths with fake ports; errors in plain words; idle timeout clears all."""
+
+from __future__ import annotations
+
+from kiosk_test_fakes import create_his, create_id_card, create_services
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QPushButton
+
+from kiosk.domain.errors import PaperOut
+from kiosk.ui.widgets.idle import WARN_SECONDS
+
+HIS_DOWN_ZH = "医院系统暂时无法连接，请稍后再试或到人工窗口办理。"
+
+
+def _visible_buttons(window) -> list[QPushButton]:
+    return [b for b in window.findChildren(QPushButton) if b.isVisible()]
+
+
+def test_id_card_path_prints_the_slip(qtbot, make_window, shot) -> None:
+    """GIVEN an ID card on the reader WHEN the patient taps 预约取号, picks an appointment and confirms
+    THEN the slip is printed with the masked name, department, doctor and queue number."""
+    services = create_services(cards=[create_id_card()])
+    window = make_window(services)
+    shot(window, "01-home")
+    qtbot.mouseClick(window.home.tiles["collect"], Qt.MouseButton.LeftButton)
+    assert window.current_screen is window.appointments  # the card was read and resolved at once
+    assert "张*三" in window.appointments.hello.text() and "张小三" not in window.appointments.hello.text()
+    assert not window.appointments.cards["A0"].isEnabled()  # already collected: shown, not offered
+    assert not window.appointments.confirm.isEnabled()
+    qtbot.mouseClick(window.appointments.cards["A1"], Qt.MouseButton.LeftButton)
+    shot(window, "04-appointments")
+    qtbot.mouseClick(window.appointments.confirm, Qt.MouseButton.LeftButton)
+
+    assert window.current_screen is window.result
+    shot(window, "05-result")
+    queue = window.result.queue.text()
+    assert queue and window.result.take.text() == "请取走凭条和身份证"
+    [slip] = services.printer.printed
+    text = slip.plain_text()
+    assert "姓名：张*三" in text and "心血管内科" in text and "李四 主任医师" in text and queue in text
+    qtbot.mouseClick(window.result.finish, Qt.MouseButton.LeftButton)
+    assert window.current_screen is window.home
+
+
+def test_booking_code_path_with_the_keypad(qtbot, make_window, shot) -> None:
+    services = create_services()
+    window = make_window(services)
+    qtbot.mouseClick(window.home.tiles["collect"], Qt.MouseButton.LeftButton)
+    assert window.current_screen is window.identify
+    shot(window, "02-identify")
+    qtbot.mouseClick(window.identify.code, Qt.MouseButton.LeftButton)
+    assert window.current_screen is window.code_entry
+    keys = window.code_entry.keypad.keys
+    for key in "87654321" + create_id_card().id_number.last4:
+        qtbot.mouseClick(keys[key], Qt.MouseButton.LeftButton)
+    shot(window, "03-code-entry")
+    assert window.code_entry.confirm.isEnabled()
+    qtbot.mouseClick(window.code_entry.confirm, Qt.MouseButton.LeftButton)
+
+    assert window.current_screen is window.appointments
+    assert window.appointments.cards["A2"].isChecked()  # the coded appointment is pre-selected
+    qtbot.mouseClick(window.appointments.confirm, Qt.MouseButton.LeftButton)
+    assert window.current_screen is window.result
+    assert window.result.take.text() == "请取走凭条"
+    text = services.printer.printed[0].plain_text()
+    assert "张*三" in text and "消化内科" in text and "王五 副主任医师" in text
+    assert window.result.queue.text() in text
+
+
+def test_keypad_rejects_x_in_the_code_and_limits_lengths(qtbot, make_window) -> None:
+    window = make_window(create_services())
+    window.collect.start()
+    qtbot.mouseClick(window.identify.code, Qt.MouseButton.LeftButton)
+    entry = window.code_entry
+    assert not entry.keypad.keys["X"].isEnabled()
+    entry.type_text("X1234567890")
+    assert entry.code == "12345678" and entry.last4 == "90"
+    entry.type_text("12X")
+    assert entry.last4 == "9012" and entry.confirm.isEnabled()
+
+
+def test_his_down_shows_plain_chinese_words(qtbot, make_window, shot) -> None:
+    his = create_his()
+    his.down = True
+    window = make_window(create_services(his))
+    window.collect.start()
+    qtbot.mouseClick(window.identify.code, Qt.MouseButton.LeftButton)
+    window.code_entry.type_text("87654321" + create_id_card().id_number.last4)
+    qtbot.mouseClick(window.code_entry.confirm, Qt.MouseButton.LeftButton)
+
+    assert window.current_screen is window.error
+    shot(window, "06-error-his-down")
+    shown = window.error.message.text()
+    assert shown == HIS_DOWN_ZH
+    assert not window.error.retry.isVisible()
+    everything = " ".join(label.text() for label in window.findChildren(type(window.error.message)))
+    assert "Traceback" not in everything and "HisUnavailable" not in everything
+    qtbot.mouseClick(window.language, Qt.MouseButton.LeftButton)
+    assert window.error.message.text().startswith("The hospital system is unreachable")
+    qtbot.mouseClick(window.back, Qt.MouseButton.LeftButton)
+    assert window.current_screen is window.identify
+    qtbot.mouseClick(window.home_button, Qt.MouseButton.LeftButton)
+    assert window.current_screen is window.home and window.translator.language == "zh_CN"
+
+
+def test_paper_out_keeps_the_collection_and_reprints(qtbot, make_window, shot) -> None:
+    services = create_services(cards=[create_id_card()])
+    services.printer.fail_with = PaperOut("paper out")
+    window = make_window(services)
+    window.collect.start()
+    qtbot.mouseClick(window.appointments.cards["A1"], Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(window.appointments.confirm, Qt.MouseButton.LeftButton)
+    assert window.current_screen is window.error
+    shot(window, "07-error-paper-out")
+    assert "缺纸" in window.error.message.text()
+    queue = window.collect.state.collected.queue_number
+    assert queue in window.error.note.text() and window.error.retry.text() == "重新打印"
+    services.printer.fail_with = None
+    qtbot.mouseClick(window.error.retry, Qt.MouseButton.LeftButton)
+    assert window.current_screen is window.result and window.result.queue.text() == queue
+    assert services.his.calls.count("collect") == 1
+
+
+def test_idle_timeout_counts_down_and_clears_patient_data(qtbot, make_window, shot) -> None:
+    services = create_services(cards=[create_id_card()], idle_timeout_s=20)
+    window = make_window(services)
+    window.collect.start()
+    qtbot.mouseClick(window.language, Qt.MouseButton.LeftButton)  # English, to check it resets too
+    qtbot.mouseClick(window.appointments.cards["A2"], Qt.MouseButton.LeftButton)
+    assert window.current_screen is window.appointments and window.idle.armed
+    for _ in range(20 - WARN_SECONDS):
+        window.idle.tick()
+    assert window.countdown.isVisible() and "15" in window.countdown.text.text()
+    shot(window, "08-idle-countdown")
+    qtbot.mouseClick(window.countdown.more, Qt.MouseButton.LeftButton)
+    assert not window.countdown.isVisible() and window.idle.remaining == 20
+    for _ in range(20):
+        window.idle.tick()
+
+    assert window.current_screen is window.home
+    assert window.collect.state is None and window.appointments.cards == {}
+    shown = [label.text() for label in window.findChildren(type(window.appointments.hello))]
+    assert not any("张" in text or "心血管" in text for text in shown)
+    assert window.code_entry.code == "" and window.result.queue.text() == ""
+    assert window.translator.language == "zh_CN" and not window.idle.armed
+    assert services.printer.printed == []
+
+
+def test_idle_does_not_run_on_home(qtbot, make_window) -> None:
+    window = make_window(create_services())
+    for _ in range(200):
+        window.idle.tick()
+    assert window.current_screen is window.home and not window.countdown.isVisible()
+
+
+def test_english_on_every_screen(qtbot, make_window) -> None:
+    window = make_window(create_services(cards=[create_id_card()]))
+    qtbot.mouseClick(window.language, Qt.MouseButton.LeftButton)
+    assert window.home.tiles["collect"].text() == "Collect booking"
+    qtbot.mouseClick(window.home.tiles["collect"], Qt.MouseButton.LeftButton)
+    assert window.appointments.confirm.text() == "Collect" and window.back.text().endswith("Back")
+    assert "Fee ¥50.00" in [w.text() for w in window.appointments.cards["A1"].labels]
+
+
+def test_missing_printer_or_his_disables_the_task(qtbot, make_window) -> None:
+    services = create_services()
+    services.printer = None
+    window = make_window(services)
+    assert not window.home.tiles["collect"].isEnabled()
+    assert window.home.notes["collect"].text() == "打印机未安装，暂不可用"
+    services.his.down = True
+    services.printer = object()
+    window.check_his()
+    assert window.home.notes["collect"].text() == "医院系统未连接，暂不可用"
+    services.his.down = False
+    window.check_his()
+    assert window.home.tiles["collect"].isEnabled()
+
+
+def test_out_of_service_screen(qtbot, make_window, shot) -> None:
+    window = make_window(create_services())
+    window.show_out_of_service("printer: paper-out")
+    shot(window, "09-out-of-service")
+    assert window.out_of_service.title.text() == "暂停服务"
+    assert not window.back.isVisible() and not window.home_button.isVisible()
+
+
+def test_touch_targets_are_at_least_60px(qtbot, make_window) -> None:
+    window = make_window(create_services(cards=[create_id_card()]))
+    seen = 0
+    for step in (
+        lambda: None,
+        window.collect.start,
+        window.go_home,
+        lambda: (window.collect.start(), window.identify.code.click()),
+    ):
+        step()
+        for b in _visible_buttons(window):
+            assert b.height() >= 60 and b.width() >= 60, b.objectName()
+            seen += 1
+    assert seen > 20
