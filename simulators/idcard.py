@@ -2,7 +2,7 @@
 
 State machine per PROTOCOLS.md: NO_CARD -> PRESENT (find 9F) -> SELECTED (select 90) -> READ (read 90);
 in READ, find answers 80 until the card is lifted and put back. Faults for tests and the tester panel:
-`garble_next_frame`, `remove_card_mid_read`, `sam_fault`, `latency_ms`, `unplug()`/`replug()`.
+`garble_next_frame`, `remove_card_mid_read`, `truncate_next_read`, `sam_fault`, `latency_ms`, `unplug()`/`replug()`.
 """
 
 from __future__ import annotations
@@ -149,6 +149,8 @@ class IdCardSimulator:
         """One-shot: corrupt the checksum of the next reply."""
         self.remove_card_mid_read = False
         """One-shot: the card leaves after a select, so the read fails with 41 and finds then say 80."""
+        self.truncate_next_read = False
+        """One-shot: the card leaves while the read answer is on the wire; only part of it is sent."""
         self.sam_fault = False
         """The SAM fails its self-check: every command answers 60."""
         self.received: list[bytes] = []
@@ -298,10 +300,15 @@ class IdCardSimulator:
         if not card.readable:
             self._state = CardState.PRESENT  # the card is still there; it needs a new select
             return self._reply(READ_FAILED)
-        self._state = CardState.READ
         text, photo = card.text_block(), card.photo
         lengths = len(text).to_bytes(2, "big") + len(photo).to_bytes(2, "big")
-        return self._reply(OK, lengths + text + photo)
+        reply = self._reply(OK, lengths + text + photo)
+        if self.truncate_next_read:
+            self.truncate_next_read = False
+            self._card, self._state = None, CardState.NO_CARD
+            return reply[:300]
+        self._state = CardState.READ
+        return reply
 
     def __enter__(self) -> Self:
         self.start()

@@ -141,6 +141,22 @@ def test_card_pulled_mid_read_is_card_removed(sim: IdCardSimulator, reader: Ga46
     assert reader.status().state is DeviceState.ONLINE
 
 
+def test_card_pulled_during_the_transfer_is_card_removed(sim: IdCardSimulator) -> None:
+    """GIVEN the reply is cut off (the card left mid-transfer) THEN the reply times out, the probe finds no
+    card, and the driver says CardRemoved — and the next read works on a clean stream."""
+    driver = make_reader(sim.path, read_timeout_s=0.3)
+    driver.open()
+    try:
+        sim.insert_card(TEST_CARDS["normal"])
+        sim.truncate_next_read = True
+        with pytest.raises(CardRemoved):
+            driver.read_card(timeout_s=2)
+        sim.insert_card(TEST_CARDS["normal"])
+        assert driver.read_card(timeout_s=2).name == "张三"
+    finally:
+        driver.close()
+
+
 @pytest.mark.parametrize("name", ["unreadable", "damaged"])
 def test_broken_cards_are_unreadable(sim: IdCardSimulator, reader: Ga467Reader, name: str) -> None:
     sim.insert_card(TEST_CARDS[name])
