@@ -113,12 +113,13 @@ TEST_CARDS: Mapping[str, SimIdCard] = types.MappingProxyType(
     {
         "normal": SimIdCard.for_person("张三", _valid_id("11010119800101001")),
         "female": SimIdCard.for_person(
-            "李四", _valid_id("31010119920315002"), address="上海市黄浦区示范街2号", nation_code="03",
+            "李四",
+            _valid_id("31010119920315002"),
+            address="上海市黄浦区示范街2号",
+            nation_code="03",
             appended_address="上海市浦东新区新址路8号",
         ),
-        "expired": SimIdCard.for_person(
-            "王五", _valid_id("44010119700707003"), valid_to=_years_ago(1)
-        ),
+        "expired": SimIdCard.for_person("王五", _valid_id("44010119700707003"), valid_to=_years_ago(1)),
         "long_term": SimIdCard.for_person(
             "赵六", _valid_id("11010119500505004"), valid_to="长期", nation_code="02"
         ),
@@ -141,7 +142,9 @@ class CardState(Enum):
 class IdCardSimulator:
     """A GA 467 reader on a pty. Thread-safe controls; one server thread answers the driver."""
 
-    def __init__(self, link_path: str | None = None, latency_ms: float = 0.0, sam_id: bytes = DEFAULT_SAM_ID) -> None:
+    def __init__(
+        self, link_path: str | None = None, latency_ms: float = 0.0, sam_id: bytes = DEFAULT_SAM_ID
+    ) -> None:
         self.port = PtyPort(link_path, name="kiosk-idcard")
         self.latency_ms = latency_ms
         self.sam_id = sam_id

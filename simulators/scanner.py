@@ -10,7 +10,9 @@ from simulators.serialsim import PtyPort
 class ScannerSimulator:
     """Plays a serial scanner behind a stable symlink (`link_path`; default a temp dir `kiosk-scanner`)."""
 
-    def __init__(self, link_path: str | None = None, terminator: bytes = b"\r", encoding: str = "utf-8") -> None:
+    def __init__(
+        self, link_path: str | None = None, terminator: bytes = b"\r", encoding: str = "utf-8"
+    ) -> None:
         self.port = PtyPort(link_path, name="kiosk-scanner")
         self.terminator = terminator
         """b"\\r" (the usual factory setting) or b"\\r\\n"."""

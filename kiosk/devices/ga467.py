@@ -213,7 +213,9 @@ def split_card_blocks(data: bytes) -> CardBlocks:
     if text_len != TEXT_LEN:
         raise ProtocolError(f"text block length {text_len}, expected {TEXT_LEN}")
     if len(data) < 4 + text_len + photo_len:
-        raise ProtocolError(f"read reply has {len(data)} bytes, block lengths need {4 + text_len + photo_len}")
+        raise ProtocolError(
+            f"read reply has {len(data)} bytes, block lengths need {4 + text_len + photo_len}"
+        )
     return CardBlocks(data[4 : 4 + text_len], data[4 + text_len : 4 + text_len + photo_len])
 
 
@@ -249,6 +251,7 @@ class CardType(Enum):
 
 
 # GB 3304-91 民族 codes, plus 97/98 as used on the card.
+# fmt: off
 ETHNICITIES: dict[str, str] = {
     f"{i:02d}": name
     for i, name in enumerate(
@@ -263,6 +266,7 @@ ETHNICITIES: dict[str, str] = {
         start=1,
     )
 } | {"97": "其他", "98": "外国血统中国籍人士"}
+# fmt: on
 
 LONG_TERM = "长期"
 _SEX_CODES = {"1": Sex.MALE, "2": Sex.FEMALE}

@@ -275,7 +275,9 @@ class Ga467Reader:
         with self._lock:
             if not self._link.is_open:
                 if not self._link.present():
-                    self._publisher.set(DeviceState.NO_DEVICE, Detail.NO_READER, f"no device at {self._link.device}")
+                    self._publisher.set(
+                        DeviceState.NO_DEVICE, Detail.NO_READER, f"no device at {self._link.device}"
+                    )
                     return
                 try:
                     self._link.open()

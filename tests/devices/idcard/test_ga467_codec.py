@@ -209,7 +209,11 @@ def test_female_and_ethnicity_table() -> None:
     assert card.sex is Sex.FEMALE
     assert card.ethnicity == "维吾尔"
     assert len(ga467.ETHNICITIES) == 58
-    assert (ga467.ETHNICITIES["01"], ga467.ETHNICITIES["02"], ga467.ETHNICITIES["56"]) == ("汉", "蒙古", "基诺")
+    assert (ga467.ETHNICITIES["01"], ga467.ETHNICITIES["02"], ga467.ETHNICITIES["56"]) == (
+        "汉",
+        "蒙古",
+        "基诺",
+    )
     assert (ga467.ETHNICITIES["97"], ga467.ETHNICITIES["98"]) == ("其他", "外国血统中国籍人士")
 
 

@@ -13,7 +13,7 @@ from kiosk.domain.patient import IdCardData
 FUZZ = settings(max_examples=200, deadline=None)
 GOLDEN = [
     bytes.fromhex("AAAAAA9669000400009094"),
-    bytes.fromhex("AAAAAA966900080000" "9F0000000097"),
+    bytes.fromhex("AAAAAA9669000800009F0000000097"),
     bytes.fromhex("AAAAAA96690003200122"),
 ]
 

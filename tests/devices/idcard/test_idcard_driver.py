@@ -296,7 +296,9 @@ def test_logs_never_hold_the_name_or_id_number(
 
 
 def test_from_config() -> None:
-    section = IdCardSection(driver="ga467-serial", device="/dev/kiosk-idcard", baudrate=9600, poll_interval_s=0.5)
+    section = IdCardSection(
+        driver="ga467-serial", device="/dev/kiosk-idcard", baudrate=9600, poll_interval_s=0.5
+    )
     driver = Ga467Reader.from_config(section)
     assert driver.poll_interval_s == 0.5
     assert "9600" in driver.self_test().lines[0]

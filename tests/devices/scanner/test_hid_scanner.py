@@ -12,7 +12,9 @@ from kiosk.devices.scanner import EV_KEY, HidScanner, KeyTranslator
 from kiosk.domain.errors import DeviceOffline, DeviceTimeout
 
 # input-event-codes.h
-KEY = {ch: code for code, ch in {2: "1", 3: "2", 11: "0", 30: "a", 48: "b", 46: "c", 12: "-", 39: ";"}.items()}
+KEY = {
+    ch: code for code, ch in {2: "1", 3: "2", 11: "0", 30: "a", 48: "b", 46: "c", 12: "-", 39: ";"}.items()
+}
 LEFTSHIFT, CAPSLOCK, ENTER, KPENTER = 42, 58, 28, 96
 EV_SYN = 0
 

@@ -145,5 +145,7 @@ def test_absent_at_open_does_not_raise(tmp_path: Path) -> None:
 
 
 def test_from_config() -> None:
-    driver = SerialScanner.from_config(ScannerSection(driver="serial-scanner", device="/dev/x", baudrate=115200))
+    driver = SerialScanner.from_config(
+        ScannerSection(driver="serial-scanner", device="/dev/x", baudrate=115200)
+    )
     assert driver.self_test().lines[0].startswith("scanner: no-device")
