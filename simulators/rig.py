@@ -138,13 +138,17 @@ class SimulatorRig:
         from simulators.his.server import start_in_thread
 
         url = db or f"sqlite:///{Path(self._tmp) / 'his.db'}"
-        self.his = start_in_thread(db_url=url, seed=1, token="demo-kiosk-token", test_mode=True, port=port)
+        self.his = start_in_thread(url, seed=1, tokens=("demo-kiosk-token",), test_mode=True, port=port)
 
     def _insert_default_cards(self) -> None:
         from simulators.idcard import TEST_CARDS
 
         if self.idcard is not None:
-            self.idcard.insert_card(next(iter(TEST_CARDS.values())))
+            self.idcard.insert_card(TEST_CARDS["normal"])
+        if self.insurance is not None:
+            from simulators.insurance import TEST_CARDS as INSURANCE_CARDS
+
+            self.insurance.insert(INSURANCE_CARDS["normal"])
 
     # --- tester actions ----------------------------------------------------------------------------
     def patients(self, limit: int = 50) -> list[TestPatient]:
