@@ -148,7 +148,7 @@ class SimulatorRig:
         if self.insurance is not None:
             from simulators.insurance import TEST_CARDS as INSURANCE_CARDS
 
-            self.insurance.insert(INSURANCE_CARDS["normal"])
+            self.insurance.insert(INSURANCE_CARDS["normal"]())
 
     # --- tester actions ----------------------------------------------------------------------------
     def patients(self, limit: int = 50) -> list[TestPatient]:

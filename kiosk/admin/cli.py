@@ -10,6 +10,7 @@ import argparse
 import dataclasses
 import datetime as dt
 import json
+import logging
 import sys
 import time
 from typing import Any
@@ -20,6 +21,8 @@ from kiosk.domain.document import Align, Document, QrCode, Rule, Text
 from kiosk.domain.errors import DeviceError, KioskError
 from kiosk.domain.idnumber import mask_id_number, mask_name
 from kiosk.domain.money import Money
+
+log = logging.getLogger(__name__)
 
 ACTIONS: dict[str, tuple[str, ...]] = {
     "idcard": ("status", "selftest", "read"),
@@ -168,6 +171,9 @@ def run_device_command(args: argparse.Namespace, config: Config) -> int:
         return _report(args, kind, result=_operate(device, kind, args, config))
     except KioskError as exc:
         return _report(args, kind, error=exc)
+    except Exception as exc:  # a technician gets one line and the log, never a traceback
+        log.exception("device command failed")
+        return _report(args, kind, error=KioskError(f"{type(exc).__name__}: {exc}"))
     finally:
         if device is not None:
             device.close()
