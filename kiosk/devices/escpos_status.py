@@ -153,11 +153,12 @@ def decode(reply: bytes) -> RealTimeStatus:
     offline = OfflineCauseByte.decode(reply[1])
     err = ErrorCauseByte.decode(reply[2])
     paper = PaperByte.decode(reply[3])
+    paper_out = paper.out or offline.paper_end_stop
     return RealTimeStatus(
         online=not printer.offline,
         cover_open=offline.cover_open,
-        paper_low=paper.near_end and not paper.out,
-        paper_out=paper.out or offline.paper_end_stop,
+        paper_low=paper.near_end and not paper_out,
+        paper_out=paper_out,
         error=offline.error or err.autocutter or err.unrecoverable or err.auto_recoverable or err.recoverable,
         autocutter_error=err.autocutter,
         unrecoverable_error=err.unrecoverable,

@@ -414,7 +414,8 @@ def _self_test_page() -> Document:
     return Document(
         title="self test",
         blocks=(
-            Text("打印机自检 Printer self test", Align.CENTER, 2, 2, bold=True),
+            Text("打印机自检", Align.CENTER, 2, 2, bold=True),
+            Text("Printer self test", Align.CENTER),
             Rule(),
             Text("中文 GB18030: 门诊自助服务机"),
             Text("Double size 倍高倍宽", width=2, height=2),
