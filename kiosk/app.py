@@ -1,0 +1,123 @@
+"""The composition root: reads nothing itself, builds every driver, the HIS client and the journal once.
+
+Nothing else in the kiosk constructs a driver. `build()` is shared by `kiosk run`, `kiosk demo` and
+the end-to-end tests, so the production wiring is the one the tests exercise.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from kiosk import __version__
+from kiosk.config import Config
+from kiosk.devices.registry import DEVICE_KINDS, build_device
+from kiosk.domain.errors import ConfigError
+from kiosk.flows.services import Services
+from kiosk.sync.client import HisClient
+from kiosk.sync.journal import Journal
+
+if TYPE_CHECKING:
+    from simulators.rig import SimulatorRig
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class App:
+    """The built kiosk: what the UI gets (`services`) and what must be closed at exit."""
+
+    config: Config
+    services: Services
+    journal: Journal
+    devices: dict[str, Any] = field(default_factory=dict)
+
+    def close(self) -> None:
+        for name, device in self.devices.items():
+            try:
+                device.close()
+            except Exception:
+                log.exception("closing %s failed", name)
+        self.journal.close()
+
+
+def _open_journal(config: Config) -> Journal:
+    data_dir = Path(config.kiosk.data_dir)
+    try:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        return Journal(data_dir / "journal.db")
+    except OSError as exc:
+        raise ConfigError(
+            f"{config.source}: 'kiosk.data_dir' = '{data_dir}' is not writable ({exc.strerror or exc})"
+        ) from None
+
+
+def build(config: Config, rig: SimulatorRig | None = None) -> App:
+    """Build and open every device, the HIS client and the journal. A device that cannot even be
+    built (e.g. a missing optional library) is logged and left out: the task that needs it says so."""
+    journal = _open_journal(config)
+    devices: dict[str, Any] = {}
+    for kind in DEVICE_KINDS:
+        try:
+            device = build_device(kind, config, rig)
+            device.open()
+        except Exception:
+            log.exception("device not available", extra={"device": kind})
+            continue
+        devices[kind] = device
+    his = HisClient(config.his.url, config.his.token, config.kiosk.id, config.his.timeout_s)
+    services = Services(config=config, his=his, **devices)
+    log.info("kiosk built", extra={"kiosk": config.kiosk.id, "version": __version__, "devices": ",".join(devices)})
+    return App(config, services, journal, devices)
+
+
+def _sd_notify(message: str) -> None:
+    """Tell systemd (Type=notify) we are ready / alive; a no-op outside systemd."""
+    address = os.environ.get("NOTIFY_SOCKET")
+    if not address:
+        return
+    if address.startswith("@"):
+        address = "\0" + address[1:]
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
+        sock.sendto(message.encode(), address)
+
+
+def run(config: Config, rig: SimulatorRig | None = None) -> int:
+    """`kiosk run`: the full-screen app. Returns the process exit code."""
+    started = time.perf_counter()
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from kiosk.ui.main_window import MainWindow
+
+    qt_app = QApplication.instance() or QApplication(sys.argv[:1])
+    try:
+        app = build(config, rig)
+    except ConfigError as exc:
+        print(f"kiosk: config error: {exc.detail}", file=sys.stderr)
+        return 2
+    window = MainWindow(app.services)
+    if config.kiosk.fullscreen:
+        window.showFullScreen()
+    else:
+        window.resize(1080, 1920 * 2 // 3)
+        window.show()
+    window.start_health_checks()
+    log.info("home screen shown", extra={"startup_ms": round((time.perf_counter() - started) * 1000)})
+    _sd_notify("READY=1")
+    watchdog_us = int(os.environ.get("WATCHDOG_USEC", "0"))
+    if watchdog_us:
+        # Pet the watchdog from the GUI thread: a frozen screen then gets restarted by systemd.
+        pet = QTimer(window)
+        pet.timeout.connect(lambda: _sd_notify("WATCHDOG=1"))
+        pet.start(max(1000, watchdog_us // 2000))
+    try:
+        return qt_app.exec()
+    finally:
+        app.close()
