@@ -39,7 +39,8 @@ class Behaviour(str, Enum):
     PIN_TIMEOUT = "pin_timeout"  # RC TO after ENTER_PIN
     CARD_REMOVED = "card_removed"  # RC UC after INSERT_CARD
     CANCELLED = "cancelled"  # RC UC: the cardholder pressed cancel
-    LINK_LOST_MID_TRANSACTION = "link_lost_mid_transaction"  # unplugs after ENTER_PIN; finishes (approved) offline
+    # Unplugs after ENTER_PIN; the terminal still finishes (approved) on its own.
+    LINK_LOST_MID_TRANSACTION = "link_lost_mid_transaction"
     APPROVED_BUT_RESPONSE_LOST = "approved_but_response_lost"  # charges and records, never sends the final
     GARBLE_NEXT_FRAME = "garble_next_frame"  # next frame sent has a bad LRC once; otherwise approve
     NAK_NEXT_FRAME = "nak_next_frame"  # next good frame received is NAKed once; otherwise approve
@@ -403,7 +404,9 @@ class PaymentTerminalSimulator:
         command = fields[0]
         self.stats.requests.append(command)
         if command == "06" and len(fields) == 1:
-            state = {Behaviour.PAPER_OUT: "PAPER_OUT", Behaviour.SIGN_IN: "SIGN_IN"}.get(self._behaviour, "READY")
+            state = {Behaviour.PAPER_OUT: "PAPER_OUT", Behaviour.SIGN_IN: "SIGN_IN"}.get(
+                self._behaviour, "READY"
+            )
             self._send(self._answer("06", "00", state, "终端正常" if state == "READY" else "终端需处理"))
         elif command == "05" and len(fields) == 1:
             self._settle()
@@ -419,7 +422,15 @@ class PaymentTerminalSimulator:
 
     def _tx_answer(self, command: str, tx: SimTransaction) -> bytes:
         return self._answer(
-            command, tx.rc, tx.ref, f"{tx.amount_fen:012d}", tx.card, tx.auth, tx.rrn, tx.trace, tx.datetime,
+            command,
+            tx.rc,
+            tx.ref,
+            f"{tx.amount_fen:012d}",
+            tx.card,
+            tx.auth,
+            tx.rrn,
+            tx.trace,
+            tx.datetime,
             tx.message,
         )
 
@@ -457,7 +468,9 @@ class PaymentTerminalSimulator:
             self._send(self._answer(command, "ER", ref, amount, "", "", "", "", "", why))
             return
         orig_ref = fields[-1] if command in ("02", "03") else ""
-        tx = SimTransaction(command=command, ref=ref, amount_fen=int(amount), rc="00", message="", orig_ref=orig_ref)
+        tx = SimTransaction(
+            command=command, ref=ref, amount_fen=int(amount), rc="00", message="", orig_ref=orig_ref
+        )
         problem = self._check_original(tx)
         if problem:
             self._send(self._answer(command, "ER", ref, amount, "", "", "", "", "", problem))
@@ -478,8 +491,11 @@ class PaymentTerminalSimulator:
                     return "原交易不在本批次"
                 tx.amount_fen = orig.amount_fen
                 return ""
-            refunded = sum(t.amount_fen for t in self._log.values()
-                           if t.command == "03" and t.orig_ref == orig.ref and t.approved)
+            refunded = sum(
+                t.amount_fen
+                for t in self._log.values()
+                if t.command == "03" and t.orig_ref == orig.ref and t.approved
+            )
             if tx.amount_fen > orig.amount_fen - refunded:
                 return "退货金额超过原交易"
         return ""

@@ -28,9 +28,9 @@ from kiosk.devices import ecr
 from kiosk.devices.base import (
     Cancel,
     Capability,
+    Detail,
     DeviceState,
     DeviceStatus,
-    Detail,
     SelfTestResult,
     StatusListener,
     StatusPublisher,
@@ -184,14 +184,22 @@ class EcrPaymentTerminal:
         """Charge `amount` under `ref`. Approved → result; PaymentDeclined / PaymentCancelled when the
         terminal says so; PaymentOutcomeUnknown when it never gave a final answer (query `ref` then)."""
         request = ecr.build_sale(ref, amount)
-        return self._operate(lambda: self._money_command(Command.SALE, ref, amount, request, on_progress, cancel))
+        return self._operate(
+            lambda: self._money_command(Command.SALE, ref, amount, request, on_progress, cancel)
+        )
 
     def void(
-        self, ref: str, orig_ref: str, on_progress: ProgressCallback | None = None, cancel: Cancel | None = None
+        self,
+        ref: str,
+        orig_ref: str,
+        on_progress: ProgressCallback | None = None,
+        cancel: Cancel | None = None,
     ) -> PaymentResult:
         """Void `orig_ref` (same batch) under the new `ref`; outcomes as for `sale`."""
         request = ecr.build_void(ref, orig_ref)
-        return self._operate(lambda: self._money_command(Command.VOID, ref, None, request, on_progress, cancel))
+        return self._operate(
+            lambda: self._money_command(Command.VOID, ref, None, request, on_progress, cancel)
+        )
 
     def refund(
         self,
@@ -467,7 +475,11 @@ class EcrPaymentTerminal:
             raise UserCancelled("cancelled before the request was sent")
 
         def accept(response: ecr.Response) -> bool:
-            return isinstance(response, PaymentResult) and response.command == command.value and response.ref == ref
+            return (
+                isinstance(response, PaymentResult)
+                and response.command == command.value
+                and response.ref == ref
+            )
 
         self._publisher.set(DeviceState.BUSY, Detail.NONE, f"{command.name.lower()} running")
         try:

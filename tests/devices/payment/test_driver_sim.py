@@ -9,7 +9,7 @@ from collections.abc import Callable
 import pytest
 
 from kiosk.config import PaymentSection
-from kiosk.devices.base import Cancel, Capability, DeviceState, DeviceStatus, Detail
+from kiosk.devices.base import Cancel, Capability, Detail, DeviceState, DeviceStatus
 from kiosk.devices.payment import EcrPaymentTerminal, new_reference
 from kiosk.devices.ports import PaymentStep
 from kiosk.domain.errors import (
@@ -39,8 +39,9 @@ def wait_for(condition: Callable[[], bool], seconds: float = 5.0) -> bool:
 
 
 # --- sales --------------------------------------------------------------------------------------
-def test_approved_sale_delivers_progress_and_result(terminal: EcrPaymentTerminal, sim: PaymentTerminalSimulator,
-                                                    events: list[DeviceStatus]) -> None:
+def test_approved_sale_delivers_progress_and_result(
+    terminal: EcrPaymentTerminal, sim: PaymentTerminalSimulator, events: list[DeviceStatus]
+) -> None:
     steps: list[tuple[PaymentStep, str]] = []
     result = terminal.sale("K01-S1", Money(1250), on_progress=lambda step, msg: steps.append((step, msg)))
     assert result.approved and result.command == "01" and result.ref == "K01-S1"
@@ -57,8 +58,9 @@ def test_approved_sale_delivers_progress_and_result(terminal: EcrPaymentTerminal
 
 
 @pytest.mark.parametrize("rc", ["05", "51", "55", "54", "91"])
-def test_declines_raise_payment_declined_with_the_code(terminal: EcrPaymentTerminal,
-                                                       sim: PaymentTerminalSimulator, rc: str) -> None:
+def test_declines_raise_payment_declined_with_the_code(
+    terminal: EcrPaymentTerminal, sim: PaymentTerminalSimulator, rc: str
+) -> None:
     sim.behaviour = Behaviour.DECLINE
     sim.decline_rc = rc
     with pytest.raises(PaymentDeclined) as caught:
@@ -69,7 +71,9 @@ def test_declines_raise_payment_declined_with_the_code(terminal: EcrPaymentTermi
     assert queried is not None and queried.rc == rc and not queried.approved
 
 
-def test_pin_timeout_is_cancelled_and_recorded(terminal: EcrPaymentTerminal, sim: PaymentTerminalSimulator) -> None:
+def test_pin_timeout_is_cancelled_and_recorded(
+    terminal: EcrPaymentTerminal, sim: PaymentTerminalSimulator
+) -> None:
     sim.behaviour = Behaviour.PIN_TIMEOUT
     steps: list[PaymentStep] = []
     with pytest.raises(PaymentCancelled, match="TO"):
@@ -80,8 +84,9 @@ def test_pin_timeout_is_cancelled_and_recorded(terminal: EcrPaymentTerminal, sim
 
 
 @pytest.mark.parametrize("behaviour", [Behaviour.CANCELLED, Behaviour.CARD_REMOVED])
-def test_cardholder_cancel_raises_payment_cancelled(terminal: EcrPaymentTerminal, sim: PaymentTerminalSimulator,
-                                                    behaviour: Behaviour) -> None:
+def test_cardholder_cancel_raises_payment_cancelled(
+    terminal: EcrPaymentTerminal, sim: PaymentTerminalSimulator, behaviour: Behaviour
+) -> None:
     sim.behaviour = behaviour
     with pytest.raises(PaymentCancelled):
         terminal.sale("K01-C1", Money(800))
@@ -89,8 +94,9 @@ def test_cardholder_cancel_raises_payment_cancelled(terminal: EcrPaymentTerminal
     assert terminal.status().state is DeviceState.ONLINE
 
 
-def test_response_lost_is_unknown_and_query_finds_it_approved(terminal: EcrPaymentTerminal,
-                                                              sim: PaymentTerminalSimulator) -> None:
+def test_response_lost_is_unknown_and_query_finds_it_approved(
+    terminal: EcrPaymentTerminal, sim: PaymentTerminalSimulator
+) -> None:
     sim.behaviour = Behaviour.APPROVED_BUT_RESPONSE_LOST
     steps: list[PaymentStep] = []
     with pytest.raises(PaymentOutcomeUnknown):
@@ -115,8 +121,9 @@ def test_no_answer_at_all_is_unknown_after_t2(sim: PaymentTerminalSimulator) -> 
         driver.close()
 
 
-def test_duplicate_reference_queries_and_returns_the_earlier_result(terminal: EcrPaymentTerminal,
-                                                                    sim: PaymentTerminalSimulator) -> None:
+def test_duplicate_reference_queries_and_returns_the_earlier_result(
+    terminal: EcrPaymentTerminal, sim: PaymentTerminalSimulator
+) -> None:
     sim.behaviour = Behaviour.APPROVED_BUT_RESPONSE_LOST
     with pytest.raises(PaymentOutcomeUnknown):
         terminal.sale("K01-DU", Money(4200))
@@ -129,8 +136,9 @@ def test_duplicate_reference_queries_and_returns_the_earlier_result(terminal: Ec
     assert sim.charged_total() == Money(4200)
 
 
-def test_duplicate_of_a_declined_reference_is_declined(terminal: EcrPaymentTerminal,
-                                                       sim: PaymentTerminalSimulator) -> None:
+def test_duplicate_of_a_declined_reference_is_declined(
+    terminal: EcrPaymentTerminal, sim: PaymentTerminalSimulator
+) -> None:
     sim.behaviour = Behaviour.DECLINE
     sim.decline_rc = "51"
     with pytest.raises(PaymentDeclined):
@@ -141,8 +149,9 @@ def test_duplicate_of_a_declined_reference_is_declined(terminal: EcrPaymentTermi
     assert caught.value.response_code == "51"
 
 
-def test_reused_reference_with_another_amount_is_refused(terminal: EcrPaymentTerminal,
-                                                         sim: PaymentTerminalSimulator) -> None:
+def test_reused_reference_with_another_amount_is_refused(
+    terminal: EcrPaymentTerminal, sim: PaymentTerminalSimulator
+) -> None:
     terminal.sale("K01-RU", Money(900))
     with pytest.raises(DeviceError, match="already used") as caught:
         terminal.sale("K01-RU", Money(1900))
@@ -162,7 +171,9 @@ def test_nak_makes_the_driver_resend(terminal: EcrPaymentTerminal, sim: PaymentT
     assert sim.charged_total() == Money(500)
 
 
-def test_garbled_frame_is_naked_and_resent(terminal: EcrPaymentTerminal, sim: PaymentTerminalSimulator) -> None:
+def test_garbled_frame_is_naked_and_resent(
+    terminal: EcrPaymentTerminal, sim: PaymentTerminalSimulator
+) -> None:
     sim.behaviour = Behaviour.GARBLE_NEXT_FRAME
     steps: list[PaymentStep] = []
     result = terminal.sale("K01-GB", Money(700), on_progress=lambda step, _msg: steps.append(step))
@@ -171,8 +182,9 @@ def test_garbled_frame_is_naked_and_resent(terminal: EcrPaymentTerminal, sim: Pa
     assert steps == ALL_STEPS  # the garbled INSERT_CARD arrived once, after its resend
 
 
-def test_no_ack_fails_the_link_after_three_repeats(terminal: EcrPaymentTerminal, sim: PaymentTerminalSimulator,
-                                                   events: list[DeviceStatus]) -> None:
+def test_no_ack_fails_the_link_after_three_repeats(
+    terminal: EcrPaymentTerminal, sim: PaymentTerminalSimulator, events: list[DeviceStatus]
+) -> None:
     sim.behaviour = Behaviour.NO_ACK
     with pytest.raises(PaymentLinkFailed):
         terminal.sale("K01-NA", Money(500))
@@ -184,9 +196,9 @@ def test_no_ack_fails_the_link_after_three_repeats(terminal: EcrPaymentTerminal,
     assert wait_for(lambda: terminal.status().state is DeviceState.ONLINE)
 
 
-def test_link_lost_mid_transaction_then_query_after_relink(terminal: EcrPaymentTerminal,
-                                                           sim: PaymentTerminalSimulator,
-                                                           events: list[DeviceStatus]) -> None:
+def test_link_lost_mid_transaction_then_query_after_relink(
+    terminal: EcrPaymentTerminal, sim: PaymentTerminalSimulator, events: list[DeviceStatus]
+) -> None:
     sim.behaviour = Behaviour.LINK_LOST_MID_TRANSACTION
     with pytest.raises(PaymentOutcomeUnknown):
         terminal.sale("K01-LL", Money(6600))
@@ -201,8 +213,9 @@ def test_link_lost_mid_transaction_then_query_after_relink(terminal: EcrPaymentT
     assert any(e.state is DeviceState.OFFLINE for e in events)
 
 
-def test_unplug_while_idle_is_noticed_and_replug_recovers(terminal: EcrPaymentTerminal,
-                                                          sim: PaymentTerminalSimulator) -> None:
+def test_unplug_while_idle_is_noticed_and_replug_recovers(
+    terminal: EcrPaymentTerminal, sim: PaymentTerminalSimulator
+) -> None:
     sim.unplug()
     assert wait_for(lambda: not terminal.status().state.usable)
     with pytest.raises(DeviceOffline):
@@ -223,7 +236,9 @@ def test_open_on_a_missing_port_does_not_raise() -> None:
 
 
 # --- cancel and concurrency ----------------------------------------------------------------------
-def test_cancel_before_sending_sends_nothing(terminal: EcrPaymentTerminal, sim: PaymentTerminalSimulator) -> None:
+def test_cancel_before_sending_sends_nothing(
+    terminal: EcrPaymentTerminal, sim: PaymentTerminalSimulator
+) -> None:
     cancel = Cancel()
     cancel.cancel()
     with pytest.raises(UserCancelled):
@@ -231,8 +246,9 @@ def test_cancel_before_sending_sends_nothing(terminal: EcrPaymentTerminal, sim: 
     assert "01" not in sim.stats.requests
 
 
-def test_cancel_while_running_is_unknown_and_late_answer_is_not_mistaken(terminal: EcrPaymentTerminal,
-                                                                         sim: PaymentTerminalSimulator) -> None:
+def test_cancel_while_running_is_unknown_and_late_answer_is_not_mistaken(
+    terminal: EcrPaymentTerminal, sim: PaymentTerminalSimulator
+) -> None:
     sim.latency_s = 0.05
     cancel = Cancel()
     with pytest.raises(PaymentOutcomeUnknown):
@@ -244,7 +260,9 @@ def test_cancel_while_running_is_unknown_and_late_answer_is_not_mistaken(termina
     assert terminal.terminal_state() == "READY"
 
 
-def test_second_operation_while_one_runs_is_busy(terminal: EcrPaymentTerminal, sim: PaymentTerminalSimulator) -> None:
+def test_second_operation_while_one_runs_is_busy(
+    terminal: EcrPaymentTerminal, sim: PaymentTerminalSimulator
+) -> None:
     sim.latency_s = 0.1
     started = threading.Event()
     outcome: list[object] = []
@@ -262,7 +280,9 @@ def test_second_operation_while_one_runs_is_busy(terminal: EcrPaymentTerminal, s
 
 
 # --- other commands ------------------------------------------------------------------------------
-def test_void_refund_and_settlement_totals(terminal: EcrPaymentTerminal, sim: PaymentTerminalSimulator) -> None:
+def test_void_refund_and_settlement_totals(
+    terminal: EcrPaymentTerminal, sim: PaymentTerminalSimulator
+) -> None:
     terminal.sale("K01-A", Money(1000))
     terminal.sale("K01-B", Money(2500))
     void = terminal.void("K01-A-V", "K01-A")
@@ -288,10 +308,18 @@ def test_query_of_an_unknown_reference_is_none(terminal: EcrPaymentTerminal) -> 
 
 @pytest.mark.parametrize(
     ("behaviour", "state", "detail"),
-    [(Behaviour.PAPER_OUT, "PAPER_OUT", Detail.PAPER_OUT), (Behaviour.SIGN_IN, "SIGN_IN", Detail.NEEDS_SIGN_IN)],
+    [
+        (Behaviour.PAPER_OUT, "PAPER_OUT", Detail.PAPER_OUT),
+        (Behaviour.SIGN_IN, "SIGN_IN", Detail.NEEDS_SIGN_IN),
+    ],
 )
-def test_terminal_states_show_in_status(terminal: EcrPaymentTerminal, sim: PaymentTerminalSimulator,
-                                        behaviour: Behaviour, state: str, detail: Detail) -> None:
+def test_terminal_states_show_in_status(
+    terminal: EcrPaymentTerminal,
+    sim: PaymentTerminalSimulator,
+    behaviour: Behaviour,
+    state: str,
+    detail: Detail,
+) -> None:
     sim.behaviour = behaviour
     assert terminal.terminal_state() == state
     assert terminal.status().state is DeviceState.USER_ERROR and terminal.status().detail is detail
@@ -307,10 +335,23 @@ def test_terminal_states_show_in_status(terminal: EcrPaymentTerminal, sim: Payme
 
 
 def test_capabilities_and_from_config(sim: PaymentTerminalSimulator) -> None:
-    section = PaymentSection(driver="ecr-serial", device=sim.path, baudrate=19200, t1_s=0.3, t2_s=2.0, t4_s=60.0)
+    section = PaymentSection(
+        driver="ecr-serial", device=sim.path, baudrate=19200, t1_s=0.3, t2_s=2.0, t4_s=60.0
+    )
     driver = EcrPaymentTerminal.from_config(section)
-    assert (driver.device, driver.baudrate, driver.t1_s, driver.t2_s, driver.t4_s) == (sim.path, 19200, 0.3, 2.0, 60.0)
-    assert {Capability.VOID, Capability.REFUND, Capability.QUERY, Capability.SETTLEMENT} <= driver.capabilities()
+    assert (driver.device, driver.baudrate, driver.t1_s, driver.t2_s, driver.t4_s) == (
+        sim.path,
+        19200,
+        0.3,
+        2.0,
+        60.0,
+    )
+    assert {
+        Capability.VOID,
+        Capability.REFUND,
+        Capability.QUERY,
+        Capability.SETTLEMENT,
+    } <= driver.capabilities()
     with pytest.raises(DeviceOffline):
         driver.sale("K01-X", Money(1))  # not opened
 

@@ -86,16 +86,34 @@ def test_longest_reference_and_amount_are_accepted() -> None:
 
 # --- responses ----------------------------------------------------------------------------------
 SALE_OK = FS.join(
-    [b"01", b"00", b"K01-0001", b"000000001250", b"622202******1234", b"123456", b"261123000001", b"000001",
-     b"20261123105541", OK_MSG]
+    [
+        b"01",
+        b"00",
+        b"K01-0001",
+        b"000000001250",
+        b"622202******1234",
+        b"123456",
+        b"261123000001",
+        b"000001",
+        b"20261123105541",
+        OK_MSG,
+    ]
 )
 
 
 def test_approved_sale_response() -> None:
     result = only_frame(hand_frame(SALE_OK))
     assert result == PaymentResult(
-        command="01", rc="00", ref="K01-0001", amount=Money(1250), card="622202******1234", auth="123456",
-        rrn="261123000001", trace="000001", datetime="20261123105541", message="交易成功",
+        command="01",
+        rc="00",
+        ref="K01-0001",
+        amount=Money(1250),
+        card="622202******1234",
+        auth="123456",
+        rrn="261123000001",
+        trace="000001",
+        datetime="20261123105541",
+        message="交易成功",
     )
     assert result.approved
 
@@ -271,7 +289,9 @@ RESPONSES = [
     which=st.sampled_from(RESPONSES),
     edits=st.lists(st.tuples(st.integers(0, 200), st.integers(0, 255), st.sampled_from("xid")), max_size=4),
 )
-def test_mutated_frames_only_ever_raise_protocol_error(which: bytes, edits: list[tuple[int, int, str]]) -> None:
+def test_mutated_frames_only_ever_raise_protocol_error(
+    which: bytes, edits: list[tuple[int, int, str]]
+) -> None:
     frame = bytearray(hand_frame(which))
     for position, value, how in edits:
         position %= len(frame) + 1

@@ -90,7 +90,12 @@ def test_sale_exchange_on_the_wire(wire: Wire, sim: PaymentTerminalSimulator) ->
         frames.append(wire.read_frame())
         wire.send(ACK)
     assert frames[0] == b"90" + FS + b"INSERT_CARD" + FS + "请插卡或挥卡".encode("gb18030")
-    assert [f.split(FS)[1] for f in frames[:4]] == [b"INSERT_CARD", b"ENTER_PIN", b"PROCESSING", b"REMOVE_CARD"]
+    assert [f.split(FS)[1] for f in frames[:4]] == [
+        b"INSERT_CARD",
+        b"ENTER_PIN",
+        b"PROCESSING",
+        b"REMOVE_CARD",
+    ]
     final = frames[4].split(FS)
     assert final[:4] == [b"01", b"00", b"K01-0001", b"000000001250"]
     card, auth, rrn, trace, when = final[4:9]
