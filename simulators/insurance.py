@@ -8,10 +8,12 @@ side of the APDUs is written here on its own, from PROTOCOLS.md, never from the 
 
 from __future__ import annotations
 
+import argparse
 import datetime as dt
 import logging
 import socket
 import struct
+import sys
 import threading
 import time
 from dataclasses import dataclass, field, replace
@@ -416,3 +418,24 @@ class InsuranceCardSimulator:
             return None
         self.apdus.append(payload)
         return applet.handle(payload)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m simulators.insurance --card normal`: keep a test card in the slot for a while."""
+    parser = argparse.ArgumentParser(prog="python -m simulators.insurance", description=main.__doc__)
+    parser.add_argument("--card", choices=sorted(TEST_CARDS), default="normal")
+    parser.add_argument("--port", type=int, default=VPCD_PORT)
+    parser.add_argument("--seconds", type=float, default=600.0, help="how long the card stays inserted")
+    args = parser.parse_args(argv)
+    with InsuranceCardSimulator(port=args.port) as sim:
+        sim.insert(TEST_CARDS[args.card]())
+        print(f"card '{args.card}' inserted at vpcd port {args.port} for {args.seconds:g} s (Ctrl-C removes it)")
+        try:
+            time.sleep(args.seconds)
+        except KeyboardInterrupt:
+            pass
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -4,6 +4,11 @@ Layers: `kiosk.devices.sscard` is the APDU codec; `_PcscLink` here is the transp
 re-established whenever pcscd restarts or the reader is unplugged); `PcscInsuranceReader` is the port.
 All PC/SC calls run on the reader's own device thread, which also polls the slot while idle so the
 status (NO_DEVICE, ONLINE, card present) stays current and an outage heals without a read.
+
+The driver uses pyscard's `smartcard.scard` layer rather than `CardRequest`: waiting for a card is the
+same `SCardGetStatusChange` loop (in 200 ms slices, so a `Cancel` is seen promptly), but with one
+context the driver owns and can re-establish, and with the PC/SC result codes that tell a pulled card
+(CardRemoved) from a dead pcscd or reader (DeviceOffline) from a card that will not talk (CardUnreadable).
 """
 
 from __future__ import annotations
@@ -295,25 +300,28 @@ class PcscInsuranceReader:
         deadline = time.monotonic() + timeout_s
         known = scard.SCARD_STATE_UNAWARE
         reader_seen = False
-        for _ in range(int((deadline - time.monotonic()) * 1000 / _WAIT_SLICE_MS) + 2):
+        # Each pass waits up to one slice; the count bound only guards against a state that keeps flapping.
+        for _ in range(2 * int(timeout_s * 1000 / _WAIT_SLICE_MS) + 10):
             if cancel.cancelled:
                 raise UserCancelled("insurance card read cancelled")
-            remaining_ms = int((deadline - time.monotonic()) * 1000)
-            if remaining_ms <= 0:
-                break
+            remaining_ms = max(0, int((deadline - time.monotonic()) * 1000))
             try:
                 slot = self._link.slot(known, min(_WAIT_SLICE_MS, remaining_ms))
             except _PcscFailure as failure:
                 self._link.drop()
                 self._set_lost(failure)
-                cancel.wait(min(_WAIT_SLICE_MS, remaining_ms) / 1000)
                 known = scard.SCARD_STATE_UNAWARE
+                if remaining_ms == 0:
+                    break
+                cancel.wait(min(_WAIT_SLICE_MS, remaining_ms) / 1000)
                 continue
             reader_seen = True
             known = slot.event_state
             if slot.present:
                 return slot
             self._set_slot(slot)
+            if remaining_ms == 0:
+                break
         if not reader_seen:
             raise DeviceOffline("no PC/SC reader while waiting for the insurance card")
         raise NoCard(f"no insurance card within {timeout_s:g} s")

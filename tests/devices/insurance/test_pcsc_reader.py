@@ -71,6 +71,8 @@ def test_reads_number_name_id_region_validity(reader: PcscInsuranceReader, sim: 
 def test_no_card_times_out(reader: PcscInsuranceReader, sim: InsuranceCardSimulator) -> None:
     with pytest.raises(NoCard):
         reader.read_card(timeout_s=0.6)
+    with pytest.raises(NoCard):
+        reader.read_card(timeout_s=0)  # a single look at the slot
     assert (reader.status().state, reader.status().detail) == (DeviceState.ONLINE, Detail.NONE)
 
 
