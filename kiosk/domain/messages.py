@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from kiosk.domain.errors import HisRefused, KioskError
 
 # key -> (zh_CN, en)
@@ -59,10 +61,20 @@ def message_for(error: KioskError, language: str = "zh_CN") -> str:
     text = (pair or MESSAGES["error.generic"])[index]
     if isinstance(error, HisRefused) and error.details:
         try:
-            return text.format(**error.details)
+            return text.format(**{k: _plain(v) for k, v in error.details.items()})
         except (KeyError, IndexError, ValueError):
             return text
     return text
+
+
+def _plain(value: object) -> object:
+    """An ISO time from the HIS ('2026-11-23T13:30:00+08:00') as a patient reads it ('13:30')."""
+    if isinstance(value, str) and "T" in value:
+        try:
+            return dt.datetime.fromisoformat(value).strftime("%H:%M")
+        except ValueError:
+            return value
+    return value
 
 
 def text(key: str, language: str = "zh_CN") -> str:
