@@ -54,7 +54,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return run(cfg)
     if args.command == "demo":
-        from kiosk.demo import run_demo
+        from kiosk.ui.demo import run_demo
 
         return run_demo(cfg, out_dir=args.out, scripted=args.scripted)
     from kiosk.admin import cli as device_cli

@@ -7,6 +7,7 @@ tester's panel (Qt), the HTTP control port and the scripted demo all act through
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 import signal
@@ -57,13 +58,16 @@ class SimulatorRig:
     # --- lifecycle ---------------------------------------------------------------------------------
     @classmethod
     def start(cls, config: Config, which: list[str] | tuple[str, ...] = (), *, with_test_cards: bool = False,
-              his: bool = False, his_port: int = 0, his_db: str | None = None) -> SimulatorRig:
+              his: bool = False, his_port: int = 0, his_db: str | None = None,
+              his_now: dt.datetime | None = None) -> SimulatorRig:
+        """Start the simulators in `which` (all by default); with `his`, the reference HIS in test mode,
+        its clock set to `his_now` (hospital time) before anything is seeded or swept."""
         rig = cls()
         try:
             for kind in which or ALL:
                 getattr(rig, f"_start_{kind}")()
             if his:
-                rig._start_his(his_port, his_db)
+                rig._start_his(his_port, his_db, his_now)
             if with_test_cards:
                 rig._insert_default_cards()
         except BaseException:
@@ -134,11 +138,13 @@ class SimulatorRig:
         self.insurance = InsuranceCardSimulator()
         self._endpoints["insurance"] = {"reader": VPCD_READER}
 
-    def _start_his(self, port: int, db: str | None) -> None:
+    def _start_his(self, port: int, db: str | None, now: dt.datetime | None) -> None:
+        from simulators.his.clock import Clock
         from simulators.his.server import start_in_thread
 
         url = db or f"sqlite:///{Path(self._tmp) / 'his.db'}"
-        self.his = start_in_thread(url, seed=1, tokens=("demo-kiosk-token",), test_mode=True, port=port)
+        self.his = start_in_thread(url, seed=1, tokens=("demo-kiosk-token",), test_mode=True, port=port,
+                                   clock=Clock(now=now))
 
     def _insert_default_cards(self) -> None:
         from simulators.idcard import TEST_CARDS
