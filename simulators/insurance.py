@@ -96,14 +96,18 @@ class SimInsuranceCard:
         card_number: str,
         *,
         sex: str | None = None,
-        region: str = "110100",
+        region: str | None = None,
         birthplace: str | None = None,
         issued: dt.date | None = dt.date(2021, 12, 3),
         expires: dt.date | None = dt.date(2031, 12, 2),
         name_pad: bytes = b"\x00",
         label: str = "",
     ) -> SimInsuranceCard:
-        """A third-generation card as a regional issuer writes it (sex from the ID number if not given)."""
+        """A third-generation card as a regional issuer writes it.
+
+        Sex defaults to the ID number's, the issuing region to the ID number's first 6 digits.
+        """
+        region = region or id_number[:6]
         sex_char = sex if sex is not None else ("1" if int(id_number[16]) % 2 else "2")
         # 卡识别码: region (3 B BCD) + the MOHRSS RID D156000005 + issuer serial bytes.
         card_id_code = _bcd(region) + bytes.fromhex("D156000005") + bytes.fromhex("C38275EEFC9B9648")
