@@ -345,9 +345,8 @@ class _Builder:
                         title = self.doctor_title.get(doc) if doc else None
                         minutes = 30 if self.rules.is_expert(title) else 15
                         start = dt.datetime.combine(day, dt.time(8, 0) if period == "am" else dt.time(13, 30))
-                        stop = dt.datetime.combine(
-                            day, dt.time(11, 30) if period == "am" else dt.time(16, 30)
-                        )
+                        # Morning clinic 08:00-12:00, afternoon 13:30-17:00.
+                        stop = dt.datetime.combine(day, dt.time(12, 0) if period == "am" else dt.time(17, 0))
                         count = int((stop - start).total_seconds() // (minutes * 60))
                         reserved = count * self.rules.followup_reserve_percent // 100
                         slots = []
