@@ -1,0 +1,134 @@
+"""预约取号 end to end: the real window, the real drivers, the simulators on pty/TCP, the real HIS.
+
+GIVEN the kiosk built by the production composition root against the simulator rig and the embedded
+reference HIS (its clock at 08:40, inside the morning collection window)
+WHEN a patient collects today's appointment by ID card, and another by booking code + last 4
+THEN the printed slip (parsed back from the ESC/POS stream) shows the masked name, the department,
+the doctor and the queue number the screen showed, and the HIS records the collection.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from kiosk.app import App, build
+from kiosk.config import Config
+from kiosk.domain.idnumber import mask_name
+from kiosk.flows.services import HOSPITAL_TZ
+from kiosk.ui.demo import DEMO_TIME, Walk, _today_bookings
+from kiosk.ui.main_window import MainWindow
+from simulators.rig import SimulatorRig
+
+
+@pytest.fixture
+def rig() -> Iterator[SimulatorRig]:
+    now = dt.datetime.combine(dt.datetime.now(HOSPITAL_TZ).date(), DEMO_TIME, HOSPITAL_TZ)
+    rig = SimulatorRig.start(Config(), ["idcard", "printer", "payment", "scanner"], his=True, his_now=now)
+    yield rig
+    rig.stop()
+
+
+@pytest.fixture
+def kiosk(rig: SimulatorRig, tmp_path: Path, qtbot: Any) -> Iterator[tuple[App, MainWindow]]:
+    base = Config()
+    config = dataclasses.replace(
+        base,
+        his=dataclasses.replace(base.his, url=rig.his_url),
+        kiosk=dataclasses.replace(base.kiosk, data_dir=str(tmp_path / "data")),
+    )
+    app = build(config, rig)
+    window = MainWindow(app.services)
+    qtbot.addWidget(window)
+    window.resize(1080, 1500)
+    window.show()
+    yield app, window
+    app.close()
+
+
+def _his_get(rig: SimulatorRig, path: str) -> Any:
+    response = requests.get(f"{rig.his_url}{path}", headers={"Authorization": "Bearer demo-kiosk-token"}, timeout=10)
+    response.raise_for_status()
+    return response.json()
+
+
+def _department_name(rig: SimulatorRig, department_id: str) -> str:
+    return next(d["name"] for d in _his_get(rig, "/departments")["departments"] if d["id"] == department_id)
+
+
+def test_collect_by_id_card_and_by_booking_code(rig: SimulatorRig, kiosk: tuple[App, MainWindow],
+                                                tmp_path: Path) -> None:
+    app, w = kiosk
+    walk = Walk(w, rig, tmp_path)
+    booked, patients = _today_bookings(rig)
+    by_card = next(a for a in booked if a["doctor_id"])  # a named doctor, to check doctor + title
+    by_code = next(a for a in booked[1:] if a["patient_id"] != by_card["patient_id"])
+
+    # --- the ID-card path ----------------------------------------------------------------------
+    walk.on(w.home)
+    walk.click(w.home.tiles["collect"])
+    walk.on(w.identify)
+    rig.insert_id_card(next(p for p in rig.patients(10_000) if p.id == by_card["patient_id"]))
+    walk.on(w.appointments)
+    walk.click(w.appointments.cards[str(by_card["id"])])
+    walk.click(w.appointments.confirm)
+    walk.on(w.result)
+    queue = w.result.queue.text()
+    slip = walk.receipt("id-card", 1)
+    name = patients[by_card["patient_id"]]["name"]
+    assert f"姓名：{mask_name(name)}" in slip and name not in slip
+    assert patients[by_card["patient_id"]]["id_number"] not in slip
+    assert _department_name(rig, by_card["department_id"]) in slip
+    assert queue and queue in slip
+    appointment = next(a for a in _his_get(rig, f"/appointments?patient_id={by_card['patient_id']}")["appointments"]
+                       if str(a["id"]) == str(by_card["id"]))
+    assert appointment["status"] == "collected"
+    doctor = appointment["doctor"]
+    assert f"医生：{doctor['name']} {doctor['title']}" in slip
+    walk.click(w.result.finish)
+    rig.remove_id_card()
+    walk.on(w.home)
+
+    # --- the booking-code path -----------------------------------------------------------------
+    walk.click(w.home.tiles["collect"])
+    walk.on(w.identify)
+    walk.click(w.identify.code)
+    walk.on(w.code_entry)
+    for key in by_code["booking_code"] + patients[by_code["patient_id"]]["id_number"][-4:]:
+        walk.click(w.code_entry.keypad.keys[key])
+    walk.click(w.code_entry.confirm)
+    walk.on(w.appointments)
+    walk.click(w.appointments.confirm)
+    walk.on(w.result)
+    slip = walk.receipt("booking-code", 2)
+    assert w.result.queue.text() in slip
+    assert by_code["booking_code"] in slip
+    assert mask_name(patients[by_code["patient_id"]]["name"]) in slip
+    assert _department_name(rig, by_code["department_id"]) in slip
+
+
+def test_unknown_booking_code_and_his_down_show_plain_words(rig: SimulatorRig, kiosk: tuple[App, MainWindow],
+                                                            tmp_path: Path) -> None:
+    _, w = kiosk
+    walk = Walk(w, rig, tmp_path)
+    for down, expected in ((False, "未找到您的就诊信息"), (True, "医院系统暂时无法连接")):
+        rig.set_his_faults(down=down)
+        walk.on(w.home)
+        walk.click(w.home.tiles["collect"])
+        walk.on(w.identify)
+        walk.click(w.identify.code)
+        walk.on(w.code_entry)
+        w.code_entry.type_text("00000000" + "0000")
+        walk.click(w.code_entry.confirm)
+        walk.on(w.error)
+        assert expected in w.error.message.text()
+        assert "Traceback" not in w.error.message.text()
+        walk.click(w.home_button)
+    rig.set_his_faults()
+    assert rig.printer.receipts == []
