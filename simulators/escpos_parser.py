@@ -151,6 +151,13 @@ class StatusQuery:
 
 
 @dataclass(frozen=True, slots=True)
+class TransmitStatus:
+    """GS r n: answer one status byte when processing reaches it, i.e. after what came before printed."""
+
+    n: int
+
+
+@dataclass(frozen=True, slots=True)
 class Skipped:
     """A command the printer ignores (unknown, unsupported or malformed); kept for diagnostics."""
 
@@ -178,13 +185,14 @@ Command = (
     | BarcodePrint
     | Cut
     | StatusQuery
+    | TransmitStatus
     | Skipped
 )
 
 # ESC x with one parameter byte that we do not act on (underline, font, rotation, code page, ...).
 _ESC_ONE_ARG_IGNORED = frozenset(b"-GMRVrt{U3J =")
 _ESC_NO_ARG_IGNORED = frozenset(b"2<S")
-_GS_ONE_ARG_IGNORED = frozenset(b"Bbfa:rIP")
+_GS_ONE_ARG_IGNORED = frozenset(b"Bbfa:IP")
 _FS_ONE_ARG_IGNORED = frozenset(b"-WC")
 _QR_LEVELS = {48: "L", 49: "M", 50: "Q", 51: "H"}
 
@@ -356,7 +364,7 @@ class EscposStreamParser:
             if m in (65, 66, 97, 98, 103, 104):
                 if not self._need(pos, 4):
                     return 0
-                out.append(Cut(partial=m in (66, 98, 104), feed_lines=0))
+                out.append(Cut(partial=m in (66, 98, 104), feed_lines=self._buf[pos + 3]))
                 return 4
             out.append(Skipped(bytes(self._buf[pos : pos + 3])))
             return 3
@@ -374,6 +382,11 @@ class EscposStreamParser:
                 out.append(BarcodeModule(n))
             else:
                 out.append(BarcodeHri(n % 48 if n >= 48 else n))
+            return 3
+        if c == ord("r"):
+            if not self._need(pos, 3):
+                return 0
+            out.append(TransmitStatus(self._buf[pos + 2]))
             return 3
         if c in _GS_ONE_ARG_IGNORED:
             return self._fixed(pos, 3, out)

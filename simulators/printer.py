@@ -2,7 +2,9 @@
 
 It plays the printer's side with its own parser (`simulators.escpos_parser`) and print head
 (`simulators.receipt_render`); each cut is one finished `Receipt` with `.text` and `.png(path)`.
-Status requests (`DLE EOT n`) are answered in stream order, after everything sent before them printed.
+`GS r n` is answered in stream order, after everything sent before it printed, and not at all once the
+paper is out (it is stuck in the buffer, as on a real printer). `DLE EOT n` is real-time: answered even
+then. (Unlike a real printer, which answers DLE EOT at once, the simulator reaches it in order too.)
 
 Run `python -m simulators.printer --port 9100 --out /tmp/receipts` to keep one on the desk.
 """
@@ -63,15 +65,31 @@ def status_byte(faults: Faults, n: int) -> int:
     return byte
 
 
+def transmit_status_byte(faults: Faults, n: int) -> int:
+    """The answer to GS r n (bit 4 fixed 0): 1 = paper sensors (bits 0-1 near end, 2-3 end), 2 = drawer."""
+    if n in (1, 49):
+        return (0x03 if faults.paper_low else 0) | (0x0C if faults.paper_out else 0)
+    return 0x00
+
+
 Reply = Callable[[bytes], None]
 
 
 class PrinterSimulator:
     """A fake 80 mm ESC/POS printer. `start()` serves TCP; `open_serial()` adds a pty; `stop()` ends both."""
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0, *, chinese_by_default: bool = False) -> None:
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        chinese_by_default: bool = False,
+        answers_gs_r: bool = True,
+    ) -> None:
+        """`answers_gs_r=False` plays a clone printer that ignores GS r n (transmit status)."""
         self.host = host
         self.port = port
+        self.answers_gs_r = answers_gs_r
         self.faults = Faults()
         self._head = PrintHead(chinese_by_default=chinese_by_default)
         self._receipts: list[Receipt] = []
@@ -224,14 +242,16 @@ class PrinterSimulator:
             with self._lock:
                 if isinstance(cmd, p.StatusQuery):
                     answer = bytes((status_byte(self.faults, cmd.n),))
-                elif not self.faults.stopped:
+                elif self.faults.stopped:
+                    continue  # paper out / cover open: the rest is lost, GS r n included
+                elif isinstance(cmd, p.TransmitStatus):
+                    answer = bytes((transmit_status_byte(self.faults, cmd.n),)) if self.answers_gs_r else b""
+                else:
                     answer = b""
                     receipt = self._head.apply(cmd)
                     if receipt is not None:
                         self._receipts.append(receipt)
                         self._printed.notify_all()
-                else:
-                    continue  # paper out / cover open: the data is lost
                 slow = self.faults.slow_ms_per_line
             if answer:
                 reply(answer)

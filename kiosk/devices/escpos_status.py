@@ -145,6 +145,18 @@ class RealTimeStatus:
         return self.online and not (self.cover_open or self.paper_out or self.error)
 
 
+# GS r 1 is not real-time: the printer answers it when processing reaches it, after what came before
+# it has printed. Sent after a print it marks "done"; stuck behind a paper-out it never comes.
+TRANSMIT_PAPER_STATUS = b"\x1dr\x01"
+
+
+def decode_transmitted_paper(byte: int) -> PaperByte:
+    """Reply to GS r 1: bits 0-1 near end, 2-3 paper end; bits 4 and 7 are fixed 0."""
+    if not 0 <= byte <= 0xFF or byte & 0x90:
+        raise ProtocolError(f"not a GS r 1 status byte: {byte!r}")
+    return PaperByte(near_end=bool(byte & 0x03), out=bool(byte & 0x0C))
+
+
 def decode(reply: bytes) -> RealTimeStatus:
     """Decode the four reply bytes to `request_all()` (printer, offline cause, error cause, paper)."""
     if len(reply) != len(ALL_REQUESTS):

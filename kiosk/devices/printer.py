@@ -446,10 +446,16 @@ class EscposReceiptPrinter:
     A failed link is closed and reopened on the next call (reconnect on demand).
     """
 
-    def __init__(self, link: Link, *, timeout_s: float = 5.0, name: str = "printer") -> None:
+    def __init__(
+        self, link: Link, *, timeout_s: float = 5.0, name: str = "printer", confirm_print: bool = True
+    ) -> None:
+        """`confirm_print`: end each job with GS r 1 and wait for its answer, which a printer gives only
+        once everything before it has printed. DLE EOT alone is answered at once, while the buffer may
+        still be printing. Turn it off only for a printer without GS r."""
         self.name = name
         self.link = link
         self.timeout_s = timeout_s
+        self.confirm_print = confirm_print
         self._thread_prefix = f"dev-{name}"
         self._publisher = StatusPublisher(name)
         self._executor: ThreadPoolExecutor | None = None
@@ -543,10 +549,31 @@ class EscposReceiptPrinter:
             raise _error_for(before, "before printing")
         detail = Detail.PAPER_LOW if before.paper_low else Detail.NONE
         self._publisher.set(DeviceState.BUSY, detail, "printing")
-        self._io(lambda: self.link.write(data, self.timeout_s))
-        after = self._query_status(wait_s)
+        if not self.confirm_print:
+            self._io(lambda: self.link.write(data, self.timeout_s))
+            after = self._query_status(wait_s)
+        else:
+            self._io(lambda: self.link.write(data + escpos_status.TRANSMIT_PAPER_STATUS, self.timeout_s))
+            confirmed = self._await_confirmation(wait_s)
+            after = self._query_status()  # real-time: answered even when the job is stuck
         if not after.clean:
             raise _error_for(after, "during printing: reprint")
+        if self.confirm_print and not confirmed:
+            raise PrintFailed(f"no confirmation in {wait_s:.1f}s that the print finished (GS r 1)")
+
+    @_on_device_thread
+    def _await_confirmation(self, wait_s: float) -> bool:
+        """True once the GS r 1 answer arrives; False if none came (a fault stopped the job, or no GS r)."""
+        try:
+            marker = self.link.read_exact(1, wait_s)
+        except DeviceOffline:
+            return False  # the real-time status that follows says whether the printer is still there
+        try:
+            escpos_status.decode_transmitted_paper(marker[0])
+        except ProtocolError:
+            self._drop(Detail.LINK_LOST, f"garbled print confirmation {marker.hex()}")
+            raise
+        return True
 
     @_on_device_thread
     def _query_status(self, read_timeout_s: float | None = None) -> escpos_status.RealTimeStatus:

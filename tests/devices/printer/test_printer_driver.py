@@ -334,3 +334,20 @@ def test_calls_after_close_raise_offline(printer: EscposReceiptPrinter, slip: Do
     printer.close()
     with pytest.raises(DeviceOffline):
         printer.print_document(slip)
+
+
+# --- the "print finished" confirmation (GS r 1), both ways --------------------------------------
+def test_printer_without_gs_r_fails_confirmation_unless_turned_off(slip: Document) -> None:
+    """GIVEN a clone that ignores GS r WHEN confirmation is on THEN PrintFailed (the print may be on
+    paper, so the flow must not silently reprint); with confirm_print=False it prints normally."""
+    with PrinterSimulator(answers_gs_r=False) as sim:
+        strict = EscposReceiptPrinter(NetworkLink(sim.host, sim.port), timeout_s=0.2)
+        with strict, pytest.raises(PrintFailed, match="GS r 1"):
+            strict.print_document(Document("t", (Text("x"),)))
+        link = NetworkLink(sim.host, sim.port)
+        with EscposReceiptPrinter(link, timeout_s=TIMEOUT_S, confirm_print=False) as driver:
+            driver.print_document(slip)
+            sim.paper_out_after_bytes(150)
+            with pytest.raises(PaperOut):
+                driver.print_document(slip)
+        assert len(sim.receipts) == 2  # the unconfirmed one did print

@@ -141,3 +141,21 @@ def test_fuzz_well_formed_bytes_always_decode(values: list[int]) -> None:
         status.online and not status.cover_open and not status.paper_out and not status.error
     )
     assert not (status.paper_low and status.paper_out)
+
+
+@pytest.mark.parametrize(
+    ("byte", "near_end", "out"),
+    [(0x00, False, False), (0x03, True, False), (0x0C, False, True), (0x0F, True, True)],
+)
+def test_gs_r_1_paper_byte(byte: int, near_end: bool, out: bool) -> None:
+    """GS r 1 (in-order status, the "print finished" marker): bits 0-1 near end, 2-3 paper end."""
+    assert es.TRANSMIT_PAPER_STATUS == b"\x1dr\x01"
+    paper = es.decode_transmitted_paper(byte)
+    assert (paper.near_end, paper.out) == (near_end, out)
+
+
+@pytest.mark.parametrize("bad", [0x10, 0x12, 0x80, 0xFF, -1, 256])
+def test_gs_r_1_fixed_bits(bad: int) -> None:
+    """Bit 4 is 0 in GS r replies and 1 in DLE EOT replies: a real-time reply is never taken for it."""
+    with pytest.raises(ProtocolError):
+        es.decode_transmitted_paper(bad)
