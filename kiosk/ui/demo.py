@@ -52,8 +52,11 @@ class Walk:
             QTest.qWait(20)
 
     def on(self, screen: QWidget, timeout_s: float = 15.0) -> None:
-        self.wait(type(screen).__name__, lambda: self.window.current_screen is screen and not self.window.tasks.busy,
-                  timeout_s)
+        self.wait(
+            type(screen).__name__,
+            lambda: self.window.current_screen is screen and not self.window.tasks.busy,
+            timeout_s,
+        )
 
     def click(self, widget: QWidget) -> None:
         QTest.mouseClick(widget, Qt.MouseButton.LeftButton)
@@ -78,8 +81,11 @@ def _today_bookings(rig: SimulatorRig) -> tuple[list[dict[str, Any]], dict[str, 
     fixtures = rig.fixtures()
     today = dt.datetime.now(HOSPITAL_TZ).date().isoformat()
     patients = {str(p["id"]): p for p in fixtures["patients"]}
-    booked = [a for a in fixtures["appointments"]
-              if a["date"] == today and a["status"] == "booked" and a["period"] == "am"]
+    booked = [
+        a
+        for a in fixtures["appointments"]
+        if a["date"] == today and a["status"] == "booked" and a["period"] == "am"
+    ]
     return booked, patients
 
 
@@ -147,8 +153,11 @@ def scripted_walk(window: MainWindow, rig: SimulatorRig, out: Path) -> Walk:
 
 
 def run_demo(config: Config, out_dir: Path, scripted: bool) -> int:
-    headless = scripted or os.environ.get("QT_QPA_PLATFORM") == "offscreen" or not (
-        os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+    headless = (
+        scripted
+        or os.environ.get("QT_QPA_PLATFORM") == "offscreen"
+        or not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+    )
     if headless:
         os.environ["QT_QPA_PLATFORM"] = "offscreen"
     out_dir.mkdir(parents=True, exist_ok=True)

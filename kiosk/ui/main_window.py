@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtGui import QCloseEvent
+from PySide6.QtGui import QCloseEvent, QResizeEvent
 from PySide6.QtWidgets import QApplication, QHBoxLayout, QMainWindow, QStackedWidget, QVBoxLayout, QWidget
 
 from kiosk.flows.services import Services
@@ -27,6 +27,9 @@ from kiosk.ui.widgets.idle import CountdownBanner, IdleWatcher
 from kiosk.ui.widgets.stepbar import StepBar
 
 log = logging.getLogger(__name__)
+
+COMPACT_BELOW_PX = 1300
+"""A window shorter than this (landscape 1080 p) gets the compact layout: smaller tiles and numbers."""
 
 
 class MainWindow(QMainWindow):
@@ -57,6 +60,9 @@ class MainWindow(QMainWindow):
         self.stepbar = StepBar()
         column.addWidget(self.stepbar)
         self.stack = QStackedWidget()
+        # Pages adapt to portrait/landscape on resize; without this floor, the tallest page's portrait
+        # layout would set the window's minimum height and a landscape screen could never be filled.
+        self.stack.setMinimumSize(640, 480)
         column.addWidget(self.stack, 1)
         self.countdown = CountdownBanner()
         column.addWidget(self.countdown)
@@ -240,6 +246,15 @@ class MainWindow(QMainWindow):
         log.info("idle timeout: session cleared")
         self.countdown.hide()
         self.go_home()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        compact = event.size().height() < COMPACT_BELOW_PX
+        if compact != self.centralWidget().property("compact"):
+            self.centralWidget().setProperty("compact", compact)
+            self.setStyleSheet(self.styleSheet())  # re-evaluate the [compact="true"] rules
+            for screen in self.screens:
+                screen.set_compact(compact)
+        super().resizeEvent(event)
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self.collect.reset()

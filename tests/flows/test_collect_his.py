@@ -9,6 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 import requests
+from kiosk_test_fakes import create_services
 
 from kiosk.domain.errors import HisRefused
 from kiosk.domain.idnumber import IdNumber, Sex
@@ -18,7 +19,6 @@ from kiosk.flows.collect import CollectFlow, CollectStep
 from kiosk.flows.services import HOSPITAL_TZ
 from kiosk.sync.client import HisClient
 from kiosk.sync.journal import EntryState, Journal
-from kiosk_test_fakes import create_services
 from simulators.his.clock import Clock
 from simulators.his.server import ServerHandle, start_in_thread
 

@@ -49,10 +49,10 @@ def _booked_today(fixtures: dict) -> list[dict]:
     seen: set[str] = set()
     found = []
     for a in fixtures["appointments"]:
-        if a["date"] == NOW.date().isoformat() and a["status"] == "booked" and a["period"] == "am":
-            if a["patient_id"] not in seen:
-                seen.add(a["patient_id"])
-                found.append(a)
+        morning = a["date"] == NOW.date().isoformat() and a["status"] == "booked" and a["period"] == "am"
+        if morning and a["patient_id"] not in seen:
+            seen.add(a["patient_id"])
+            found.append(a)
     return found
 
 

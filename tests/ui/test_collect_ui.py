@@ -199,3 +199,50 @@ def test_touch_targets_are_at_least_60px(qtbot, make_window) -> None:
             assert b.height() >= 60 and b.width() >= 60, b.objectName()
             seen += 1
     assert seen > 20
+
+
+def test_scanned_code_identifies_the_patient(qtbot, make_window) -> None:
+    services = create_services()
+    services.scanner.codes.append("V0001234")  # a visit-card barcode
+    window = make_window(services)
+    window.collect.start()
+    assert window.current_screen is window.appointments
+    assert window.result.take.text() == "请取走凭条"
+
+
+def test_unreadable_card_shows_an_error_and_back_returns_to_identify(qtbot, make_window) -> None:
+    from kiosk.domain.errors import CardUnreadable
+
+    services = create_services(cards=[CardUnreadable("bad checksum")])
+    window = make_window(services)
+    window.collect.start()
+    assert window.current_screen is window.error
+    assert window.error.message.text() == "无法读取卡片，请重新放置或更换证件。"
+    qtbot.mouseClick(window.back, Qt.MouseButton.LeftButton)
+    assert window.current_screen is window.identify
+
+
+def test_offline_id_reader_points_to_the_booking_code(qtbot, make_window) -> None:
+    from kiosk.domain.errors import DeviceOffline
+
+    services = create_services(cards=[DeviceOffline("unplugged")])
+    window = make_window(services)
+    window.collect.start()
+    assert window.current_screen is window.identify
+    assert window.identify.warning.isVisible()
+    assert "预约码" in window.identify.warning.text()
+
+
+def test_landscape_screens_fit_without_squashing(qtbot, make_window, shot) -> None:
+    services = create_services(cards=[create_id_card()])
+    window = make_window(services, size=(1920, 1080))
+    assert window.height() == 1080
+    window.collect.start()
+    qtbot.mouseClick(window.appointments.cards["A1"], Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(window.appointments.confirm, Qt.MouseButton.LeftButton)
+    shot(window, "10-landscape-result")
+    for widget in (window.result.queue, window.result.take, window.result.finish, window.result.title):
+        assert widget.height() >= widget.minimumSizeHint().height(), widget.objectName()
+    window.go_home()
+    for tile in window.home.tiles.values():
+        assert tile.height() >= tile.minimumSizeHint().height() >= 60

@@ -34,7 +34,6 @@ class AppointmentsScreen(Screen):
         scroll.setWidget(self._list)
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.confirm = button("", "primary", name="confirm_collect")
-        self.confirm.setMinimumHeight(110)
         self.confirm.clicked.connect(self.confirmed.emit)
         for widget in (self.hello, self.title, self.empty, self.empty_hint):
             layout.addWidget(widget)

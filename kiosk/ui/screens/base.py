@@ -19,6 +19,21 @@ class Screen(QWidget):
         self.setObjectName(f"screen_{self.name}")
         self.t = translator
 
+    def set_compact(self, compact: bool) -> None:
+        """Tighten margins and spacing for a short (landscape) screen; the theme shrinks the big items."""
+        layout = self.layout()
+        if layout is None:
+            return
+        if not hasattr(self, "_roomy"):
+            self._roomy = (layout.contentsMargins(), layout.spacing())
+        margins, spacing = self._roomy
+        if compact:
+            layout.setContentsMargins(margins.left(), 16, margins.right(), 16)
+            layout.setSpacing(min(spacing, 10))
+        else:
+            layout.setContentsMargins(margins)
+            layout.setSpacing(spacing)
+
     def retranslate(self) -> None:
         """Re-set every visible string from `self.t` (called after a language switch)."""
         raise NotImplementedError

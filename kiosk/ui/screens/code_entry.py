@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QButtonGroup, QPushButton, QVBoxLayout
+from PySide6.QtGui import QResizeEvent
+from PySide6.QtWidgets import QBoxLayout, QButtonGroup, QPushButton, QVBoxLayout
 
 from kiosk.flows.identify import BOOKING_CODE_LENGTH
 from kiosk.ui.i18n import Translator
@@ -44,17 +45,30 @@ class CodeEntryScreen(Screen):
         self.keypad = Keypad()
         self.keypad.key_pressed.connect(self._on_keypad_key_pressed)
         self.confirm = button("", "primary", name="confirm_code")
-        self.confirm.setMinimumHeight(110)
         self.confirm.clicked.connect(self._on_confirm_clicked)
+        fields = QVBoxLayout()
+        for widget in (self.code_label, self.code_field, self.last4_label, self.last4_field):
+            fields.addWidget(widget)
+        fields.addSpacing(12)
+        fields.addWidget(self.confirm)
+        fields.addStretch(1)
+        # portrait: fields above the keypad; landscape (see resizeEvent): side by side
+        self._body = QBoxLayout(QBoxLayout.Direction.TopToBottom)
+        self._body.setSpacing(32)
+        self._body.addLayout(fields)
+        self._body.addWidget(self.keypad)
         layout.addWidget(self.title)
         layout.addSpacing(8)
-        for widget in (self.code_label, self.code_field, self.last4_label, self.last4_field):
-            layout.addWidget(widget)
-        layout.addSpacing(12)
-        layout.addWidget(self.keypad)
-        layout.addWidget(self.confirm)
+        layout.addLayout(self._body)
         layout.addStretch(1)
         self.clear()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        landscape = event.size().width() > event.size().height() * 1.2
+        self._body.setDirection(
+            QBoxLayout.Direction.LeftToRight if landscape else QBoxLayout.Direction.TopToBottom
+        )
+        super().resizeEvent(event)
 
     @property
     def code(self) -> str:

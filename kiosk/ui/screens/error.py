@@ -27,7 +27,6 @@ class ErrorScreen(Screen):
         self.message.setObjectName("error_message")
         self.note = label("", "subtitle", center=True)
         self.retry = button("", "primary", name="retry")
-        self.retry.setMinimumHeight(110)
         self.retry.clicked.connect(self.retry_requested.emit)
         layout.addStretch(1)
         layout.addWidget(self.icon, 0, Qt.AlignmentFlag.AlignCenter)

@@ -28,7 +28,6 @@ class IdentifyScreen(Screen):
         self.warning = label("", "warning", center=True)
         self.warning.hide()
         self.code = button("", "primary", name="enter_code")
-        self.code.setMinimumHeight(110)
         self.code.clicked.connect(self.code_requested.emit)
         layout.addStretch(1)
         layout.addWidget(self.title)

@@ -30,7 +30,6 @@ class ResultScreen(Screen):
         self.take = label("", "warning", center=True)
         self.take.setObjectName("take_notice")
         self.finish = button("", "primary", name="finish")
-        self.finish.setMinimumHeight(110)
         self.finish.clicked.connect(self.finished.emit)
         layout.addStretch(1)
         layout.addWidget(self.icon, 0, Qt.AlignmentFlag.AlignCenter)
