@@ -140,7 +140,7 @@ class BarcodePrint:
 @dataclass(frozen=True, slots=True)
 class Cut:
     partial: bool
-    feed_lines: int = 0
+    feed_dots: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -364,7 +364,7 @@ class EscposStreamParser:
             if m in (65, 66, 97, 98, 103, 104):
                 if not self._need(pos, 4):
                     return 0
-                out.append(Cut(partial=m in (66, 98, 104), feed_lines=self._buf[pos + 3]))
+                out.append(Cut(partial=m in (66, 98, 104), feed_dots=self._buf[pos + 3]))
                 return 4
             out.append(Skipped(bytes(self._buf[pos : pos + 3])))
             return 3

@@ -59,7 +59,7 @@ def print_all(data: bytes, chinese_by_default: bool = False) -> list:
         (b"\n", p.LineFeed()),
         (b"\x1dV\x00", p.Cut(partial=False)),
         (b"\x1dV1", p.Cut(partial=True)),
-        (b"\x1dVA\x03", p.Cut(partial=False, feed_lines=3)),
+        (b"\x1dVA\x03", p.Cut(partial=False, feed_dots=3)),
         (b"\x1dr\x01", p.TransmitStatus(1)),
         (b"\x10\x04\x01", p.StatusQuery(1)),
         (b"\x10\x04\x04", p.StatusQuery(4)),
