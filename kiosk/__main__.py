@@ -22,7 +22,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--log-level", default="INFO")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    sub.add_parser("run", help="start the kiosk with the devices and HIS of the config file")
+    run = sub.add_parser("run", help="start the kiosk with the devices and HIS of the config file")
+    run.add_argument("--smoke", action="store_true",
+                     help="start, show the home screen, print start-up time and memory as JSON, exit")
 
     demo = sub.add_parser("demo", help="every device simulated and the embedded reference HIS")
     demo.add_argument("--out", type=Path, default=Path("demo-out"), help="where the scripted walk writes")
@@ -52,7 +54,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "run":
         from kiosk.app import run
 
-        return run(cfg)
+        return run(cfg, smoke=args.smoke)
     if args.command == "demo":
         from kiosk.ui.demo import run_demo
 

@@ -67,14 +67,23 @@ def build(config: Config, rig: SimulatorRig | None = None) -> App:
         try:
             device = build_device(kind, config, rig)
             device.open()
-        except Exception:
-            log.exception("device not available", extra={"device": kind})
+        except Exception as exc:
+            log.warning("device not available", extra={"device": kind, "detail": f"{type(exc).__name__}: {exc}"})
             continue
         devices[kind] = device
     his = HisClient(config.his.url, config.his.token, config.kiosk.id, config.his.timeout_s)
-    services = Services(config=config, his=his, **devices)
+    services = Services(config=config, his=his, journal=journal, **devices)
     log.info("kiosk built", extra={"kiosk": config.kiosk.id, "version": __version__, "devices": ",".join(devices)})
     return App(config, services, journal, devices)
+
+
+def _process_start_time() -> float:
+    """The wall-clock time this process was started (from /proc), for honest cold-start figures."""
+    with open("/proc/self/stat", encoding="ascii") as stat:
+        start_ticks = int(stat.read().rsplit(")", 1)[1].split()[19])
+    with open("/proc/stat", encoding="ascii") as proc_stat:
+        boot = next(int(line.split()[1]) for line in proc_stat if line.startswith("btime"))
+    return boot + start_ticks / os.sysconf("SC_CLK_TCK")
 
 
 def _sd_notify(message: str) -> None:
@@ -88,8 +97,17 @@ def _sd_notify(message: str) -> None:
         sock.sendto(message.encode(), address)
 
 
-def run(config: Config, rig: SimulatorRig | None = None) -> int:
-    """`kiosk run`: the full-screen app. Returns the process exit code."""
+def _rss_mib() -> float:
+    with open("/proc/self/status", encoding="ascii") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def run(config: Config, rig: SimulatorRig | None = None, smoke: bool = False) -> int:
+    """`kiosk run`: the full-screen app. Returns the process exit code. With `smoke`, exit once the home
+    screen is up and print how long that took (from process start) and the memory it holds."""
     started = time.perf_counter()
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
@@ -109,7 +127,18 @@ def run(config: Config, rig: SimulatorRig | None = None) -> int:
         window.resize(1080, 1920 * 2 // 3)
         window.show()
     window.start_health_checks()
-    log.info("home screen shown", extra={"startup_ms": round((time.perf_counter() - started) * 1000)})
+    qt_app.processEvents()
+    startup_s = time.time() - _process_start_time()
+    log.info("home screen shown", extra={"startup_ms": round(startup_s * 1000),
+                                         "build_ms": round((time.perf_counter() - started) * 1000)})
+    if smoke:
+        import json
+
+        print(json.dumps({"startup_s": round(startup_s, 3), "rss_mib": round(_rss_mib(), 1),
+                          "devices": sorted(app.devices),
+                          "states": {k: d.status().state.value for k, d in app.devices.items()}}), flush=True)
+        app.close()
+        return 0
     _sd_notify("READY=1")
     watchdog_us = int(os.environ.get("WATCHDOG_USEC", "0"))
     if watchdog_us:

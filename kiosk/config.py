@@ -67,6 +67,9 @@ class PrinterSection:
     vendor_id: int = 0
     product_id: int = 0
     timeout_s: float = 5.0
+    confirm_print: bool = True
+    """Wait for the printer's GS r answer (sent after the cut) before calling a print done; turn off
+    only for clones that ignore GS r."""
 
 
 @dataclass(frozen=True)

@@ -465,7 +465,7 @@ class EscposReceiptPrinter:
         factory = LINKS.get(section.driver)
         if factory is None:
             raise ConfigError(f"devices.printer.driver = {section.driver!r}: not one of {sorted(LINKS)}")
-        return cls(factory(section), timeout_s=section.timeout_s)
+        return cls(factory(section), timeout_s=section.timeout_s, confirm_print=section.confirm_print)
 
     # --- Device ---------------------------------------------------------------------------
     def open(self) -> None:
