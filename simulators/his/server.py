@@ -403,7 +403,9 @@ def create_app(
             exc.status_code, "VALIDATION"
         )
         error = ApiError(code)
-        return JSONResponse(error.body(), status_code=exc.status_code)
+        # A body that does not even decode (FastAPI says 400) is a malformed request: 422 by the contract.
+        status = 422 if exc.status_code == 400 else exc.status_code
+        return JSONResponse(error.body(), status_code=status)
 
     _document_security(app)
     app.add_middleware(Gateway, tokens=parse_tokens(tokens), faults=hub.faults)
