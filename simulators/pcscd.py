@@ -71,10 +71,13 @@ def wait_slot_empty(reader: str, timeout_s: float = 3.0) -> bool:
 
 
 def _alive_pcscd(pid: int) -> bool:
+    """True if `pid` is a running pcscd (a zombie waiting for its parent to reap it is not)."""
     try:
-        return Path(f"/proc/{pid}/comm").read_text().strip() == PCSCD
+        stat = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
         return False
+    name, _, rest = stat.partition(" (")[2].rpartition(") ")
+    return name == PCSCD and rest[:1] not in ("Z", "X")
 
 
 def _owned_pid() -> int | None:
@@ -96,6 +99,25 @@ def _locked() -> Iterator[None]:
             fcntl.flock(lock, fcntl.LOCK_UN)
 
 
+@contextlib.contextmanager
+def slot_lock(port: int, timeout_s: float = 300.0) -> Iterator[None]:
+    """Hold vpcd slot `port` for this process: test sessions running at once take turns on a slot."""
+    with open(PID_FILE.with_name(f"kiosk-vpcd-{port}.lock"), "a") as lock:
+        deadline = time.monotonic() + timeout_s
+        while True:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"vpcd slot {port} stayed busy for {timeout_s} s") from None
+                time.sleep(0.1)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
 @dataclass(frozen=True)
 class PcscdHandle:
     """The pcscd in use. `pid` is set when it is project-owned; `started` when this call started it."""
@@ -108,10 +130,15 @@ class PcscdHandle:
         return self.pid is not None
 
     def stop(self) -> None:
-        """Stop this pcscd if this handle started it (by pid); one found running is left alone."""
-        if self.started and self.pid is not None:
+        """If this handle started the project's pcscd, stop it (or whatever restart replaced it with).
+
+        A pcscd that was found running is left alone.
+        """
+        if self.started:
             with _locked():
-                _stop_pid(self.pid)
+                pid = _owned_pid() or self.pid
+                if pid is not None:
+                    _stop_pid(pid)
 
     def restart(self, timeout_s: float = 10.0) -> PcscdHandle:
         """Stop and start a project-owned pcscd (a reader/pcscd outage for tests)."""

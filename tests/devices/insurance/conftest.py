@@ -12,7 +12,7 @@ import pytest
 
 from kiosk.devices.insurance import PcscInsuranceReader
 from simulators.insurance import InsuranceCardSimulator
-from simulators.pcscd import PcscdHandle, ensure_pcscd, wait_slot_empty
+from simulators.pcscd import PcscdHandle, ensure_pcscd, slot_lock, wait_slot_empty
 
 READER = "Virtual PCD 00 01"
 PORT = 35964
@@ -27,9 +27,10 @@ class PcscdBox:
 
 @pytest.fixture(scope="session")
 def pcscd() -> Iterator[PcscdBox]:
-    box = PcscdBox(ensure_pcscd())
-    yield box
-    box.handle.stop()
+    with slot_lock(PORT):  # another test session using this slot waits for ours, and ours for it
+        box = PcscdBox(ensure_pcscd())
+        yield box
+        box.handle.stop()
 
 
 @pytest.fixture
