@@ -5,14 +5,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-started_pcscd=""
-if ! pgrep -x pcscd >/dev/null; then
-  mkdir -p /run/pcscd 2>/dev/null || true
-  if pcscd -f >/tmp/kiosk-pcscd.log 2>&1 & then
-    started_pcscd=$!
-    trap '[ -n "$started_pcscd" ] && kill "$started_pcscd" 2>/dev/null || true' EXIT
-    sleep 1
-  fi
+# The insurance-card reader is a real PC/SC reader (vpcd) under pcscd; start one if none runs.
+if .venv/bin/python -m simulators.pcscd start; then
+  trap '.venv/bin/python -m simulators.pcscd stop || true' EXIT
+else
+  echo "demo: pcscd could not be started; the insurance-card reader will show as offline"
 fi
 if [ -z "${DISPLAY:-}" ] && [ -z "${WAYLAND_DISPLAY:-}" ]; then
   export QT_QPA_PLATFORM=offscreen

@@ -3,12 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export QT_QPA_PLATFORM=offscreen
-started_pcscd=""
-if ! pgrep -x pcscd >/dev/null; then
-  mkdir -p /run/pcscd
-  pcscd -f >/tmp/kiosk-pcscd.log 2>&1 &
-  started_pcscd=$!
-  trap '[ -n "$started_pcscd" ] && kill "$started_pcscd" 2>/dev/null || true' EXIT
-  sleep 1
-fi
+# A pcscd started through simulators.pcscd is one the tests may restart (the reader-recovery test).
+.venv/bin/python -m simulators.pcscd start
+trap '.venv/bin/python -m simulators.pcscd stop || true' EXIT
 .venv/bin/python -m pytest -m "not slow" "$@"

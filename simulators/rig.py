@@ -11,8 +11,12 @@ import datetime as dt
 import json
 import logging
 import signal
+import socket
+import subprocess
+import sys
 import tempfile
 import threading
+import time
 from dataclasses import dataclass
 from enum import Enum
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -39,6 +43,51 @@ class TestPatient:
     insurance_card: str
     qr: str
     visit_card: str
+
+
+class HisProcess:
+    """The reference HIS as its own process, as the hospital's server is: the kiosk's HTTP calls then
+    cross a real socket between processes and never share the kiosk's interpreter lock."""
+
+    def __init__(self, process: subprocess.Popen[bytes], url: str, log_path: Path) -> None:
+        self.process, self.url, self.log_path = process, url, log_path
+
+    @classmethod
+    def start(cls, db: str, port: int = 0, now: dt.datetime | None = None, timeout_s: float = 60.0) -> HisProcess:
+        if port == 0:
+            with socket.socket() as probe:
+                probe.bind(("127.0.0.1", 0))
+                port = probe.getsockname()[1]
+        args = [sys.executable, "-m", "simulators.his", "serve", "--host", "127.0.0.1", "--port", str(port),
+                "--db", db, "--seed", "1", "--token", "demo-kiosk-token", "--test-mode"]
+        if now is not None:
+            args += ["--now", now.isoformat()]
+        log_path = Path(tempfile.mkdtemp(prefix="kiosk-his-")) / "his.log"
+        with open(log_path, "wb") as log_file:
+            process = subprocess.Popen(args, stdout=log_file, stderr=subprocess.STDOUT)
+        his = cls(process, f"http://127.0.0.1:{port}/api/v1", log_path)
+        deadline = time.monotonic() + timeout_s
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(f"the HIS exited at start: {log_path.read_text(errors='replace')[-2000:]}")
+            try:
+                if requests.get(f"{his.url}/health", timeout=1).ok:
+                    return his
+            except requests.RequestException:
+                pass
+            if time.monotonic() > deadline:
+                his.stop()
+                raise RuntimeError(f"the HIS did not answer within {timeout_s:.0f} s (log: {log_path})")
+            time.sleep(0.1)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=10)
 
 
 class SimulatorRig:
@@ -139,12 +188,7 @@ class SimulatorRig:
         self._endpoints["insurance"] = {"reader": VPCD_READER}
 
     def _start_his(self, port: int, db: str | None, now: dt.datetime | None) -> None:
-        from simulators.his.clock import Clock
-        from simulators.his.server import start_in_thread
-
-        url = db or f"sqlite:///{Path(self._tmp) / 'his.db'}"
-        self.his = start_in_thread(url, seed=1, tokens=("demo-kiosk-token",), test_mode=True, port=port,
-                                   clock=Clock(now=now))
+        self.his = HisProcess.start(db or f"sqlite:///{Path(self._tmp) / 'his.db'}", port, now)
 
     def _insert_default_cards(self) -> None:
         from simulators.idcard import TEST_CARDS

@@ -36,6 +36,20 @@ class DemoStepFailed(RuntimeError):
     pass
 
 
+def pump(ms: int) -> None:
+    """Process Qt events for about `ms` milliseconds. Not QTest.qWait: PySide6's qWait keeps the
+    interpreter lock while it sleeps, which slows every worker thread (HTTP, devices) ten-fold."""
+    app = QApplication.instance()
+    deadline = time.monotonic() + ms / 1000
+    while True:
+        if app is not None:
+            app.processEvents()
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return
+        time.sleep(min(left, 0.005))
+
+
 class Walk:
     """Drives the real window the way a patient does, saving a PNG of each screen it reaches."""
 
@@ -49,7 +63,7 @@ class Walk:
         while not done():
             if time.monotonic() > deadline:
                 raise DemoStepFailed(f"timed out waiting for {what}")
-            QTest.qWait(20)
+            pump(20)
 
     def on(self, screen: QWidget, timeout_s: float = 15.0) -> None:
         self.wait(
@@ -60,10 +74,10 @@ class Walk:
 
     def click(self, widget: QWidget) -> None:
         QTest.mouseClick(widget, Qt.MouseButton.LeftButton)
-        QTest.qWait(30)
+        pump(30)
 
     def shot(self, name: str) -> None:
-        QTest.qWait(50)
+        pump(50)
         path = self.out / f"{len(self.shots) + 1:02d}-{name}.png"
         self.window.grab().save(str(path))
         self.shots.append(path)
