@@ -22,6 +22,7 @@ from kiosk.domain.errors import ConfigError
 from kiosk.flows.services import Services
 from kiosk.sync.client import HisClient
 from kiosk.sync.journal import Journal
+from kiosk.sync.recovery import RecoveryWorker, recover
 
 if TYPE_CHECKING:
     from simulators.rig import SimulatorRig
@@ -120,6 +121,10 @@ def run(config: Config, rig: SimulatorRig | None = None, smoke: bool = False) ->
     except ConfigError as exc:
         print(f"kiosk: config error: {exc.detail}", file=sys.stderr)
         return 2
+    # Every step a crash left half-done is settled before a patient can start a new one.
+    recover(app.journal, app.services.his)
+    recovery = RecoveryWorker(app.journal, app.services.his)
+    recovery.start()
     window = MainWindow(app.services)
     if config.kiosk.fullscreen:
         window.showFullScreen()
@@ -137,6 +142,7 @@ def run(config: Config, rig: SimulatorRig | None = None, smoke: bool = False) ->
         print(json.dumps({"startup_s": round(startup_s, 3), "rss_mib": round(_rss_mib(), 1),
                           "devices": sorted(app.devices),
                           "states": {k: d.status().state.value for k, d in app.devices.items()}}), flush=True)
+        recovery.stop()
         app.close()
         return 0
     _sd_notify("READY=1")
@@ -149,4 +155,5 @@ def run(config: Config, rig: SimulatorRig | None = None, smoke: bool = False) ->
     try:
         return qt_app.exec()
     finally:
+        recovery.stop()
         app.close()

@@ -1,0 +1,91 @@
+"""Recovery: resolve every open journal entry, at start (before the home screen) and whenever the HIS
+link returns. An entry is replayed with its own key, so the HIS answers a step it already took with
+the stored response and never takes it twice.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from kiosk.domain.errors import HisRefused, HisUnavailable, KioskError
+from kiosk.flows.collect import JOURNAL_KIND as COLLECT
+from kiosk.flows.services import HisApi
+from kiosk.sync.journal import Entry, EntryState, Journal
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class RecoveryReport:
+    confirmed: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+    pending: list[str] = field(default_factory=list)
+    """Entries still open: the HIS did not answer; the next pass tries again."""
+
+
+def _replay_collect(entry: Entry, his: HisApi) -> dict[str, str]:
+    collected = his.collect(entry.payload["appointment_id"], entry.payload["patient_id"], entry.key)
+    return {"queue_number": collected.queue_number, "recovered": "yes"}
+
+
+REPLAYS: dict[str, Callable[[Entry, HisApi], dict[str, str]]] = {COLLECT: _replay_collect}
+
+
+def recover(journal: Journal, his: HisApi) -> RecoveryReport:
+    """One pass over the open entries, oldest first; stops at the first sign the HIS is unreachable."""
+    report = RecoveryReport()
+    entries = journal.open_entries()
+    for index, entry in enumerate(entries):
+        replay = REPLAYS.get(entry.kind)
+        if replay is None:
+            log.error("journal entry of unknown kind left open", extra={"key": entry.key, "kind": entry.kind})
+            report.pending.append(entry.key)
+            continue
+        try:
+            outcome = replay(entry, his)
+        except HisUnavailable:
+            # The link is down: the rest would only wait for the same timeout, one by one.
+            report.pending.extend(e.key for e in entries[index:])
+            break
+        except HisRefused as exc:
+            journal.advance(entry.key, EntryState.FAILED, {"code": exc.code, "recovered": "yes"})
+            report.failed.append(entry.key)
+            log.warning("recovery: the HIS refused a journaled step", extra={"key": entry.key, "code": exc.code})
+            continue
+        except KioskError as exc:
+            log.warning("recovery: entry left open", extra={"key": entry.key, "error": type(exc).__name__})
+            report.pending.append(entry.key)
+            continue
+        journal.advance(entry.key, EntryState.CONFIRMED, outcome)
+        report.confirmed.append(entry.key)
+    if report.confirmed or report.failed or report.pending:
+        log.info("recovery pass", extra={"confirmed": len(report.confirmed), "failed": len(report.failed),
+                                         "pending": len(report.pending)})
+    return report
+
+
+class RecoveryWorker:
+    """Drains the journal in the background while entries stay open (HIS link down at start)."""
+
+    def __init__(self, journal: Journal, his: HisApi, interval_s: float = 30.0) -> None:
+        self.journal, self.his, self.interval_s = journal, his, interval_s
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="sync-recovery", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=self.interval_s + 5)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval_s):
+            if self.journal.backlog():
+                try:
+                    recover(self.journal, self.his)
+                except Exception:  # the worker must outlive any one bad pass
+                    log.exception("recovery pass failed")
