@@ -53,13 +53,13 @@ class ControlPanel(QWidget):
             ("扫患者码 Scan patient QR", lambda: self._act(Action.SCAN, {"value": self._patient().qr})),
         ], extra=self._scan_row()))
         layout.addWidget(self._group("打印机 Printer", [
-            (fault, lambda f=fault: self._act(Action.PRINTER, {"fault": f})) for fault in controls.PRINTER_FAULTS
+            (fault, lambda _checked=False, f=fault: self._act(Action.PRINTER, {"fault": f})) for fault in controls.PRINTER_FAULTS
         ]))
         layout.addWidget(self._group("支付终端 Payment", [
-            (b, lambda b=b: self._act(Action.PAYMENT, {"behaviour": b})) for b in controls.payment_behaviours()
+            (b, lambda _checked=False, b=b: self._act(Action.PAYMENT, {"behaviour": b})) for b in controls.payment_behaviours()
         ]))
         layout.addWidget(self._group("拔插 Unplug / replug", [
-            (f"{verb} {kind}", lambda v=verb, k=kind: self._act(Action.UNPLUG if v == "unplug" else Action.REPLUG,
+            (f"{verb} {kind}", lambda _checked=False, v=verb, k=kind: self._act(Action.UNPLUG if v == "unplug" else Action.REPLUG,
                                                              {"device": k}))
             for kind in ("idcard", "payment", "scanner") for verb in ("unplug", "replug")
         ]))

@@ -43,6 +43,7 @@ class TestPatient:
     insurance_card: str
     qr: str
     visit_card: str
+    insurance_valid_to: dt.date | None = None
 
 
 class HisProcess:
@@ -206,7 +207,8 @@ class SimulatorRig:
         fixtures = self.fixtures()
         return [
             TestPatient(str(p["id"]), p["name"], p["id_number"], p.get("insurance_card") or "",
-                        p.get("qr") or "", p.get("visit_card") or "")
+                        p.get("qr") or "", p.get("visit_card") or "",
+                        dt.date.fromisoformat(p["insurance_valid_to"]) if p.get("insurance_valid_to") else None)
             for p in fixtures["patients"][:limit]
         ]
 
@@ -241,7 +243,8 @@ class SimulatorRig:
     def insert_insurance_card(self, patient: TestPatient) -> None:
         from simulators.insurance import SimInsuranceCard
 
-        self.insurance.insert(SimInsuranceCard.for_person(patient.name, patient.id_number, patient.insurance_card))
+        self.insurance.insert(SimInsuranceCard.for_person(patient.name, patient.id_number, patient.insurance_card,
+                                                          expires=patient.insurance_valid_to))
 
     def remove_insurance_card(self) -> None:
         self.insurance.remove()
