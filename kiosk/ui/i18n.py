@@ -18,7 +18,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "task.pay.desc": ("处方、检验、检查费用", "Prescriptions, lab, imaging"),
     "task.checkin": ("报到排队", "Check in"),
     "task.checkin.desc": ("到诊区报到，打印排队号", "Join the waiting queue"),
-    "task.lookup": ("查询补打", "Look up & reprint"),
+    "task.lookup": ("查询补打", "Look up and reprint"),
     "task.lookup.desc": ("查询记录，补打凭条", "Records and reprints"),
     "task.coming_soon": ("即将开放", "Coming soon"),
     "task.no_printer": ("打印机未安装，暂不可用", "Unavailable: no printer"),
@@ -48,7 +48,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "appts.none": ("您今天没有待取号的预约", "You have no appointment to collect today"),
     "appts.none_hint": (
         "如需挂号请选择“预约挂号”；已取号的可在“查询补打”补打凭条。",
-        "To book, choose “Book a visit”. Already collected? Reprint in “Look up & reprint”.",
+        "To book, choose “Book a visit”. Already collected? Reprint in “Look up and reprint”.",
     ),
     "appts.confirm": ("确认取号", "Collect"),
     "appts.fee": ("挂号费 {fee}", "Fee {fee}"),
