@@ -59,6 +59,13 @@ def _open_journal(config: Config) -> Journal:
         ) from None
 
 
+def open_device(kind: str, config: Config, rig: SimulatorRig | None = None) -> Any:
+    """Build and open the driver of one device (for `kiosk device ...` and for `build`)."""
+    device = build_device(kind, config, rig)
+    device.open()
+    return device
+
+
 def build(config: Config, rig: SimulatorRig | None = None) -> App:
     """Build and open every device, the HIS client and the journal. A device that cannot even be
     built (e.g. a missing optional library) is logged and left out: the task that needs it says so."""
@@ -66,8 +73,7 @@ def build(config: Config, rig: SimulatorRig | None = None) -> App:
     devices: dict[str, Any] = {}
     for kind in DEVICE_KINDS:
         try:
-            device = build_device(kind, config, rig)
-            device.open()
+            device = open_device(kind, config, rig)
         except Exception as exc:
             log.warning("device not available", extra={"device": kind, "detail": f"{type(exc).__name__}: {exc}"})
             continue

@@ -61,7 +61,7 @@ class ControlPanel(QWidget):
         layout.addWidget(self._group("拔插 Unplug / replug", [
             (f"{verb} {kind}", lambda _checked=False, v=verb, k=kind: self._act(Action.UNPLUG if v == "unplug" else Action.REPLUG,
                                                              {"device": k}))
-            for kind in ("idcard", "payment", "scanner") for verb in ("unplug", "replug")
+            for kind in ("idcard", "printer", "payment", "scanner") for verb in ("unplug", "replug")
         ]))
         layout.addWidget(self._group("医院系统 HIS", [
             ("正常 OK", lambda: self._act(Action.HIS_FAULTS, {})),

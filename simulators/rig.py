@@ -253,10 +253,17 @@ class SimulatorRig:
         self.scanner.scan(value)
 
     def unplug(self, kind: str) -> None:
-        getattr(self, kind).unplug()
+        """Pull the device's cable: serial devices lose their pty; the network printer stops answering."""
+        if kind == "printer":
+            self.printer.set_offline(True)
+        else:
+            getattr(self, kind).unplug()
 
     def replug(self, kind: str) -> None:
-        getattr(self, kind).replug()
+        if kind == "printer":
+            self.printer.set_offline(False)
+        else:
+            getattr(self, kind).replug()
 
 
 class Action(str, Enum):

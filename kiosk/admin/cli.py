@@ -153,7 +153,7 @@ def _progress(args: argparse.Namespace) -> Any:
 
 
 def run_device_command(args: argparse.Namespace, config: Config) -> int:
-    from kiosk.devices.registry import build_device
+    from kiosk.app import open_device
 
     kind = args.kind
     if args.action not in ACTIONS[kind]:
@@ -166,8 +166,7 @@ def run_device_command(args: argparse.Namespace, config: Config) -> int:
             from simulators.rig import SimulatorRig
 
             rig = SimulatorRig.start(config, [kind], with_test_cards=True)
-        device = build_device(kind, config, rig)
-        device.open()
+        device = open_device(kind, config, rig)
         return _report(args, kind, result=_operate(device, kind, args, config))
     except KioskError as exc:
         return _report(args, kind, error=exc)
