@@ -7,6 +7,7 @@ tester's panel (Qt), the HTTP control port and the scripted demo all act through
 
 from __future__ import annotations
 
+import ctypes
 import datetime as dt
 import json
 import logging
@@ -46,6 +47,12 @@ class TestPatient:
     insurance_valid_to: dt.date | None = None
 
 
+def _die_with_parent() -> None:
+    """In the child: ask Linux to SIGTERM us when the process that started us dies, however it dies."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
 class HisProcess:
     """The reference HIS as its own process, as the hospital's server is: the kiosk's HTTP calls then
     cross a real socket between processes and never share the kiosk's interpreter lock."""
@@ -65,7 +72,7 @@ class HisProcess:
             args += ["--now", now.isoformat()]
         log_path = Path(tempfile.mkdtemp(prefix="kiosk-his-")) / "his.log"
         with open(log_path, "wb") as log_file:
-            process = subprocess.Popen(args, stdout=log_file, stderr=subprocess.STDOUT)
+            process = subprocess.Popen(args, stdout=log_file, stderr=subprocess.STDOUT, preexec_fn=_die_with_parent)
         his = cls(process, f"http://127.0.0.1:{port}/api/v1", log_path)
         deadline = time.monotonic() + timeout_s
         while True:
