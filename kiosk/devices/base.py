@@ -139,6 +139,18 @@ class StatusPublisher:
         return new
 
 
+class PublishesStatus:
+    """`status()` and `subscribe()` for a driver that keeps its status in `self._publisher`."""
+
+    _publisher: StatusPublisher
+
+    def status(self) -> DeviceStatus:
+        return self._publisher.status()
+
+    def subscribe(self, listener: StatusListener) -> Callable[[], None]:
+        return self._publisher.subscribe(listener)
+
+
 class Cancel:
     """A cancellation token passed to long operations (waiting for a card, a payment)."""
 

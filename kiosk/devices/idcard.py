@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
 
 from kiosk.config import IdCardSection
 from kiosk.devices import ga467
@@ -19,9 +18,8 @@ from kiosk.devices.base import (
     Capability,
     Detail,
     DeviceState,
-    DeviceStatus,
+    PublishesStatus,
     SelfTestResult,
-    StatusListener,
     StatusPublisher,
 )
 from kiosk.devices.ga467 import CardType, Command, Response, ResultCode
@@ -45,7 +43,7 @@ _SAM_FAULTS = frozenset({ResultCode.SAM_SELF_CHECK_FAILED, ResultCode.SAM_NOT_AU
 _RESEND = frozenset({ResultCode.CHECKSUM_ERROR, ResultCode.LENGTH_ERROR})
 
 
-class Ga467Reader:
+class Ga467Reader(PublishesStatus):
     """IdCardReader over pyserial (115200 8N1 by default). Timeouts are in seconds."""
 
     def __init__(
@@ -103,12 +101,6 @@ class Ga467Reader:
         with self._lock:
             self._link.close()
         self._publisher.set(DeviceState.OFFLINE, Detail.NONE, "closed")
-
-    def status(self) -> DeviceStatus:
-        return self._publisher.status()
-
-    def subscribe(self, listener: StatusListener) -> Callable[[], None]:
-        return self._publisher.subscribe(listener)
 
     def capabilities(self) -> frozenset[Capability]:
         caps = {Capability.CONTACTLESS}

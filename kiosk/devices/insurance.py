@@ -31,9 +31,8 @@ from kiosk.devices.base import (
     Capability,
     Detail,
     DeviceState,
-    DeviceStatus,
+    PublishesStatus,
     SelfTestResult,
-    StatusListener,
     StatusPublisher,
 )
 from kiosk.domain.errors import CardRemoved, CardUnreadable, DeviceOffline, NoCard, UserCancelled
@@ -217,7 +216,7 @@ class _DeviceThread:
                     future.set_exception(exc)
 
 
-class PcscInsuranceReader:
+class PcscInsuranceReader(PublishesStatus):
     """InsuranceCardReader over PC/SC (pyscard): waits for a card, SELECTs SSSE, reads EF05/EF06."""
 
     def __init__(self, reader: str = "", *, name: str = "insurance", poll_interval_s: float = 0.5) -> None:
@@ -248,12 +247,6 @@ class PcscInsuranceReader:
             thread.call(self._link.drop)
             thread.stop()
         self._publisher.set(DeviceState.OFFLINE, message="closed")
-
-    def status(self) -> DeviceStatus:
-        return self._publisher.status()
-
-    def subscribe(self, listener: StatusListener) -> Callable[[], None]:
-        return self._publisher.subscribe(listener)
 
     def capabilities(self) -> frozenset[Capability]:
         return frozenset({Capability.CONTACT})

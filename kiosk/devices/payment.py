@@ -30,9 +30,8 @@ from kiosk.devices.base import (
     Capability,
     Detail,
     DeviceState,
-    DeviceStatus,
+    PublishesStatus,
     SelfTestResult,
-    StatusListener,
     StatusPublisher,
 )
 from kiosk.devices.ecr import Command, Control, Progress, ResponseCode, StatusAnswer, TerminalState
@@ -88,7 +87,7 @@ class _LinkDown(Exception):
     request_sent = False
 
 
-class EcrPaymentTerminal:
+class EcrPaymentTerminal(PublishesStatus):
     """A bank-card terminal on a serial ECR link (driver key `ecr-serial`)."""
 
     name = "payment"
@@ -151,12 +150,6 @@ class EcrPaymentTerminal:
             self._executor.shutdown(wait=True)
             self._executor = None
         self._publisher.set(DeviceState.OFFLINE, Detail.NONE, "closed")
-
-    def status(self) -> DeviceStatus:
-        return self._publisher.status()
-
-    def subscribe(self, listener: StatusListener) -> Callable[[], None]:
-        return self._publisher.subscribe(listener)
 
     def capabilities(self) -> frozenset[Capability]:
         return frozenset(

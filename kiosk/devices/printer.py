@@ -32,8 +32,8 @@ from kiosk.devices.base import (
     Detail,
     DeviceState,
     DeviceStatus,
+    PublishesStatus,
     SelfTestResult,
-    StatusListener,
     StatusPublisher,
 )
 from kiosk.domain.document import Align, Barcode, Block, Document, Feed, QrCode, Rule, Text
@@ -439,7 +439,7 @@ def _on_device_thread(method: Callable[..., T]) -> Callable[..., T]:
     return wrapper
 
 
-class EscposReceiptPrinter:
+class EscposReceiptPrinter(PublishesStatus):
     """A ReceiptPrinter (kiosk.devices.ports) for any ESC/POS printer on a network, serial or USB link.
 
     All I/O runs on one worker thread; each public call waits for it with a bounded timeout.
@@ -491,12 +491,6 @@ class EscposReceiptPrinter:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-    def status(self) -> DeviceStatus:
-        return self._publisher.status()
-
-    def subscribe(self, listener: StatusListener) -> Callable[[], None]:
-        return self._publisher.subscribe(listener)
 
     def capabilities(self) -> frozenset[Capability]:
         return CAPABILITIES

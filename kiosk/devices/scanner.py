@@ -18,9 +18,8 @@ from kiosk.devices.base import (
     Capability,
     Detail,
     DeviceState,
-    DeviceStatus,
+    PublishesStatus,
     SelfTestResult,
-    StatusListener,
     StatusPublisher,
 )
 from kiosk.devices.serial_link import Reconnector, SerialLink
@@ -57,7 +56,7 @@ def take_line(buf: bytearray) -> bytes | None:
             return line
 
 
-class _ScannerBase:
+class _ScannerBase(PublishesStatus):
     """Status, reconnect loop and the read_code wait shared by both scanner kinds."""
 
     def __init__(self, name: str, reconnect_interval_s: float) -> None:
@@ -99,12 +98,6 @@ class _ScannerBase:
         with self._lock:
             self._disconnect()
         self._publisher.set(DeviceState.OFFLINE, Detail.NONE, "closed")
-
-    def status(self) -> DeviceStatus:
-        return self._publisher.status()
-
-    def subscribe(self, listener: StatusListener) -> Callable[[], None]:
-        return self._publisher.subscribe(listener)
 
     def capabilities(self) -> frozenset[Capability]:
         return frozenset({Capability.QR, Capability.BARCODE})
