@@ -30,7 +30,7 @@ from PySide6.QtWidgets import QApplication  # noqa: E402
 from kiosk.app import build  # noqa: E402
 from kiosk.config import Config  # noqa: E402
 from kiosk.flows.services import HOSPITAL_TZ  # noqa: E402
-from kiosk.ui.demo import DEMO_TIME, Walk, _today_bookings  # noqa: E402
+from kiosk.ui.demo import DEMO_TIME, Walk, today_bookings  # noqa: E402
 from kiosk.ui.main_window import MainWindow  # noqa: E402
 from simulators.rig import SimulatorRig  # noqa: E402
 
@@ -87,7 +87,7 @@ def card_to_slip(rig: SimulatorRig, runs: int) -> list[float]:
         window = MainWindow(app.services)
         window.show()
         walk = Walk(window, rig, Path(tmp))
-        booked, _ = _today_bookings(rig)
+        booked, _ = today_bookings(rig)
         seen: set[str] = set()
         patients = {p.id: p for p in rig.patients(10_000)}
         times: list[float] = []

@@ -53,8 +53,9 @@ def pump(ms: int) -> None:
 class Walk:
     """Drives the real window the way a patient does, saving a PNG of each screen it reaches."""
 
-    def __init__(self, window: MainWindow, rig: SimulatorRig, out: Path) -> None:
+    def __init__(self, window: MainWindow, rig: SimulatorRig, out: Path, screenshots: bool = False) -> None:
         self.window, self.rig, self.out = window, rig, out
+        self.screenshots = screenshots
         self.shots: list[Path] = []
         self.receipts: list[Path] = []
 
@@ -77,10 +78,61 @@ class Walk:
         pump(30)
 
     def shot(self, name: str) -> None:
+        if not self.screenshots:
+            return
         pump(50)
         path = self.out / f"{len(self.shots) + 1:02d}-{name}.png"
         self.window.grab().save(str(path))
         self.shots.append(path)
+
+    # --- the patient's journeys ------------------------------------------------------------------
+    def collect_by_id_card(self, patient_id: str, appointment_id: str | None = None) -> None:
+        """预约取号 with the ID card: tap the task, lay the card, pick the appointment (or the first one
+        offered), confirm; stops on the result screen."""
+        w = self.window
+        self.click(w.home.tiles["collect"])
+        self.on(w.identify)
+        self.shot("identify")
+        self.rig.insert_id_card(next(p for p in self.rig.patients(10_000) if p.id == patient_id))
+        self.on(w.appointments)
+        self.shot("appointments")
+        if appointment_id is None:
+            appointment_id = next(key for key, card in w.appointments.cards.items() if card.isEnabled())
+        self.click(w.appointments.cards[appointment_id])
+        self.click(w.appointments.confirm)
+        self.on(w.result)
+        self.shot("result")
+
+    def _type_code(self, code: str, last4: str) -> None:
+        w = self.window
+        self.click(w.home.tiles["collect"])
+        self.on(w.identify)
+        self.click(w.identify.code)
+        self.on(w.code_entry)
+        for key in code + last4:
+            self.click(w.code_entry.keypad.keys[key])
+        self.shot("booking-code")
+        self.click(w.code_entry.confirm)
+
+    def collect_by_code(self, code: str, last4: str) -> None:
+        """预约取号 with the SMS booking code and the last 4 of the ID number on the keypad."""
+        self._type_code(code, last4)
+        self.on(self.window.appointments)
+        self.click(self.window.appointments.confirm)
+        self.on(self.window.result)
+        self.shot("result-booking-code")
+
+    def refused_code(self, code: str, last4: str) -> None:
+        """A booking code the kiosk cannot serve; stops on the error screen."""
+        self._type_code(code, last4)
+        self.on(self.window.error)
+
+    def finish(self) -> None:
+        """Tap 完成, take the card away, back on the home screen."""
+        self.click(self.window.result.finish)
+        if self.rig.idcard is not None:
+            self.rig.remove_id_card()
+        self.on(self.window.home)
 
     def receipt(self, name: str, count: int) -> str:
         printed = self.rig.printer.wait_for_receipt(timeout=10, count=count)
@@ -91,7 +143,7 @@ class Walk:
         return printed.text
 
 
-def _today_bookings(rig: SimulatorRig) -> tuple[list[dict[str, Any]], dict[str, dict[str, Any]]]:
+def today_bookings(rig: SimulatorRig) -> tuple[list[dict[str, Any]], dict[str, dict[str, Any]]]:
     fixtures = rig.fixtures()
     today = dt.datetime.now(HOSPITAL_TZ).date().isoformat()
     patients = {str(p["id"]): p for p in fixtures["patients"]}
@@ -104,65 +156,31 @@ def _today_bookings(rig: SimulatorRig) -> tuple[list[dict[str, Any]], dict[str, 
 
 
 def scripted_walk(window: MainWindow, rig: SimulatorRig, out: Path) -> Walk:
-    walk = Walk(window, rig, out)
-    w = window
-    booked, patients = _today_bookings(rig)
+    walk = Walk(window, rig, out, screenshots=True)
+    booked, patients = today_bookings(rig)
     if len(booked) < 2:
         raise DemoStepFailed("the HIS seed has fewer than two of today's morning bookings")
     by_card, by_code = booked[0], next(a for a in booked[1:] if a["patient_id"] != booked[0]["patient_id"])
 
-    walk.on(w.home)
+    walk.on(window.home)
     walk.shot("home")
-    # 预约取号 with the ID card: the patient taps the task, then lays the card on the reader.
-    walk.click(w.home.tiles["collect"])
-    walk.on(w.identify)
-    walk.shot("identify")
-    rig.insert_id_card(next(p for p in rig.patients(10_000) if p.id == by_card["patient_id"]))
-    walk.on(w.appointments)
-    walk.shot("appointments")
-    enabled = [card for card in w.appointments.cards.values() if card.isEnabled()]
-    walk.click(enabled[0])
-    walk.click(w.appointments.confirm)
-    walk.on(w.result)
-    walk.shot("result")
+    walk.collect_by_id_card(by_card["patient_id"])
     walk.receipt("registration-slip-id-card", 1)
-    walk.click(w.result.finish)
-    rig.remove_id_card()
-    walk.on(w.home)
-
-    # 预约取号 with the booking code from the SMS and the last 4 of the ID number, on the keypad.
-    walk.click(w.home.tiles["collect"])
-    walk.on(w.identify)
-    walk.click(w.identify.code)
-    walk.on(w.code_entry)
-    for key in by_code["booking_code"] + patients[by_code["patient_id"]]["id_number"][-4:]:
-        walk.click(w.code_entry.keypad.keys[key])
-    walk.shot("booking-code")
-    walk.click(w.code_entry.confirm)
-    walk.on(w.appointments)
-    walk.click(w.appointments.confirm)
-    walk.on(w.result)
-    walk.shot("result-booking-code")
+    walk.finish()
+    walk.collect_by_code(by_code["booking_code"], patients[by_code["patient_id"]]["id_number"][-4:])
     walk.receipt("registration-slip-booking-code", 2)
-    walk.click(w.result.finish)
-    walk.on(w.home)
+    walk.finish()
 
     # English, then what a patient sees when the hospital system is down.
-    walk.click(w.language)
+    walk.click(window.language)
     walk.shot("home-english")
-    walk.click(w.language)
+    walk.click(window.language)
     rig.set_his_faults(down=True)
-    walk.click(w.home.tiles["collect"])
-    walk.on(w.identify)
-    walk.click(w.identify.code)
-    walk.on(w.code_entry)
-    w.code_entry.type_text("12345678" + "0000")
-    walk.click(w.code_entry.confirm)
-    walk.on(w.error)
+    walk.refused_code("12345678", "0000")
     walk.shot("error-his-down")
     rig.set_his_faults()
-    walk.click(w.home_button)
-    walk.on(w.home)
+    walk.click(window.home_button)
+    walk.on(window.home)
     return walk
 
 

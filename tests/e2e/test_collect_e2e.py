@@ -22,7 +22,7 @@ from kiosk.app import App, build
 from kiosk.config import Config
 from kiosk.domain.idnumber import mask_name
 from kiosk.flows.services import HOSPITAL_TZ
-from kiosk.ui.demo import DEMO_TIME, Walk, _today_bookings
+from kiosk.ui.demo import DEMO_TIME, Walk, today_bookings
 from kiosk.ui.main_window import MainWindow
 from simulators.rig import SimulatorRig
 
@@ -66,19 +66,13 @@ def test_collect_by_id_card_and_by_booking_code(rig: SimulatorRig, kiosk: tuple[
                                                 tmp_path: Path) -> None:
     app, w = kiosk
     walk = Walk(w, rig, tmp_path)
-    booked, patients = _today_bookings(rig)
+    booked, patients = today_bookings(rig)
     by_card = next(a for a in booked if a["doctor_id"])  # a named doctor, to check doctor + title
     by_code = next(a for a in booked[1:] if a["patient_id"] != by_card["patient_id"])
 
     # --- the ID-card path ----------------------------------------------------------------------
     walk.on(w.home)
-    walk.click(w.home.tiles["collect"])
-    walk.on(w.identify)
-    rig.insert_id_card(next(p for p in rig.patients(10_000) if p.id == by_card["patient_id"]))
-    walk.on(w.appointments)
-    walk.click(w.appointments.cards[str(by_card["id"])])
-    walk.click(w.appointments.confirm)
-    walk.on(w.result)
+    walk.collect_by_id_card(by_card["patient_id"], str(by_card["id"]))
     queue = w.result.queue.text()
     slip = walk.receipt("id-card", 1)
     name = patients[by_card["patient_id"]]["name"]
@@ -91,21 +85,10 @@ def test_collect_by_id_card_and_by_booking_code(rig: SimulatorRig, kiosk: tuple[
     assert appointment["status"] == "collected"
     doctor = appointment["doctor"]
     assert f"医生：{doctor['name']} {doctor['title']}" in slip
-    walk.click(w.result.finish)
-    rig.remove_id_card()
-    walk.on(w.home)
+    walk.finish()
 
     # --- the booking-code path -----------------------------------------------------------------
-    walk.click(w.home.tiles["collect"])
-    walk.on(w.identify)
-    walk.click(w.identify.code)
-    walk.on(w.code_entry)
-    for key in by_code["booking_code"] + patients[by_code["patient_id"]]["id_number"][-4:]:
-        walk.click(w.code_entry.keypad.keys[key])
-    walk.click(w.code_entry.confirm)
-    walk.on(w.appointments)
-    walk.click(w.appointments.confirm)
-    walk.on(w.result)
+    walk.collect_by_code(by_code["booking_code"], patients[by_code["patient_id"]]["id_number"][-4:])
     slip = walk.receipt("booking-code", 2)
     assert w.result.queue.text() in slip
     assert by_code["booking_code"] in slip
@@ -120,13 +103,7 @@ def test_unknown_booking_code_and_his_down_show_plain_words(rig: SimulatorRig, k
     for down, expected in ((False, "未找到您的就诊信息"), (True, "医院系统暂时无法连接")):
         rig.set_his_faults(down=down)
         walk.on(w.home)
-        walk.click(w.home.tiles["collect"])
-        walk.on(w.identify)
-        walk.click(w.identify.code)
-        walk.on(w.code_entry)
-        w.code_entry.type_text("00000000" + "0000")
-        walk.click(w.code_entry.confirm)
-        walk.on(w.error)
+        walk.refused_code("00000000", "0000")
         assert expected in w.error.message.text()
         assert "Traceback" not in w.error.message.text()
         walk.click(w.home_button)
