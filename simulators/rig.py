@@ -299,6 +299,11 @@ def perform(rig: SimulatorRig, action: Action, body: dict[str, Any]) -> None:
     """Run one tester action; the panel, the HTTP port and scripts all come through here."""
     from simulators import controls
 
+    needs = action.value.split("/")[0] if "/" in action.value else body.get("device", "")
+    if needs in ALL and getattr(rig, needs) is None:
+        raise ValueError(f"the {needs} simulator is not running")
+    if needs == "his" and rig.his is None:
+        raise ValueError("the HIS is not running")
     if action is Action.INSERT_ID_CARD:
         if "test_card" in body:
             rig.insert_test_id_card(body["test_card"])

@@ -66,6 +66,18 @@ def test_kiosk_sim_prints_endpoints_and_obeys_the_control_port() -> None:
         scanner.close()
         assert got["code"] == "ECV-TEST-0001"
 
+        ctl = subprocess.run([sys.executable, "-m", "kiosk", "simctl", "idcard/insert", "test_card=expired",
+                              "--url", control], capture_output=True, text=True, timeout=30)
+        assert ctl.returncode == 0 and json.loads(ctl.stdout) == {"ok": True}
+        reader.open()
+        try:
+            assert reader.read_card(5).name == "王五"
+        finally:
+            reader.close()
+        refused = subprocess.run([sys.executable, "-m", "kiosk", "simctl", "printer/fault", "fault=on-fire",
+                                  "--url", control], capture_output=True, text=True, timeout=30)
+        assert refused.returncode == 1 and json.loads(refused.stdout)["ok"] is False
+
         bad = requests.post(control + "idcard/insert", json={"test_card": "nope"}, timeout=5)
         assert bad.status_code == 400 and bad.json()["ok"] is False
         assert requests.post(control + "no/such/action", json={}, timeout=5).status_code == 400

@@ -49,8 +49,50 @@ def add_parsers(sub: Any) -> None:
     sim.add_argument("--panel", action="store_true", help="also open the tester's control panel window")
     sim.add_argument("--control-port", type=int, default=8765, help="HTTP control port (0 = none)")
 
+    ctl = sub.add_parser("simctl", help="act on running simulators through `kiosk sim`'s control port")
+    ctl.add_argument("action", help="show | idcard/insert | idcard/remove | insurance/insert | insurance/remove | "
+                                    "scanner/scan | printer/fault | payment/behaviour | unplug | replug | his/faults")
+    ctl.add_argument("fields", nargs="*", metavar="KEY=VALUE",
+                     help="e.g. patient_id=P000100, test_card=expired, value=ECV123, fault=paper_out, "
+                          "behaviour=decline, device=idcard, down=true, latency_ms=2000")
+    ctl.add_argument("--url", default="http://127.0.0.1:8765/", help="the control port's URL")
+
+
+def _field(text: str) -> tuple[str, Any]:
+    key, sep, value = text.partition("=")
+    if not sep:
+        raise ValueError(f"'{text}' is not KEY=VALUE")
+    if value in ("true", "false"):
+        return key, value == "true"
+    try:
+        return key, int(value) if value.isdigit() else float(value) if value.replace(".", "", 1).isdigit() else value
+    except ValueError:
+        return key, value
+
+
+def simctl(args: argparse.Namespace) -> int:
+    import requests
+
+    try:
+        if args.action == "show":
+            answer = requests.get(args.url, timeout=10)
+        else:
+            body = dict(_field(f) for f in args.fields)
+            answer = requests.post(args.url.rstrip("/") + "/" + args.action, json=body, timeout=30)
+    except ValueError as exc:
+        print(f"simctl: {exc}", file=sys.stderr)
+        return 2
+    except requests.RequestException as exc:
+        print(f"simctl: no simulators at {args.url} ({type(exc).__name__}); start them with `kiosk sim`",
+              file=sys.stderr)
+        return 1
+    print(json.dumps(answer.json(), ensure_ascii=False, indent=2 if args.action == "show" else None))
+    return 0 if answer.ok else 1
+
 
 def dispatch(args: argparse.Namespace, config: Config) -> int:
+    if args.command == "simctl":
+        return simctl(args)
     if args.command == "sim":
         from simulators.rig import serve_forever
 
