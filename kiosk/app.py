@@ -22,7 +22,9 @@ from kiosk.domain.errors import ConfigError
 from kiosk.flows.services import Services
 from kiosk.sync.client import HisClient
 from kiosk.sync.journal import Journal
-from kiosk.sync.recovery import RecoveryWorker, recover
+from kiosk.sync.background import Periodic
+from kiosk.sync.heartbeat import send_heartbeat
+from kiosk.sync.recovery import recover
 
 if TYPE_CHECKING:
     from simulators.rig import SimulatorRig
@@ -128,9 +130,19 @@ def run(config: Config, rig: SimulatorRig | None = None, smoke: bool = False) ->
         print(f"kiosk: config error: {exc.detail}", file=sys.stderr)
         return 2
     # Every step a crash left half-done is settled before a patient can start a new one.
-    recover(app.journal, app.services.his)
-    recovery = RecoveryWorker(app.journal, app.services.his)
-    recovery.start()
+    his = app.services.his
+    recover(app.journal, his)
+
+    def drain() -> None:
+        if app.journal.backlog():
+            recover(app.journal, his)
+
+    workers = [
+        Periodic("sync-recovery", 30.0, drain),
+        Periodic("sync-heartbeat", 60.0, lambda: send_heartbeat(his, app.devices, app.journal)),
+    ]
+    for worker in workers:
+        worker.start()
     window = MainWindow(app.services)
     if config.kiosk.fullscreen:
         window.showFullScreen()
@@ -148,7 +160,8 @@ def run(config: Config, rig: SimulatorRig | None = None, smoke: bool = False) ->
         print(json.dumps({"startup_s": round(startup_s, 3), "rss_mib": round(_rss_mib(), 1),
                           "devices": sorted(app.devices),
                           "states": {k: d.status().state.value for k, d in app.devices.items()}}), flush=True)
-        recovery.stop()
+        for worker in workers:
+            worker.stop()
         app.close()
         return 0
     _sd_notify("READY=1")
@@ -161,5 +174,6 @@ def run(config: Config, rig: SimulatorRig | None = None, smoke: bool = False) ->
     try:
         return qt_app.exec()
     finally:
-        recovery.stop()
+        for worker in workers:
+            worker.stop()
         app.close()

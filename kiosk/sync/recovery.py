@@ -6,7 +6,6 @@ the stored response and never takes it twice.
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -65,27 +64,3 @@ def recover(journal: Journal, his: HisApi) -> RecoveryReport:
         log.info("recovery pass", extra={"confirmed": len(report.confirmed), "failed": len(report.failed),
                                          "pending": len(report.pending)})
     return report
-
-
-class RecoveryWorker:
-    """Drains the journal in the background while entries stay open (HIS link down at start)."""
-
-    def __init__(self, journal: Journal, his: HisApi, interval_s: float = 30.0) -> None:
-        self.journal, self.his, self.interval_s = journal, his, interval_s
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="sync-recovery", daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=self.interval_s + 5)
-
-    def _run(self) -> None:
-        while not self._stop.wait(self.interval_s):
-            if self.journal.backlog():
-                try:
-                    recover(self.journal, self.his)
-                except Exception:  # the worker must outlive any one bad pass
-                    log.exception("recovery pass failed")
