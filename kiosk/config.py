@@ -68,8 +68,8 @@ class PrinterSection:
     product_id: int = 0
     timeout_s: float = 5.0
     confirm_print: bool = True
-    """Wait for the printer's GS r answer (sent after the cut) before calling a print done; turn off
-    only for clones that ignore GS r."""
+    """Wait for the printer's GS r answer (sent after the cut) before calling a print done. A printer that
+    never answers GS r is detected on its first job and trusted on its DLE EOT status from then on."""
 
 
 @dataclass(frozen=True)

@@ -456,6 +456,8 @@ class EscposReceiptPrinter(PublishesStatus):
         self.link = link
         self.timeout_s = timeout_s
         self.confirm_print = confirm_print
+        self._confirmation_seen = False
+        """Whether this printer has ever answered GS r 1 (then a missing answer is a failure)."""
         self._thread_prefix = f"dev-{name}"
         self._publisher = StatusPublisher(name)
         self._executor: ThreadPoolExecutor | None = None
@@ -553,6 +555,12 @@ class EscposReceiptPrinter(PublishesStatus):
         if not after.clean:
             raise _error_for(after, "during printing: reprint")
         if self.confirm_print and not confirmed:
+            if not self._confirmation_seen:
+                # This printer has never answered GS r: it does not speak it (many clones don't). The
+                # real-time status after the job is clean, so the job stands; stop asking from now on.
+                log.warning("printer ignores GS r 1; relying on DLE EOT status only", extra={"device": self.name})
+                self.confirm_print = False
+                return
             raise PrintFailed(f"no confirmation in {wait_s:.1f}s that the print finished (GS r 1)")
 
     @_on_device_thread
@@ -567,6 +575,7 @@ class EscposReceiptPrinter(PublishesStatus):
         except ProtocolError:
             self._drop(Detail.LINK_LOST, f"garbled print confirmation {marker.hex()}")
             raise
+        self._confirmation_seen = True
         return True
 
     @_on_device_thread

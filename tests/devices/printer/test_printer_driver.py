@@ -337,17 +337,32 @@ def test_calls_after_close_raise_offline(printer: EscposReceiptPrinter, slip: Do
 
 
 # --- the "print finished" confirmation (GS r 1), both ways --------------------------------------
-def test_printer_without_gs_r_fails_confirmation_unless_turned_off(slip: Document) -> None:
-    """GIVEN a clone that ignores GS r WHEN confirmation is on THEN PrintFailed (the print may be on
-    paper, so the flow must not silently reprint); with confirm_print=False it prints normally."""
+def test_printer_without_gs_r_is_trusted_on_its_real_time_status(slip: Document) -> None:
+    """GIVEN a clone that has never answered GS r WHEN it prints THEN the job stands on its clean DLE EOT
+    status and the driver stops asking; paper out is still caught by the status after the job."""
     with PrinterSimulator(answers_gs_r=False) as sim:
+        clone = EscposReceiptPrinter(NetworkLink(sim.host, sim.port), timeout_s=0.2)
+        with clone:
+            clone.print_document(Document("t", (Text("x"),)))
+            assert clone.confirm_print is False
+            clone.print_document(slip)
+            sim.paper_out_after_bytes(150)
+            with pytest.raises(PaperOut):
+                clone.print_document(slip)
+        assert len(sim.receipts) == 2
+
+
+def test_printer_that_stops_answering_gs_r_fails_the_print(slip: Document) -> None:
+    """GIVEN a printer that answered GS r before WHEN a job's answer does not come THEN PrintFailed: the
+    print may or may not be on paper, so the flow must not silently call it done."""
+    with PrinterSimulator() as sim:
         strict = EscposReceiptPrinter(NetworkLink(sim.host, sim.port), timeout_s=0.2)
-        with strict, pytest.raises(PrintFailed, match="GS r 1"):
-            strict.print_document(Document("t", (Text("x"),)))
+        with strict:
+            strict.print_document(slip)
+            sim.answers_gs_r = False
+            with pytest.raises(PrintFailed, match="GS r 1"):
+                strict.print_document(Document("t", (Text("x"),)))
         link = NetworkLink(sim.host, sim.port)
         with EscposReceiptPrinter(link, timeout_s=TIMEOUT_S, confirm_print=False) as driver:
             driver.print_document(slip)
-            sim.paper_out_after_bytes(150)
-            with pytest.raises(PaperOut):
-                driver.print_document(slip)
-        assert len(sim.receipts) == 2  # the unconfirmed one did print
+        assert len(sim.receipts) == 3  # the unconfirmed one did print
