@@ -90,6 +90,8 @@ class PrinterSimulator:
         self.host = host
         self.port = port
         self.answers_gs_r = answers_gs_r
+        self.answers_cause_requests = True
+        """False plays a printer that answers only DLE EOT 1 and 4 (no offline/error cause bytes)."""
         self.faults = Faults()
         self._head = PrintHead(chinese_by_default=chinese_by_default)
         self._receipts: list[Receipt] = []
@@ -241,7 +243,8 @@ class PrinterSimulator:
         for cmd in parser.feed(data):
             with self._lock:
                 if isinstance(cmd, p.StatusQuery):
-                    answer = bytes((status_byte(self.faults, cmd.n),))
+                    answered = self.answers_cause_requests or cmd.n in (1, 4)
+                    answer = bytes((status_byte(self.faults, cmd.n),)) if answered else b""
                 elif self.faults.stopped:
                     continue  # paper out / cover open: the rest is lost, GS r n included
                 elif isinstance(cmd, p.TransmitStatus):

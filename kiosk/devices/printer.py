@@ -138,6 +138,10 @@ def estimated_lines(document: Document) -> int:
 
 
 # --- links: python-escpos transports with a timeout on every operation --------------------------
+CAUSE_PROBE_S = 0.5
+"""How long the first DLE EOT 2/3 waits for an answer before the printer is taken not to speak them."""
+
+
 class Link(Protocol):
     """A byte pipe to the printer. Raises DeviceOffline (gone) or DeviceTimeout (stuck), nothing else."""
 
@@ -457,6 +461,8 @@ class EscposReceiptPrinter(PublishesStatus):
         self.timeout_s = timeout_s
         self.confirm_print = confirm_print
         self._confirmation_seen = False
+        self._causes_answered: bool | None = None
+        """Whether this printer answers DLE EOT 2/3 (None: not asked yet)."""
         """Whether this printer has ever answered GS r 1 (then a missing answer is a failure)."""
         self._thread_prefix = f"dev-{name}"
         self._publisher = StatusPublisher(name)
@@ -580,12 +586,7 @@ class EscposReceiptPrinter(PublishesStatus):
 
     @_on_device_thread
     def _query_status(self, read_timeout_s: float | None = None) -> escpos_status.RealTimeStatus:
-        def ask() -> bytes:
-            self.link.discard_input()
-            self.link.write(escpos_status.request_all(), self.timeout_s)
-            return self.link.read_exact(len(escpos_status.ALL_REQUESTS), read_timeout_s or self.timeout_s)
-
-        reply = self._io(ask)
+        reply = self._io(lambda: self._ask_status(read_timeout_s or self.timeout_s))
         try:
             st = escpos_status.decode(reply)
         except ProtocolError:
@@ -593,6 +594,35 @@ class EscposReceiptPrinter(PublishesStatus):
             raise
         self._publisher.set(*classify(st))
         return st
+
+    def _ask_status(self, first_timeout_s: float) -> bytes:
+        """DLE EOT 1..4, one at a time. Every ESC/POS printer answers 1 (printer) and 4 (paper); a
+        printer that has never answered 2 and 3 (the offline and error causes) is asked once, briefly,
+        and then read as having no cause bits set."""
+        S = escpos_status.StatusRequest
+        self.link.discard_input()
+        replies: dict[escpos_status.StatusRequest, bytes] = {}
+        timeout_s = first_timeout_s
+        for request in (S.PRINTER, S.PAPER, S.OFFLINE_CAUSE, S.ERROR_CAUSE):
+            if request in (S.OFFLINE_CAUSE, S.ERROR_CAUSE) and self._causes_answered is False:
+                replies[request] = bytes((escpos_status.FIXED_PATTERN,))
+                continue
+            self.link.write(request.command(), self.timeout_s)
+            probing = request in (S.OFFLINE_CAUSE, S.ERROR_CAUSE) and self._causes_answered is None
+            try:
+                replies[request] = self.link.read_exact(1, CAUSE_PROBE_S if probing else timeout_s)
+            except DeviceOffline:
+                if not probing:
+                    raise
+                log.warning("printer does not answer DLE EOT 2/3; using DLE EOT 1 and 4 only",
+                            extra={"device": self.name})
+                self._causes_answered = False
+                replies[request] = bytes((escpos_status.FIXED_PATTERN,))
+                continue
+            if probing:
+                self._causes_answered = True
+            timeout_s = self.timeout_s
+        return b"".join(replies[r] for r in escpos_status.ALL_REQUESTS)
 
     @_on_device_thread
     def _io(self, op: Callable[[], T]) -> T:

@@ -208,7 +208,7 @@ def test_open_without_a_printer_does_not_raise(slip: Document) -> None:
 
 
 class _FakeDevice:
-    """A TCP peer that answers status requests with fixed bytes (or not at all)."""
+    """A TCP peer that answers each `DLE EOT n` with byte n-1 of `reply` (or does not answer at all)."""
 
     def __init__(self, reply: bytes | None) -> None:
         self.reply = reply
@@ -228,8 +228,9 @@ class _FakeDevice:
                 conn.settimeout(2)
                 try:
                     while data := conn.recv(64):
-                        if self.reply is not None and b"\x10\x04\x04" in data:
-                            conn.sendall(self.reply)
+                        for n in range(1, 5):
+                            if self.reply is not None and bytes((0x10, 0x04, n)) in data:
+                                conn.sendall(self.reply[n - 1 : n])
                 except OSError:
                     continue
 
@@ -366,3 +367,19 @@ def test_printer_that_stops_answering_gs_r_fails_the_print(slip: Document) -> No
         with EscposReceiptPrinter(link, timeout_s=TIMEOUT_S, confirm_print=False) as driver:
             driver.print_document(slip)
         assert len(sim.receipts) == 3  # the unconfirmed one did print
+
+
+def test_printer_answering_only_dle_eot_1_and_4(slip: Document) -> None:
+    """GIVEN a printer that answers DLE EOT 1 and 4 but not 2 and 3 WHEN it prints THEN the job is done,
+    the driver stops asking for the causes, and paper low / out still come through DLE EOT 4."""
+    with PrinterSimulator() as sim:
+        sim.answers_cause_requests = False
+        with EscposReceiptPrinter(NetworkLink(sim.host, sim.port), timeout_s=TIMEOUT_S) as driver:
+            driver.print_document(slip)
+            sim.set_paper_low(True)
+            driver.print_document(slip)
+            assert_state(driver, DeviceState.ONLINE, Detail.PAPER_LOW)
+            sim.set_paper_out(True)
+            with pytest.raises(PaperOut):
+                driver.print_document(slip)
+        assert len(sim.receipts) == 2
