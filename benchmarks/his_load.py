@@ -2,43 +2,277 @@
 on SQLite and on PostgreSQL, then a check that no slot was booked twice.
 
 Run: `.venv/bin/python benchmarks/his_load.py [--backend sqlite|postgres|both] [--clients 50,200]
-[--seconds 10]`. Loopback only; every client stops at the deadline or after --max-per-client attempts.
-The server (uvicorn, one process) and the clients share this machine and its GIL, so the figures are a
-floor for a real deployment, not a ceiling.
+[--seconds 10] [--workers 2] [--client-procs 2] [--sqlite-sync FULL|NORMAL]`.
+
+The server runs as its own process (`python -m simulators.his serve`, optionally with several
+workers); the clients are asyncio coroutines over keep-alive HTTP/1.1 connections, spread over
+--client-procs other processes, so the figure measures the server, not the load generator's GIL. They
+still share this machine's cores with the server. The database is seeded once before the server starts,
+plus --extra-patients benchmark patients so the per-patient limits do not run out of people.
+Loopback only; every client stops at the deadline or after --max-per-client attempts.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import datetime as dt
+import json
+import os
 import random
+import signal
+import socket
 import statistics
+import subprocess
+import sys
 import tempfile
-import threading
 import time
 from collections import Counter
+from concurrent.futures import ProcessPoolExecutor
+from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import requests
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 
+from kiosk.domain.idnumber import check_char
 from simulators.his import models as m
 from simulators.his.clock import Clock
+from simulators.his.db import Database
 from simulators.his.pgtemp import TempCluster
-from simulators.his.server import ServerHandle, start_in_thread
+from simulators.his.rules import Rules
+from simulators.his.seed import seed
 
 START = dt.datetime(2026, 11, 23, 9, 0)  # Monday 09:00: the whole week is bookable
-HEADERS = {"Authorization": "Bearer demo-kiosk-token"}
+TOKEN = "demo-kiosk-token"
+REPO = Path(__file__).resolve().parent.parent
 
 
+# --- the database ------------------------------------------------------------------------------
+def prepare(url: str, extra_patients: int) -> list[str]:
+    """Seed the hospital, add benchmark patients; the slot ids a client may try (days 1..7, public)."""
+    db = Database(url)
+    try:
+        db.create_schema()
+        rules = Rules()
+        seed(db, 1, Clock(rules.timezone, START), rules)
+        rows = []
+        for n in range(extra_patients):
+            first17 = f"110101{dt.date(1960, 1, 1) + dt.timedelta(days=n % 15000):%Y%m%d}{n // 15000:03d}"
+            rows.append(
+                {
+                    "id": f"B{n:07d}",
+                    "name": "测试",
+                    "sex": "male" if int(first17[-1]) % 2 else "female",
+                    "birth_date": dt.date.fromisoformat(f"{first17[6:10]}-{first17[10:12]}-{first17[12:14]}"),
+                    "id_number": first17 + check_char(first17),
+                    "ethnicity": "汉",
+                    "address": "",
+                    "visit_card": f"77{n:08d}",
+                    "qr": f"BENCH{n:010d}",
+                    "account_balance_fen": 0,
+                    "first_visit": n % 5 == 0,
+                    "created_at": START - dt.timedelta(days=30),
+                }
+            )
+        with db.write() as s:
+            if rows:
+                s.execute(insert(m.Patient), rows)
+        with db.read() as s:
+            return list(
+                s.execute(
+                    select(m.Slot.id)
+                    .join(m.Schedule, m.Schedule.id == m.Slot.schedule_id)
+                    .where(
+                        m.Schedule.date > START.date(),
+                        m.Schedule.date <= START.date() + dt.timedelta(days=rules.booking_window_days),
+                        m.Schedule.state.in_(("open", "substituted")),
+                        m.Slot.appointment_id.is_(None),
+                        m.Slot.reserved_followup.is_(False),
+                    )
+                ).scalars()
+            )
+    finally:
+        db.dispose()
+
+
+def double_bookings(url: str) -> int:
+    """Slots with more than one active appointment, plus appointments their slot does not point back to."""
+    db = Database(url)
+    try:
+        with db.read() as s:
+            active = select(m.Appointment.slot_id).where(
+                m.Appointment.status.in_(m.ACTIVE_STATUSES), m.Appointment.slot_id.is_not(None)
+            )
+            doubled = s.execute(
+                select(func.count()).select_from(
+                    active.group_by(m.Appointment.slot_id).having(func.count() > 1).subquery()
+                )
+            ).scalar_one()
+            dangling = s.execute(
+                select(func.count())
+                .select_from(m.Appointment)
+                .join(m.Slot, m.Slot.id == m.Appointment.slot_id)
+                .where(m.Appointment.status.in_(m.ACTIVE_STATUSES), m.Slot.appointment_id != m.Appointment.id)
+            ).scalar_one()
+        return int(doubled) + int(dangling)
+    finally:
+        db.dispose()
+
+
+# --- the server process ------------------------------------------------------------------------
+def _free_port() -> int:
+    with closing(socket.socket()) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def start_server(url: str, workers: int, sqlite_sync: str) -> tuple[subprocess.Popen, int]:
+    port = _free_port()
+    cmd = [sys.executable, "-m", "simulators.his", "serve", "--port", str(port), "--db", url]
+    cmd += ["--now", START.isoformat(), "--token", TOKEN, "--workers", str(workers)]
+    cmd += ["--sqlite-synchronous", sqlite_sync, "--log-level", "warning"]
+    proc = subprocess.Popen(cmd, cwd=REPO, start_new_session=True)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"the HIS exited with {proc.returncode}")
+        try:
+            with closing(socket.create_connection(("127.0.0.1", port), timeout=1)) as sock:
+                sock.sendall(b"GET /api/v1/health HTTP/1.1\r\nHost: his\r\nConnection: close\r\n\r\n")
+                if sock.recv(64).startswith(b"HTTP/1.1 200"):
+                    # every worker must be up: a few more probes cost nothing
+                    time.sleep(0.5 * workers)
+                    return proc, port
+        except OSError:
+            time.sleep(0.1)
+    stop_server(proc)
+    raise RuntimeError("the HIS did not start")
+
+
+def stop_server(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGTERM)  # its own session: the server and its workers only
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=10)
+
+
+# --- the clients -------------------------------------------------------------------------------
 @dataclass
 class Result:
     hold_ms: list[float] = field(default_factory=list)
     book_ms: list[float] = field(default_factory=list)
     outcomes: Counter = field(default_factory=Counter)
 
+    def merge(self, other: Result) -> None:
+        self.hold_ms += other.hold_ms
+        self.book_ms += other.book_ms
+        self.outcomes.update(other.outcomes)
 
+
+class Connection:
+    """One keep-alive HTTP/1.1 connection; just enough client for JSON POSTs with Content-Length."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.reader, self.writer = reader, writer
+
+    @classmethod
+    async def open(cls, port: int) -> Connection:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.get_extra_info("socket").setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        return cls(reader, writer)
+
+    async def post(self, path: str, body: dict) -> tuple[int, dict]:
+        payload = json.dumps(body).encode()
+        self.writer.write(
+            f"POST /api/v1{path} HTTP/1.1\r\nHost: his\r\nAuthorization: Bearer {TOKEN}\r\n"
+            f"Content-Type: application/json\r\nContent-Length: {len(payload)}\r\n\r\n".encode()
+            + payload
+        )
+        head = await self.reader.readuntil(b"\r\n\r\n")
+        lines = head.decode("latin-1").split("\r\n")
+        status = int(lines[0].split(" ", 2)[1])
+        length = next(int(h.split(":", 1)[1]) for h in lines[1:] if h.lower().startswith("content-length:"))
+        return status, json.loads(await self.reader.readexactly(length))
+
+    def close(self) -> None:
+        self.writer.close()
+
+
+async def _client(
+    conn: Connection,
+    slots: list[str],
+    patients: list[str],
+    rng: random.Random,
+    start: float,
+    deadline: float,
+    max_attempts: int,
+    out: Result,
+) -> None:
+    await asyncio.sleep(max(0.0, start - time.time()))
+    for _ in range(max_attempts):
+        if time.time() >= deadline:
+            break
+        t0 = time.perf_counter()
+        status, body = await conn.post(
+            "/holds", {"slot_id": rng.choice(slots), "patient_id": rng.choice(patients)}
+        )
+        out.hold_ms.append((time.perf_counter() - t0) * 1000)
+        if status != 201:
+            out.outcomes[body["error"]["code"]] += 1
+            continue
+        t0 = time.perf_counter()
+        status, booked = await conn.post("/appointments", {"hold_id": body["hold_id"], "pay_now": False})
+        out.book_ms.append((time.perf_counter() - t0) * 1000)
+        out.outcomes["booked" if status == 201 else booked["error"]["code"]] += 1
+
+
+async def _clients(
+    port: int,
+    n: int,
+    seed_value: int,
+    slots: list[str],
+    patients: list[str],
+    start: float,
+    deadline: float,
+    max_attempts: int,
+) -> Result:
+    conns = [await Connection.open(port) for _ in range(n)]
+    out = Result()
+    try:
+        rngs = [random.Random(seed_value * 10_000 + k) for k in range(n)]
+        await asyncio.wait_for(
+            asyncio.gather(
+                *(
+                    _client(c, slots, patients, r, start, deadline, max_attempts, out)
+                    for c, r in zip(conns, rngs)
+                )
+            ),
+            timeout=deadline - time.time() + 120,
+        )
+    finally:
+        for c in conns:
+            c.close()
+    return out
+
+
+def client_process(
+    port: int,
+    n: int,
+    seed_value: int,
+    slots: list[str],
+    patients: list[str],
+    start: float,
+    deadline: float,
+    max_attempts: int,
+) -> Result:
+    return asyncio.run(_clients(port, n, seed_value, slots, patients, start, deadline, max_attempts))
+
+
+# --- one run -----------------------------------------------------------------------------------
 def _pct(values: list[float], q: float) -> float:
     if not values:
         return float("nan")
@@ -46,117 +280,38 @@ def _pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-def _slots(handle: ServerHandle) -> list[str]:
-    with handle.hub.db.read() as s:
-        return list(
-            s.execute(
-                select(m.Slot.id)
-                .join(m.Schedule, m.Schedule.id == m.Slot.schedule_id)
-                .where(
-                    m.Schedule.date > START.date(),
-                    m.Schedule.state == "open",
-                    m.Slot.appointment_id.is_(None),
-                    m.Slot.reserved_followup.is_(False),
-                )
-            ).scalars()
-        )
-
-
-def _client(
-    url: str,
-    slots: list[str],
-    patients: list[str],
-    deadline: float,
-    max_attempts: int,
-    seed: int,
-    result: Result,
-    lock: threading.Lock,
-) -> None:
-    rng = random.Random(seed)
-    local = Result()
-    with requests.Session() as http:
-        for _ in range(max_attempts):
-            if time.monotonic() >= deadline:
-                break
-            t0 = time.perf_counter()
-            r = http.post(
-                f"{url}/holds",
-                json={"slot_id": rng.choice(slots), "patient_id": rng.choice(patients)},
-                headers=HEADERS,
-                timeout=60,
-            )
-            local.hold_ms.append((time.perf_counter() - t0) * 1000)
-            if r.status_code != 201:
-                local.outcomes[r.json()["error"]["code"]] += 1
-                continue
-            t0 = time.perf_counter()
-            b = http.post(
-                f"{url}/appointments",
-                json={"hold_id": r.json()["hold_id"], "pay_now": False},
-                headers=HEADERS,
-                timeout=60,
-            )
-            local.book_ms.append((time.perf_counter() - t0) * 1000)
-            local.outcomes["booked" if b.status_code == 201 else b.json()["error"]["code"]] += 1
-    with lock:
-        result.hold_ms += local.hold_ms
-        result.book_ms += local.book_ms
-        result.outcomes.update(local.outcomes)
-
-
-def double_bookings(handle: ServerHandle) -> int:
-    """Slots with more than one active appointment, plus appointments their slot does not point back to."""
-    with handle.hub.db.read() as s:
-        active = select(m.Appointment.slot_id).where(
-            m.Appointment.status.in_(m.ACTIVE_STATUSES), m.Appointment.slot_id.is_not(None)
-        )
-        doubled = s.execute(
-            select(func.count()).select_from(
-                active.group_by(m.Appointment.slot_id).having(func.count() > 1).subquery()
-            )
-        ).scalar_one()
-        dangling = s.execute(
-            select(func.count())
-            .select_from(m.Appointment)
-            .join(m.Slot, m.Slot.id == m.Appointment.slot_id)
-            .where(m.Appointment.status.in_(m.ACTIVE_STATUSES), m.Slot.appointment_id != m.Appointment.id)
-        ).scalar_one()
-    return int(doubled) + int(dangling)
-
-
-def run(db_url: str, clients: int, seconds: float, max_per_client: int) -> dict:
-    handle = start_in_thread(db_url, seed=1, test_mode=False, clock=Clock(now=START))
+def run(url: str, args: argparse.Namespace, clients: int) -> dict:
+    slots = prepare(url, args.extra_patients)
+    patients = [f"P{n:06d}" for n in range(1, 1201)] + [f"B{n:07d}" for n in range(args.extra_patients)]
+    proc, port = start_server(url, args.workers, args.sqlite_sync)
     try:
-        slots = _slots(handle)
-        patients = [f"P{n:06d}" for n in range(1, 1201)]
-        result, lock = Result(), threading.Lock()
-        deadline = time.monotonic() + seconds
-        threads = [
-            threading.Thread(
-                target=_client, args=(handle.url, slots, patients, deadline, max_per_client, k, result, lock)
-            )
-            for k in range(clients)
-        ]
-        t0 = time.monotonic()
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(timeout=seconds + 120)
-        elapsed = time.monotonic() - t0
-        return {
-            "clients": clients,
-            "elapsed_s": elapsed,
-            "holds_per_s": len(result.hold_ms) / elapsed,
-            "bookings_per_s": result.outcomes["booked"] / elapsed,
-            "hold_p50_ms": _pct(result.hold_ms, 0.5),
-            "hold_p99_ms": _pct(result.hold_ms, 0.99),
-            "book_p50_ms": _pct(result.book_ms, 0.5),
-            "book_p99_ms": _pct(result.book_ms, 0.99),
-            "outcomes": dict(result.outcomes.most_common()),
-            "double_bookings": double_bookings(handle),
-        }
+        procs = min(args.client_procs, clients)
+        shares = [clients // procs + (1 if k < clients % procs else 0) for k in range(procs)]
+        start = time.time() + 2.0  # every process has its connections open by then
+        deadline = start + args.seconds
+        result = Result()
+        with ProcessPoolExecutor(procs) as pool:
+            futures = [
+                pool.submit(client_process, port, n, k, slots, patients, start, deadline, args.max_per_client)
+                for k, n in enumerate(shares)
+            ]
+            for f in futures:
+                result.merge(f.result(timeout=args.seconds + 180))
+        elapsed = args.seconds
     finally:
-        handle.stop()
+        stop_server(proc)
+    return {
+        "clients": clients,
+        "holds_per_s": len(result.hold_ms) / elapsed,
+        "bookings_per_s": result.outcomes["booked"] / elapsed,
+        "hold_p50_ms": _pct(result.hold_ms, 0.5),
+        "hold_p99_ms": _pct(result.hold_ms, 0.99),
+        "book_p50_ms": _pct(result.book_ms, 0.5),
+        "book_p99_ms": _pct(result.book_ms, 0.99),
+        "all_p99_ms": _pct(result.hold_ms + result.book_ms, 0.99),
+        "outcomes": dict(result.outcomes.most_common()),
+        "double_bookings": double_bookings(url),
+    }
 
 
 def main() -> None:
@@ -164,7 +319,11 @@ def main() -> None:
     parser.add_argument("--backend", choices=["sqlite", "postgres", "both"], default="both")
     parser.add_argument("--clients", default="50,200")
     parser.add_argument("--seconds", type=float, default=10.0)
-    parser.add_argument("--max-per-client", type=int, default=2000)
+    parser.add_argument("--max-per-client", type=int, default=5000)
+    parser.add_argument("--workers", type=int, default=1, help="server worker processes")
+    parser.add_argument("--client-procs", type=int, default=2, help="load generator processes")
+    parser.add_argument("--extra-patients", type=int, default=30000)
+    parser.add_argument("--sqlite-sync", choices=["FULL", "NORMAL"], default="FULL")
     args = parser.parse_args()
     counts = [int(c) for c in args.clients.split(",")]
     backends = ["sqlite", "postgres"] if args.backend == "both" else [args.backend]
@@ -173,23 +332,23 @@ def main() -> None:
         cluster = TempCluster.start() if backend == "postgres" else None
         try:
             for n, clients in enumerate(counts):
+                tmp = None
                 if cluster is not None:
                     name = f"load{n}"
                     cluster.admin(f"CREATE DATABASE {name}")
                     url = cluster.url(name)
-                    tmp = None
                 else:
                     tmp = tempfile.TemporaryDirectory()
                     url = f"sqlite:///{Path(tmp.name) / 'his.db'}"
                 try:
-                    row = run(url, clients, args.seconds, args.max_per_client)
+                    row = run(url, args, clients)
                 finally:
                     if tmp is not None:
                         tmp.cleanup()
                 row["backend"] = backend
                 rows.append(row)
                 print(
-                    f"{backend:8s} {clients:4d} clients: {row['holds_per_s']:7.1f} holds/s "
+                    f"{backend:8s} w{args.workers} {clients:4d} clients: {row['holds_per_s']:7.1f} holds/s "
                     f"{row['bookings_per_s']:6.1f} bookings/s | hold p50 {row['hold_p50_ms']:6.1f} ms "
                     f"p99 {row['hold_p99_ms']:7.1f} ms | book p50 {row['book_p50_ms']:6.1f} ms "
                     f"p99 {row['book_p99_ms']:7.1f} ms | double bookings {row['double_bookings']}",

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from simulators.his import models as m
 from simulators.his import views
-from simulators.his.context import Ctx, get_or_404, new_id, next_counter
+from simulators.his.context import Ctx, get_or_404, next_counter
 from simulators.his.errors import ApiError
 from simulators.his.rules import Rules, Title
 
@@ -32,7 +32,7 @@ def collection_window(
     return begin, end
 
 
-def effective_status(a: m.Appointment, ctx: Ctx) -> str:
+def effective_status(a: m.Appointment | Any, ctx: Ctx) -> str:
     """A booked appointment whose collection window has closed is void: a no-show (爽约)."""
     if a.status == "booked" and ctx.now >= collection_window(ctx.rules, a.date, a.period, a.start)[1]:
         return "no_show"
@@ -174,24 +174,18 @@ def list_slots(s: Session, ctx: Ctx, schedule_id: str) -> Answer:
 
 # --- the per-patient rules ----------------------------------------------------------------------
 @dataclass(frozen=True)
-class _Booking:
+class Booked:
+    """An appointment or live hold of the patient, as the limits see it."""
+
     date: dt.date
     department_id: str
     first_visit_expert: bool
 
 
-def banned_until(s: Session, ctx: Ctx, patient_id: str) -> dt.date | None:
+def ban_end(ctx: Ctx, no_shows: list[dt.date]) -> dt.date | None:
     """The end of a no-show ban: `no_show_limit` no-shows within `no_show_window_days` bar bookings."""
     rules = ctx.rules
-    since = ctx.today - dt.timedelta(days=rules.no_show_window_days + rules.no_show_ban_days)
-    rows = s.execute(
-        select(m.Appointment).where(
-            m.Appointment.patient_id == patient_id,
-            m.Appointment.date >= since,
-            m.Appointment.status.in_(("booked", "no_show")),
-        )
-    ).scalars()
-    dates = sorted(a.date for a in rows if effective_status(a, ctx) == "no_show")
+    dates = sorted(no_shows)
     until: dt.date | None = None
     k = rules.no_show_limit
     for i in range(k - 1, len(dates)):
@@ -201,36 +195,27 @@ def banned_until(s: Session, ctx: Ctx, patient_id: str) -> dt.date | None:
     return until if until is not None and until > ctx.today else None
 
 
-def _existing_bookings(
-    s: Session, ctx: Ctx, patient_id: str, day: dt.date, exclude_hold: str | None
-) -> list[_Booking]:
-    """The patient's active appointments and live holds near `day` (live holds count toward limits)."""
-    span = max(ctx.rules.bookings_window_days, ctx.rules.first_visit_expert_window_days)
-    lo, hi = day - dt.timedelta(days=span), day + dt.timedelta(days=span)
-    out = []
-    for a in s.execute(
+def banned_until(s: Session, ctx: Ctx, patient_id: str) -> dt.date | None:
+    """The patient's no-show ban end (see ban_end), or None."""
+    rules = ctx.rules
+    since = ctx.today - dt.timedelta(days=rules.no_show_window_days + rules.no_show_ban_days)
+    rows = s.execute(
         select(m.Appointment).where(
             m.Appointment.patient_id == patient_id,
-            m.Appointment.date.between(lo, hi),
-            m.Appointment.status.in_(m.ACTIVE_STATUSES),
+            m.Appointment.date >= since,
+            m.Appointment.status.in_(("booked", "no_show")),
         )
-    ).scalars():
-        if effective_status(a, ctx) in m.ACTIVE_STATUSES:
-            out.append(_Booking(a.date, a.department_id, a.first_visit_expert))
-    holds = select(m.Hold).where(
-        m.Hold.patient_id == patient_id,
-        m.Hold.status == "live",
-        m.Hold.expires_at > ctx.now,
-        m.Hold.date.between(lo, hi),
-    )
-    if exclude_hold is not None:
-        holds = holds.where(m.Hold.id != exclude_hold)
-    for h in s.execute(holds).scalars():
-        out.append(_Booking(h.date, h.department_id, h.first_visit_expert))
-    return out
+    ).scalars()
+    return ban_end(ctx, [a.date for a in rows if effective_status(a, ctx) == "no_show"])
 
 
-def _max_in_window(bookings: list[_Booking], day: dt.date, width: int) -> int:
+def limits_span(ctx: Ctx, day: dt.date) -> tuple[dt.date, dt.date]:
+    """The dates around `day` whose bookings can count toward a limit on `day`."""
+    span = max(ctx.rules.bookings_window_days, ctx.rules.first_visit_expert_window_days)
+    return day - dt.timedelta(days=span), day + dt.timedelta(days=span)
+
+
+def _max_in_window(bookings: list[Booked], day: dt.date, width: int) -> int:
     """The most bookings in any `width`-day window that contains `day` (the new one not counted)."""
     best = 0
     for k in range(width):
@@ -240,21 +225,18 @@ def _max_in_window(bookings: list[_Booking], day: dt.date, width: int) -> int:
     return best
 
 
-def check_patient(
-    s: Session,
+def check_rules(
     ctx: Ctx,
-    patient: m.Patient,
+    banned: dt.date | None,
+    existing: list[Booked],
     department_id: str,
     day: dt.date,
     fv_expert: bool,
-    exclude_hold: str | None = None,
 ) -> None:
-    """Raise the first rule the patient's new booking would break."""
+    """Raise the first rule the patient's new booking would break, given their ban and bookings."""
     rules = ctx.rules
-    until = banned_until(s, ctx, patient.id)
-    if until is not None:
-        raise ApiError("NO_SHOW_BANNED", {"banned_until": until.isoformat()})
-    existing = _existing_bookings(s, ctx, patient.id, day, exclude_hold)
+    if banned is not None:
+        raise ApiError("NO_SHOW_BANNED", {"banned_until": banned.isoformat()})
     same_day = [b for b in existing if b.date == day]
     if sum(1 for b in same_day if b.department_id == department_id) >= rules.max_per_department_per_day:
         raise ApiError(
@@ -274,74 +256,12 @@ def check_patient(
             raise ApiError("FIRST_VISIT_EXPERT_LIMIT", {"limit": rules.max_first_visit_expert})
 
 
-def sweep_no_shows(s: Session, ctx: Ctx, patient_id: str) -> None:
-    """Record as no-shows the patient's bookings whose collection window has closed."""
-    rules = ctx.rules
-    late_periods = [p for p in ("am", "pm") if ctx.now.time() >= rules.collection_window(p)[1]]
-    cond = m.Appointment.date < ctx.today
-    if late_periods and rules.collect_min_before_slot is None:
-        cond = or_(cond, and_(m.Appointment.date == ctx.today, m.Appointment.period.in_(late_periods)))
-    s.execute(
-        update(m.Appointment)
-        .where(m.Appointment.patient_id == patient_id, m.Appointment.status == "booked", cond)
-        .values(status="no_show")
-    )
+def schedule_open(state: str, schedule_id: str) -> None:
+    if state in _CLOSED_STATES:
+        raise ApiError("SCHEDULE_CLOSED", {"state": state, "schedule_id": schedule_id})
 
 
-def _schedule_open(sched: m.Schedule) -> None:
-    if sched.state in _CLOSED_STATES:
-        raise ApiError("SCHEDULE_CLOSED", {"state": sched.state, "schedule_id": sched.id})
-
-
-# --- holds and bookings -------------------------------------------------------------------------
-def create_hold(s: Session, ctx: Ctx, slot_id: str, patient_id: str) -> Answer:
-    patient = get_or_404(s, m.Patient, patient_id, lock=True)  # serialises one patient's bookings
-    assert isinstance(patient, m.Patient)
-    slot = get_or_404(s, m.Slot, slot_id)
-    assert isinstance(slot, m.Slot)
-    sched = s.get(m.Schedule, slot.schedule_id)
-    assert sched is not None
-    _schedule_open(sched)
-    refusal = booking_window_refusal(ctx, sched.date, sched.period, slot.end)
-    if refusal is not None:
-        raise refusal
-    if slot.reserved_followup:
-        raise ApiError("SLOT_TAKEN", {"slot_id": slot_id, "reason": "reserved_for_followup"})
-    fv_expert = patient.first_visit and ctx.rules.is_expert(title_of(s, effective_doctor_id(sched)))
-    sweep_no_shows(s, ctx, patient.id)
-    check_patient(s, ctx, patient, sched.department_id, sched.date, fv_expert)
-    hold_id = new_id("H")
-    expires = ctx.now + dt.timedelta(minutes=ctx.rules.hold_minutes)
-    # The slot is taken by this one conditional UPDATE, never by read-then-write.
-    taken = s.execute(
-        update(m.Slot)
-        .where(m.Slot.id == slot_id, _slot_free(ctx.now))
-        .values(hold_id=hold_id, held_until=expires)
-    ).rowcount
-    if taken != 1:
-        raise ApiError("SLOT_TAKEN", {"slot_id": slot_id})
-    s.add(
-        m.Hold(
-            id=hold_id,
-            slot_id=slot_id,
-            patient_id=patient.id,
-            kiosk_id=ctx.kiosk_id,
-            department_id=sched.department_id,
-            date=sched.date,
-            first_visit_expert=fv_expert,
-            created_at=ctx.now,
-            expires_at=expires,
-            status="live",
-        )
-    )
-    return 201, {
-        "hold_id": hold_id,
-        "expires_at": ctx.iso(expires),
-        "slot_id": slot_id,
-        "patient_id": patient.id,
-    }
-
-
+# --- holds and bookings (the hot path is holds.py) ----------------------------------------------
 def release_hold(s: Session, ctx: Ctx, hold_id: str) -> Answer:
     hold = get_or_404(s, m.Hold, hold_id, lock=True)
     assert isinstance(hold, m.Hold)
@@ -360,83 +280,26 @@ def release_hold(s: Session, ctx: Ctx, hold_id: str) -> Answer:
     return 200, {"hold_id": hold.id, "status": status}
 
 
-def _booking_code(s: Session) -> str:
-    for _ in range(100):
-        code = f"{_code_rng.randrange(10**7, 10**8)}"
-        if s.execute(select(m.Appointment.id).where(m.Appointment.booking_code == code)).first() is None:
-            return code
-    raise RuntimeError("no free booking code")  # 10^8 codes: unreachable in practice
+def random_booking_code() -> str:
+    return f"{_code_rng.randrange(10**7, 10**8)}"
 
 
-def book(s: Session, ctx: Ctx, hold_id: str, pay_now: bool) -> Answer:
-    hold = get_or_404(s, m.Hold, hold_id)
-    assert isinstance(hold, m.Hold)
-    patient = get_or_404(s, m.Patient, hold.patient_id, lock=True)
-    assert isinstance(patient, m.Patient)
-    s.refresh(hold)  # re-read under the patient's lock
-    if hold.status == "booked":
-        # The same hold booked again (a retry without a key): the booking it made, no second one.
-        appt = (
-            s.execute(
-                select(m.Appointment)
-                .where(m.Appointment.slot_id == hold.slot_id, m.Appointment.patient_id == hold.patient_id)
-                .order_by(m.Appointment.created_at.desc())
-            )
-            .scalars()
-            .first()
+def rebook(s: Session, ctx: Ctx, hold_id: str) -> Answer:
+    """The same hold booked again (a retry without a key): the booking it made, no second one."""
+    hold = s.get(m.Hold, hold_id)
+    assert hold is not None
+    appt = (
+        s.execute(
+            select(m.Appointment)
+            .where(m.Appointment.slot_id == hold.slot_id, m.Appointment.patient_id == hold.patient_id)
+            .order_by(m.Appointment.created_at.desc())
         )
-        if appt is not None:
-            return 200, {"appointment": views.appointment(s, appt, ctx, effective_status(appt, ctx))}
-    if hold.status != "live" or hold.expires_at <= ctx.now:
-        raise ApiError("HOLD_EXPIRED", {"hold_id": hold_id})
-    slot = s.get(m.Slot, hold.slot_id)
-    assert slot is not None
-    sched = s.get(m.Schedule, slot.schedule_id)
-    assert sched is not None
-    _schedule_open(sched)
-    sweep_no_shows(s, ctx, patient.id)
-    # The time window was judged when the slot was held; limits and bans are checked again now.
-    check_patient(
-        s, ctx, patient, sched.department_id, sched.date, hold.first_visit_expert, exclude_hold=hold.id
+        .scalars()
+        .first()
     )
-    appt_id = new_id("A")
-    taken = s.execute(
-        update(m.Slot)
-        .where(
-            m.Slot.id == slot.id,
-            m.Slot.hold_id == hold.id,
-            m.Slot.held_until > ctx.now,
-            m.Slot.appointment_id.is_(None),
-        )
-        .values(appointment_id=appt_id, hold_id=None, held_until=None)
-    ).rowcount
-    if taken != 1:
+    if appt is None:
         raise ApiError("HOLD_EXPIRED", {"hold_id": hold_id})
-    doctor_id = effective_doctor_id(sched)
-    appt = m.Appointment(
-        id=appt_id,
-        booking_code=_booking_code(s),
-        patient_id=patient.id,
-        slot_id=slot.id,
-        schedule_id=sched.id,
-        department_id=sched.department_id,
-        doctor_id=doctor_id,
-        date=sched.date,
-        period=sched.period,
-        start=slot.start,
-        end=slot.end,
-        fee_fen=ctx.rules.fee_for(title_of(s, doctor_id)),
-        paid_fen=0,
-        pay_now=pay_now,
-        status="booked",
-        first_visit_expert=hold.first_visit_expert,
-        kiosk_id=ctx.kiosk_id,
-        created_at=ctx.now,
-    )
-    s.add(appt)
-    hold.status = "booked"
-    s.flush()
-    return 201, {"appointment": views.appointment(s, appt, ctx, "booked")}
+    return 200, {"appointment": views.appointment(s, appt, ctx, effective_status(appt, ctx))}
 
 
 def list_appointments(s: Session, ctx: Ctx, patient_id: str, day: dt.date | None) -> Answer:

@@ -12,6 +12,8 @@ from sqlalchemy.orm import Session
 
 from simulators.his.models import Base, Department
 
+SYNCHRONOUS = ("FULL", "NORMAL")
+
 
 class Database:
     """One HIS database. ``write()`` opens a transaction that may change data, ``read()`` one that may not.
@@ -22,21 +24,24 @@ class Database:
     takes row locks (SELECT ... FOR UPDATE) and conditional UPDATEs.
     """
 
-    def __init__(self, url: str, pool_size: int = 20) -> None:
+    def __init__(self, url: str, pool_size: int = 20, *, sqlite_synchronous: str = "FULL") -> None:
+        if sqlite_synchronous not in SYNCHRONOUS:
+            raise ValueError(f"sqlite_synchronous must be one of {SYNCHRONOUS}")
         self.url = url
+        self.sqlite_synchronous = sqlite_synchronous
         self.is_sqlite = url.startswith("sqlite")
         self._sqlite_writer = threading.Lock()
         if self.is_sqlite:
             if url in ("sqlite://", "sqlite:///:memory:"):
                 raise ValueError("use a file for SQLite: every thread needs its own connection")
-            self.writer = self._sqlite_engine(url, "BEGIN IMMEDIATE", pool_size)
-            self.reader = self._sqlite_engine(url, "BEGIN", pool_size)
+            self.writer = self._sqlite_engine(url, "BEGIN IMMEDIATE", pool_size, sqlite_synchronous)
+            self.reader = self._sqlite_engine(url, "BEGIN", pool_size, sqlite_synchronous)
         else:
             self.writer = create_engine(url, pool_size=pool_size, max_overflow=2 * pool_size, pool_timeout=60)
             self.reader = self.writer
 
     @staticmethod
-    def _sqlite_engine(url: str, begin: str, pool_size: int) -> Engine:
+    def _sqlite_engine(url: str, begin: str, pool_size: int, synchronous: str) -> Engine:
         engine = create_engine(
             url,
             connect_args={"check_same_thread": False, "timeout": 60},
@@ -51,7 +56,8 @@ class Database:
             dbapi_connection.isolation_level = None
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute("PRAGMA synchronous=NORMAL")
+            # FULL: a commit survives power loss too (NORMAL in WAL mode survives a process crash only).
+            cursor.execute(f"PRAGMA synchronous={synchronous}")
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA busy_timeout=60000")
             cursor.close()

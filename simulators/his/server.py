@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from simulators.his import billing, booking, idempotency, patients, schemas, testmode
+from simulators.his import billing, booking, holds, idempotency, patients, schemas, testmode
 from simulators.his import models as m
 from simulators.his.clock import Clock
 from simulators.his.context import Ctx
@@ -206,7 +206,7 @@ def slots(schedule_id: PathId, request: Request) -> JSONResponse:
 @api.post("/holds", status_code=201, tags=["booking"])
 def create_hold(body: schemas.HoldRequest, request: Request) -> JSONResponse:
     return _hub(request).mutate(
-        request, lambda s, ctx: booking.create_hold(s, ctx, body.slot_id, body.patient_id)
+        request, lambda s, ctx: holds.create_hold(s, ctx, body.slot_id, body.patient_id)
     )
 
 
@@ -217,7 +217,7 @@ def release_hold(hold_id: PathId, request: Request) -> JSONResponse:
 
 @api.post("/appointments", status_code=201, tags=["booking"])
 def book(body: schemas.BookRequest, request: Request) -> JSONResponse:
-    return _hub(request).mutate(request, lambda s, ctx: booking.book(s, ctx, body.hold_id, body.pay_now))
+    return _hub(request).mutate(request, lambda s, ctx: holds.book(s, ctx, body.hold_id, body.pay_now))
 
 
 @api.get("/appointments", tags=["booking"])
@@ -356,6 +356,15 @@ def set_title(doctor_id: PathId, body: schemas.TitleRequest, request: Request) -
 
 
 # --- the application ----------------------------------------------------------------------------
+def prepare_database(database: Database, seed: int | None, clock: Clock, rules: Rules) -> None:
+    """Create the schema, seed an empty database when asked, drop idempotency keys past their keep."""
+    database.create_schema()
+    if seed is not None and database.is_empty():
+        seed_database(database, seed, clock, rules)
+    with database.write() as s:
+        idempotency.purge(s, clock.local() - dt.timedelta(days=rules.idempotency_keep_days))
+
+
 def create_app(
     db: str | Database,
     *,
@@ -364,16 +373,17 @@ def create_app(
     test_mode: bool = False,
     rules: Rules | None = None,
     clock: Clock | None = None,
+    prepared: bool = False,
 ) -> FastAPI:
-    """The HIS app. An empty database is created and, with `seed`, filled; a filled one is kept."""
+    """The HIS app. An empty database is created and, with `seed`, filled; a filled one is kept.
+
+    `prepared`: prepare_database ran already (the parent of several worker processes did it once).
+    """
     rules = rules or Rules()
     clock = clock or Clock(rules.timezone)
     database = db if isinstance(db, Database) else Database(db)
-    database.create_schema()
-    if seed is not None and database.is_empty():
-        seed_database(database, seed, clock, rules)
-    with database.write() as s:
-        idempotency.purge(s, clock.local() - dt.timedelta(days=rules.idempotency_keep_days))
+    if not prepared:
+        prepare_database(database, seed, clock, rules)
     hub = Hub(database, clock, rules, test_mode)
 
     app = FastAPI(

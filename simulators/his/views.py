@@ -41,14 +41,19 @@ def department(d: m.Department) -> dict[str, Any]:
 
 
 def doctor(d: m.Doctor) -> dict[str, Any]:
-    title = Title(d.title)
+    return doctor_fields(d.id, d.name, Title(d.title), d.specialty, d.department_id)
+
+
+def doctor_fields(
+    doctor_id: str, name: str, title: Title, specialty: str, department_id: str
+) -> dict[str, Any]:
     return {
-        "id": d.id,
-        "name": d.name,
+        "id": doctor_id,
+        "name": name,
         "title": title.value,
         "title_en": title.english,
-        "specialty": d.specialty,
-        "department_id": d.department_id,
+        "specialty": specialty,
+        "department_id": department_id,
     }
 
 
@@ -59,24 +64,50 @@ def slot(sl: m.Slot, ctx: Ctx, available: bool) -> dict[str, Any]:
 def appointment(s: Session, a: m.Appointment, ctx: Ctx, status: str) -> dict[str, Any]:
     dep = s.get(m.Department, a.department_id)
     doc = s.get(m.Doctor, a.doctor_id) if a.doctor_id else None
-    return {
+    fields = {
         "id": a.id,
         "booking_code": a.booking_code,
         "patient_id": a.patient_id,
-        "date": a.date.isoformat(),
+        "date": a.date,
         "period": a.period,
-        "start": ctx.iso(a.start),
-        "end": ctx.iso(a.end),
-        "slot": {"id": a.slot_id, "start": ctx.iso(a.start), "end": ctx.iso(a.end), "period": a.period},
+        "start": a.start,
+        "end": a.end,
+        "slot_id": a.slot_id,
         "schedule_id": a.schedule_id,
         "department_id": a.department_id,
-        "department": department(dep) if dep else None,
         "doctor_id": a.doctor_id,
-        "doctor": doctor(doc) if doc else None,
         "fee_fen": a.fee_fen,
         "paid_fen": a.paid_fen,
-        "status": status,
         "queue_number": a.queue_number,
+    }
+    return appointment_fields(
+        fields, ctx, status, department(dep) if dep else None, doctor(doc) if doc else None
+    )
+
+
+def appointment_fields(
+    a: dict[str, Any], ctx: Ctx, status: str, dep: dict[str, Any] | None, doc: dict[str, Any] | None
+) -> dict[str, Any]:
+    """An appointment from its column values and the views of its department and doctor."""
+    start, end = ctx.iso(a["start"]), ctx.iso(a["end"])
+    return {
+        "id": a["id"],
+        "booking_code": a["booking_code"],
+        "patient_id": a["patient_id"],
+        "date": a["date"].isoformat(),
+        "period": a["period"],
+        "start": start,
+        "end": end,
+        "slot": {"id": a["slot_id"], "start": start, "end": end, "period": a["period"]},
+        "schedule_id": a["schedule_id"],
+        "department_id": a["department_id"],
+        "department": dep,
+        "doctor_id": a["doctor_id"],
+        "doctor": doc,
+        "fee_fen": a["fee_fen"],
+        "paid_fen": a["paid_fen"],
+        "status": status,
+        "queue_number": a["queue_number"],
     }
 
 

@@ -1,0 +1,304 @@
+"""Holds and bookings, the hot path: SQLAlchemy Core statements built once, one query per fact needed.
+
+The rules are booking.py's; this module only fetches what they need with few round trips (the ORM's
+per-object overhead was most of a booking's cost). A slot is still taken by one conditional UPDATE.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import Connection, and_, bindparam, case, exists, insert, or_, select, update
+from sqlalchemy.orm import Session
+
+from simulators.his import booking, views
+from simulators.his import models as m
+from simulators.his.context import Ctx, new_id
+from simulators.his.errors import ApiError
+from simulators.his.rules import Title
+
+Answer = tuple[int, dict[str, Any]]
+_slots, _scheds, _docs, _deps = (
+    m.Slot.__table__,
+    m.Schedule.__table__,
+    m.Doctor.__table__,
+    m.Department.__table__,
+)
+_patients, _holds, _appts = (m.Patient.__table__, m.Hold.__table__, m.Appointment.__table__)
+
+# The doctor who sees the patients of a schedule: the substitute when the schedule says so.
+_effective_doctor = case(
+    (_scheds.c.state == "substituted", _scheds.c.substitute_doctor_id), else_=_scheds.c.doctor_id
+)
+_SESSION_COLUMNS = (
+    _scheds.c.id.label("schedule_id"),
+    _scheds.c.state,
+    _scheds.c.date,
+    _scheds.c.period,
+    _scheds.c.department_id,
+    _effective_doctor.label("doctor_id"),
+    _docs.c.title.label("doctor_title"),
+)
+
+_PATIENT = select(_patients.c.id, _patients.c.first_visit).where(_patients.c.id == bindparam("patient_id"))
+_PATIENT_LOCKED = _PATIENT.with_for_update()  # serialises one patient's bookings (PostgreSQL)
+_SLOT = (
+    select(_slots.c.id, _slots.c.end, _slots.c.reserved_followup, *_SESSION_COLUMNS)
+    .join(_scheds, _scheds.c.id == _slots.c.schedule_id)
+    .outerjoin(_docs, _docs.c.id == _effective_doctor)
+    .where(_slots.c.id == bindparam("slot_id"))
+)
+_HOLD_OWNER = select(_holds.c.patient_id).where(_holds.c.id == bindparam("hold_id"))
+_HOLD = (
+    select(
+        _holds.c.id,
+        _holds.c.status,
+        _holds.c.expires_at,
+        _holds.c.first_visit_expert,
+        _slots.c.id.label("slot_id"),
+        _slots.c.start,
+        _slots.c.end,
+        *_SESSION_COLUMNS,
+        _docs.c.name.label("doctor_name"),
+        _docs.c.specialty.label("doctor_specialty"),
+        _docs.c.department_id.label("doctor_department_id"),
+        _deps.c.name.label("department_name"),
+        _deps.c.name_en.label("department_name_en"),
+        _deps.c.floor.label("department_floor"),
+        _deps.c.room.label("department_room"),
+        _deps.c.parent.label("department_parent"),
+    )
+    .join(_slots, _slots.c.id == _holds.c.slot_id)
+    .join(_scheds, _scheds.c.id == _slots.c.schedule_id)
+    .join(_deps, _deps.c.id == _scheds.c.department_id)
+    .outerjoin(_docs, _docs.c.id == _effective_doctor)
+    .where(_holds.c.id == bindparam("hold_id"))
+)
+# Every appointment that can matter to the rules: bans look back `since`, limits around the day.
+_HISTORY = select(
+    _appts.c.status,
+    _appts.c.date,
+    _appts.c.period,
+    _appts.c.start,
+    _appts.c.department_id,
+    _appts.c.first_visit_expert,
+).where(
+    _appts.c.patient_id == bindparam("patient_id"),
+    _appts.c.date >= bindparam("since"),
+    _appts.c.status.in_(("no_show", *m.ACTIVE_STATUSES)),
+)
+_LIVE_HOLDS = select(_holds.c.date, _holds.c.department_id, _holds.c.first_visit_expert).where(
+    _holds.c.patient_id == bindparam("patient_id"),
+    _holds.c.status == "live",
+    _holds.c.expires_at > bindparam("now"),
+    _holds.c.date.between(bindparam("lo"), bindparam("hi")),
+    _holds.c.id != bindparam("exclude_hold"),
+)
+_TAKE_FOR_HOLD = (
+    update(_slots)
+    .where(
+        _slots.c.id == bindparam("slot_id"),
+        _slots.c.appointment_id.is_(None),
+        _slots.c.reserved_followup.is_(False),
+        or_(_slots.c.held_until.is_(None), _slots.c.held_until <= bindparam("now")),
+        or_(_slots.c.available_from.is_(None), _slots.c.available_from <= bindparam("now")),
+    )
+    .values(hold_id=bindparam("new_hold_id"), held_until=bindparam("expires"))
+)
+_TAKE_FOR_BOOKING = (
+    update(_slots)
+    .where(
+        _slots.c.id == bindparam("slot_id"),
+        _slots.c.hold_id == bindparam("b_hold_id"),
+        _slots.c.held_until > bindparam("now"),
+        _slots.c.appointment_id.is_(None),
+    )
+    .values(appointment_id=bindparam("b_appointment_id"), hold_id=None, held_until=None)
+)
+_INSERT_HOLD = insert(_holds)
+_INSERT_APPOINTMENT = insert(_appts)
+_HOLD_BOOKED = update(_holds).where(_holds.c.id == bindparam("hold_id")).values(status="booked")
+_CODE_USED = select(exists().where(_appts.c.booking_code == bindparam("code")))
+_SWEEP_BEFORE_TODAY = (
+    update(_appts)
+    .where(
+        _appts.c.patient_id == bindparam("b_patient_id"),
+        _appts.c.status == "booked",
+        _appts.c.date < bindparam("today"),
+    )
+    .values(status="no_show")
+)
+_SWEEP_WITH_TODAY = (
+    update(_appts)
+    .where(
+        _appts.c.patient_id == bindparam("b_patient_id"),
+        _appts.c.status == "booked",
+        or_(
+            _appts.c.date < bindparam("today"),
+            and_(
+                _appts.c.date == bindparam("today"), _appts.c.period.in_(bindparam("periods", expanding=True))
+            ),
+        ),
+    )
+    .values(status="no_show")
+)
+
+
+def _sweep_no_shows(conn: Connection, ctx: Ctx, patient_id: str) -> None:
+    """booking.sweep_no_shows in Core: record as no-shows the bookings whose collection window closed."""
+    rules = ctx.rules
+    late = [p for p in ("am", "pm") if ctx.now.time() >= rules.collection_window(p)[1]]
+    if late and rules.collect_min_before_slot is None:
+        conn.execute(_SWEEP_WITH_TODAY, {"b_patient_id": patient_id, "today": ctx.today, "periods": late})
+    else:
+        conn.execute(_SWEEP_BEFORE_TODAY, {"b_patient_id": patient_id, "today": ctx.today})
+
+
+def _check_patient(
+    conn: Connection,
+    ctx: Ctx,
+    patient_id: str,
+    department_id: str,
+    day: dt.date,
+    fv_expert: bool,
+    exclude_hold: str = "",
+) -> None:
+    """booking.check_rules over the patient's history, read in two queries."""
+    rules = ctx.rules
+    since = ctx.today - dt.timedelta(days=rules.no_show_window_days + rules.no_show_ban_days)
+    lo, hi = booking.limits_span(ctx, day)
+    no_shows: list[dt.date] = []
+    existing: list[booking.Booked] = []
+    for a in conn.execute(_HISTORY, {"patient_id": patient_id, "since": min(since, lo)}):
+        status = booking.effective_status(a, ctx)
+        if status == "no_show":
+            if a.date >= since:
+                no_shows.append(a.date)
+        elif lo <= a.date <= hi:
+            existing.append(booking.Booked(a.date, a.department_id, a.first_visit_expert))
+    params = {"patient_id": patient_id, "now": ctx.now, "lo": lo, "hi": hi, "exclude_hold": exclude_hold}
+    for h in conn.execute(_LIVE_HOLDS, params):
+        existing.append(booking.Booked(h.date, h.department_id, h.first_visit_expert))
+    booking.check_rules(ctx, booking.ban_end(ctx, no_shows), existing, department_id, day, fv_expert)
+
+
+def _title(row: Any) -> Title | None:
+    return Title(row.doctor_title) if row.doctor_id is not None and row.doctor_title is not None else None
+
+
+def create_hold(s: Session, ctx: Ctx, slot_id: str, patient_id: str) -> Answer:
+    conn = s.connection()
+    patient = conn.execute(_PATIENT_LOCKED, {"patient_id": patient_id}).first()
+    if patient is None:
+        raise ApiError("NOT_FOUND", {"resource": "patients", "id": patient_id})
+    slot = conn.execute(_SLOT, {"slot_id": slot_id}).first()
+    if slot is None:
+        raise ApiError("NOT_FOUND", {"resource": "slots", "id": slot_id})
+    booking.schedule_open(slot.state, slot.schedule_id)
+    refusal = booking.booking_window_refusal(ctx, slot.date, slot.period, slot.end)
+    if refusal is not None:
+        raise refusal
+    if slot.reserved_followup:
+        raise ApiError("SLOT_TAKEN", {"slot_id": slot_id, "reason": "reserved_for_followup"})
+    fv_expert = bool(patient.first_visit) and ctx.rules.is_expert(_title(slot))
+    _sweep_no_shows(conn, ctx, patient_id)
+    _check_patient(conn, ctx, patient_id, slot.department_id, slot.date, fv_expert)
+    hold_id = new_id("H")
+    expires = ctx.now + dt.timedelta(minutes=ctx.rules.hold_minutes)
+    # The slot is taken by this one conditional UPDATE, never by read-then-write.
+    params = {"slot_id": slot_id, "now": ctx.now, "new_hold_id": hold_id, "expires": expires}
+    if conn.execute(_TAKE_FOR_HOLD, params).rowcount != 1:
+        raise ApiError("SLOT_TAKEN", {"slot_id": slot_id})
+    conn.execute(
+        _INSERT_HOLD,
+        {
+            "id": hold_id,
+            "slot_id": slot_id,
+            "patient_id": patient_id,
+            "kiosk_id": ctx.kiosk_id,
+            "department_id": slot.department_id,
+            "date": slot.date,
+            "first_visit_expert": fv_expert,
+            "created_at": ctx.now,
+            "expires_at": expires,
+            "status": "live",
+        },
+    )
+    return 201, {
+        "hold_id": hold_id,
+        "expires_at": ctx.iso(expires),
+        "slot_id": slot_id,
+        "patient_id": patient_id,
+    }
+
+
+def _booking_code(conn: Connection) -> str:
+    for _ in range(100):
+        code = booking.random_booking_code()
+        if not conn.execute(_CODE_USED, {"code": code}).scalar():
+            return code
+    raise RuntimeError("no free booking code")  # 10^8 codes: unreachable in practice
+
+
+def book(s: Session, ctx: Ctx, hold_id: str, pay_now: bool) -> Answer:
+    conn = s.connection()
+    patient_id = conn.execute(_HOLD_OWNER, {"hold_id": hold_id}).scalar()
+    if patient_id is None:
+        raise ApiError("NOT_FOUND", {"resource": "holds", "id": hold_id})
+    if conn.execute(_PATIENT_LOCKED, {"patient_id": patient_id}).first() is None:
+        raise ApiError("NOT_FOUND", {"resource": "patients", "id": patient_id})
+    hold = conn.execute(_HOLD, {"hold_id": hold_id}).one()  # read under the patient's lock
+    if hold.status == "booked":
+        return booking.rebook(s, ctx, hold_id)  # a retry without a key: the booking it made
+    if hold.status != "live" or hold.expires_at <= ctx.now:
+        raise ApiError("HOLD_EXPIRED", {"hold_id": hold_id})
+    booking.schedule_open(hold.state, hold.schedule_id)
+    _sweep_no_shows(conn, ctx, patient_id)
+    # The time window was judged when the slot was held; limits and bans are checked again now.
+    _check_patient(
+        conn, ctx, patient_id, hold.department_id, hold.date, hold.first_visit_expert, exclude_hold=hold_id
+    )
+    appt_id = new_id("A")
+    params = {"slot_id": hold.slot_id, "b_hold_id": hold_id, "now": ctx.now, "b_appointment_id": appt_id}
+    if conn.execute(_TAKE_FOR_BOOKING, params).rowcount != 1:
+        raise ApiError("HOLD_EXPIRED", {"hold_id": hold_id})
+    title = _title(hold)
+    row = {
+        "id": appt_id,
+        "booking_code": _booking_code(conn),
+        "patient_id": patient_id,
+        "slot_id": hold.slot_id,
+        "schedule_id": hold.schedule_id,
+        "department_id": hold.department_id,
+        "doctor_id": hold.doctor_id,
+        "date": hold.date,
+        "period": hold.period,
+        "start": hold.start,
+        "end": hold.end,
+        "fee_fen": ctx.rules.fee_for(title),
+        "paid_fen": 0,
+        "pay_now": pay_now,
+        "status": "booked",
+        "first_visit_expert": hold.first_visit_expert,
+        "queue_seq": None,
+        "queue_number": None,
+        "kiosk_id": ctx.kiosk_id,
+        "created_at": ctx.now,
+    }
+    conn.execute(_INSERT_APPOINTMENT, row)
+    conn.execute(_HOLD_BOOKED, {"hold_id": hold_id})
+    department = {
+        "id": hold.department_id,
+        "name": hold.department_name,
+        "name_en": hold.department_name_en,
+        "floor": hold.department_floor,
+        "room": hold.department_room,
+        "parent": hold.department_parent,
+    }
+    doctor = None
+    if hold.doctor_id is not None and title is not None:
+        doctor = views.doctor_fields(
+            hold.doctor_id, hold.doctor_name, title, hold.doctor_specialty, hold.doctor_department_id
+        )
+    return 201, {"appointment": views.appointment_fields(row, ctx, "booked", department, doctor)}
