@@ -25,14 +25,14 @@ from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from PySide6.QtWidgets import QApplication  # noqa: E402
+from PySide6.QtWidgets import QApplication
 
-from kiosk.app import build  # noqa: E402
-from kiosk.config import Config  # noqa: E402
-from kiosk.flows.services import HOSPITAL_TZ  # noqa: E402
-from kiosk.ui.demo import DEMO_TIME, Walk, today_bookings  # noqa: E402
-from kiosk.ui.main_window import MainWindow  # noqa: E402
-from simulators.rig import SimulatorRig  # noqa: E402
+from kiosk.app import build
+from kiosk.config import Config
+from kiosk.flows.services import HOSPITAL_TZ
+from kiosk.ui.demo import DEMO_TIME, Walk, today_bookings
+from kiosk.ui.main_window import MainWindow
+from simulators.rig import SimulatorRig
 
 PHYSICAL_S = 1.0 + 0.3
 
@@ -71,7 +71,7 @@ def cold_start(rig: SimulatorRig, runs: int) -> list[dict[str, object]]:
         for _ in range(runs):
             out = subprocess.run(
                 [sys.executable, "-m", "kiosk", "--log-level", "WARNING", "--config", str(path), "run", "--smoke"],
-                capture_output=True, text=True, timeout=120, env={**os.environ, "QT_QPA_PLATFORM": "offscreen"},
+                check=True, capture_output=True, text=True, timeout=120, env={**os.environ, "QT_QPA_PLATFORM": "offscreen"},
             )
             line = next(ln for ln in out.stdout.splitlines() if ln.startswith("{"))
             results.append(json.loads(line))
@@ -111,7 +111,7 @@ def card_to_slip(rig: SimulatorRig, runs: int) -> list[float]:
             walk.click(window.appointments.cards[str(booking["id"])])
             started = time.perf_counter()
             walk.click(window.appointments.confirm)
-            walk.wait("the slip", lambda: len(rig.printer.receipts) > before)
+            walk.wait("the slip", lambda before=before: len(rig.printer.receipts) > before)
             printing = time.perf_counter() - started
             phases.append((reading, printing))
             times.append(reading + printing)

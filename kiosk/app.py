@@ -20,10 +20,10 @@ from kiosk.config import Config
 from kiosk.devices.registry import DEVICE_KINDS, build_device
 from kiosk.domain.errors import ConfigError
 from kiosk.flows.services import Services
-from kiosk.sync.client import HisClient
-from kiosk.sync.journal import Journal
 from kiosk.sync.background import Periodic
+from kiosk.sync.client import HisClient
 from kiosk.sync.heartbeat import send_heartbeat
+from kiosk.sync.journal import Journal
 from kiosk.sync.recovery import recover
 
 if TYPE_CHECKING:
@@ -76,7 +76,7 @@ def build(config: Config, rig: SimulatorRig | None = None) -> App:
     for kind in DEVICE_KINDS:
         try:
             device = open_device(kind, config, rig)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - any driver failure leaves that device out, not the kiosk
             log.warning("device not available", extra={"device": kind, "detail": f"{type(exc).__name__}: {exc}"})
             continue
         devices[kind] = device

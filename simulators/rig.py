@@ -72,7 +72,8 @@ class HisProcess:
             args += ["--now", now.isoformat()]
         log_path = Path(tempfile.mkdtemp(prefix="kiosk-his-")) / "his.log"
         with open(log_path, "wb") as log_file:
-            process = subprocess.Popen(args, stdout=log_file, stderr=subprocess.STDOUT, preexec_fn=_die_with_parent)
+            process = subprocess.Popen(args, stdout=log_file, stderr=subprocess.STDOUT,
+                                       preexec_fn=_die_with_parent)  # noqa: PLW1509 - only prctl runs there
         his = cls(process, f"http://127.0.0.1:{port}/api/v1", log_path)
         deadline = time.monotonic() + timeout_s
         while True:
@@ -342,10 +343,10 @@ def control_server(rig: SimulatorRig, port: int) -> ThreadingHTTPServer:
             self.end_headers()
             self.wfile.write(raw)
 
-        def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+        def do_GET(self) -> None:
             self._answer(200, {"simulators": rig.describe(), "actions": [a.value for a in Action]})
 
-        def do_POST(self) -> None:  # noqa: N802
+        def do_POST(self) -> None:
             try:
                 action = Action(self.path.strip("/"))
                 length = int(self.headers.get("Content-Length") or 0)

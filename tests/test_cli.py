@@ -20,7 +20,7 @@ def kiosk(*args: str, config: Path | None = None, timeout: float = 60) -> subpro
     if config is not None:
         cmd += ["--config", str(config)]
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
-    return subprocess.run(cmd + list(args), capture_output=True, text=True, timeout=timeout, env=env)
+    return subprocess.run(cmd + list(args), check=False, capture_output=True, text=True, timeout=timeout, env=env)
 
 
 def test_version() -> None:

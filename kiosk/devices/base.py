@@ -76,7 +76,7 @@ class DeviceStatus:
     state: DeviceState
     detail: Detail = Detail.NONE
     message: str = ""
-    changed_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.timezone.utc))
+    changed_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
 
     def same_as(self, other: DeviceStatus) -> bool:
         return (self.state, self.detail, self.message) == (other.state, other.detail, other.message)

@@ -36,7 +36,7 @@ class IdNumber:
         if check_char(v[:17]) != v[17]:
             raise ValueError("the ID number's check digit is wrong")
         try:
-            self.birth_date
+            dt.datetime.strptime(v[6:14], "%Y%m%d")
         except ValueError as exc:
             raise ValueError("the ID number holds no valid birth date") from exc
 

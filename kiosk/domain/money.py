@@ -68,7 +68,7 @@ class Money:
         return f"-¥{text[1:]}" if text.startswith("-") else f"¥{text}"
 
 
-def total(amounts: "list[Money] | tuple[Money, ...]") -> Money:
+def total(amounts: list[Money] | tuple[Money, ...]) -> Money:
     """Sum of amounts (Money.zero() for none)."""
     result = Money.zero()
     for amount in amounts:

@@ -91,7 +91,7 @@ class Journal:
 
     @staticmethod
     def _now() -> str:
-        return dt.datetime.now(dt.timezone.utc).isoformat(timespec="milliseconds")
+        return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds")
 
     def record(self, kind: str, payload: dict[str, Any], key: str | None = None) -> Entry:
         """Write an intent before the step is attempted; returns it with its idempotency key."""

@@ -64,7 +64,7 @@ def _department_name(rig: SimulatorRig, department_id: str) -> str:
 
 def test_collect_by_id_card_and_by_booking_code(rig: SimulatorRig, kiosk: tuple[App, MainWindow],
                                                 tmp_path: Path) -> None:
-    app, w = kiosk
+    _, w = kiosk
     walk = Walk(w, rig, tmp_path)
     booked, patients = today_bookings(rig)
     by_card = next(a for a in booked if a["doctor_id"])  # a named doctor, to check doctor + title

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from kiosk.devices.base import DeviceState, Detail, PublishesStatus, StatusPublisher
+from kiosk.devices.base import Detail, DeviceState, PublishesStatus, StatusPublisher
 from kiosk.sync.client import HisClient
 from kiosk.sync.heartbeat import send_heartbeat
 from kiosk.sync.journal import Journal
