@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import fcntl
+import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy import Engine, create_engine, event, inspect, make_url
 from sqlalchemy.orm import Session
 
 from simulators.his.models import Base, Department
@@ -36,6 +38,9 @@ class Database:
                 raise ValueError("use a file for SQLite: every thread needs its own connection")
             self.writer = self._sqlite_engine(url, "BEGIN IMMEDIATE", pool_size, sqlite_synchronous)
             self.reader = self._sqlite_engine(url, "BEGIN", pool_size, sqlite_synchronous)
+            self._lock_path = f"{make_url(url).database}-writer.lock"
+            self._lock_fd: int | None = None
+            self._lock_pid = 0
         else:
             self.writer = create_engine(url, pool_size=pool_size, max_overflow=2 * pool_size, pool_timeout=60)
             self.reader = self.writer
@@ -87,11 +92,29 @@ class Database:
             with Session(self.writer, expire_on_commit=False) as session, session.begin():
                 yield session
             return
-        # SQLite has one writer at a time anyway; queueing on a lock here instead of in SQLite's busy
-        # handler (which sleeps up to 100 ms between polls) keeps the tail latency down. BEGIN IMMEDIATE
-        # still guards against writers in other processes.
-        with self._sqlite_writer, Session(self.writer, expire_on_commit=False) as session, session.begin():
+        # SQLite has one writer at a time anyway; queueing on locks here instead of in SQLite's busy
+        # handler (which sleeps up to 100 ms between polls) keeps the tail latency down: the thread lock
+        # within this process, then an flock shared by every worker process on this database (the
+        # kernel wakes the next waiter at once). BEGIN IMMEDIATE still guards against any other writer.
+        with (
+            self._sqlite_writer,
+            self._across_processes(),
+            Session(self.writer, expire_on_commit=False) as session,
+            session.begin(),
+        ):
             yield session
+
+    @contextmanager
+    def _across_processes(self) -> Iterator[None]:
+        if self._lock_pid != os.getpid():  # a forked child must not share its parent's open file
+            self._lock_fd = os.open(self._lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+            self._lock_pid = os.getpid()
+        assert self._lock_fd is not None
+        fcntl.flock(self._lock_fd, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
 
     @contextmanager
     def read(self) -> Iterator[Session]:
@@ -99,6 +122,9 @@ class Database:
             yield session
 
     def dispose(self) -> None:
+        if self.is_sqlite and self._lock_fd is not None and self._lock_pid == os.getpid():
+            os.close(self._lock_fd)
+            self._lock_fd, self._lock_pid = None, 0
         self.writer.dispose()
         if self.reader is not self.writer:
             self.reader.dispose()
