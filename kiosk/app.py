@@ -22,8 +22,9 @@ from kiosk.domain.errors import ConfigError
 from kiosk.flows.services import Services
 from kiosk.sync.background import Periodic
 from kiosk.sync.client import HisClient
-from kiosk.sync.heartbeat import send_heartbeat
+from kiosk.sync.heartbeat import Heartbeat
 from kiosk.sync.journal import Journal
+from kiosk.sync.metrics import render, write_atomically
 from kiosk.sync.recovery import recover
 
 if TYPE_CHECKING:
@@ -137,10 +138,18 @@ def run(config: Config, rig: SimulatorRig | None = None, smoke: bool = False) ->
         if app.journal.backlog():
             recover(app.journal, his)
 
+    heartbeat = Heartbeat(his, app.devices, app.journal)
+    metrics_path = Path(config.kiosk.data_dir) / "kiosk.prom"
+
+    def export_metrics() -> None:
+        write_atomically(metrics_path, render(config.kiosk.id, app.devices, app.journal.backlog(), heartbeat.his_up))
+
     workers = [
         Periodic("sync-recovery", 30.0, drain),
-        Periodic("sync-heartbeat", 60.0, lambda: send_heartbeat(his, app.devices, app.journal)),
+        Periodic("sync-heartbeat", 60.0, heartbeat.beat),
+        Periodic("metrics", 15.0, export_metrics),
     ]
+    export_metrics()
     for worker in workers:
         worker.start()
     window = MainWindow(app.services)

@@ -13,12 +13,21 @@ from kiosk.sync.journal import Journal
 log = logging.getLogger(__name__)
 
 
-def send_heartbeat(his: Any, devices: Mapping[str, Any], journal: Journal) -> bool:
-    """One heartbeat; False (logged, not raised) when the HIS did not take it."""
-    states = {name: device.status().as_dict() for name, device in devices.items()}
-    try:
-        his.heartbeat(states, journal.backlog())
-    except HisError as exc:
-        log.warning("heartbeat not delivered", extra={"error": type(exc).__name__})
-        return False
-    return True
+class Heartbeat:
+    """Sends heartbeats and remembers whether the last one reached the HIS (`his_up`, None before any)."""
+
+    def __init__(self, his: Any, devices: Mapping[str, Any], journal: Journal) -> None:
+        self.his, self.devices, self.journal = his, devices, journal
+        self.his_up: bool | None = None
+
+    def beat(self) -> bool:
+        """One heartbeat; False (logged, not raised) when the HIS did not take it."""
+        states = {name: device.status().as_dict() for name, device in self.devices.items()}
+        try:
+            self.his.heartbeat(states, self.journal.backlog())
+        except HisError as exc:
+            log.warning("heartbeat not delivered", extra={"error": type(exc).__name__})
+            self.his_up = False
+            return False
+        self.his_up = True
+        return True
