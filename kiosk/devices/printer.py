@@ -451,7 +451,13 @@ class EscposReceiptPrinter(PublishesStatus):
     """
 
     def __init__(
-        self, link: Link, *, timeout_s: float = 5.0, name: str = "printer", confirm_print: bool = True
+        self,
+        link: Link,
+        *,
+        timeout_s: float = 5.0,
+        name: str = "printer",
+        confirm_print: bool = True,
+        poll_interval_s: float = 5.0,
     ) -> None:
         """`confirm_print`: end each job with GS r 1 and wait for its answer, which a printer gives only
         once everything before it has printed. DLE EOT alone is answered at once, while the buffer may
@@ -461,9 +467,14 @@ class EscposReceiptPrinter(PublishesStatus):
         self.timeout_s = timeout_s
         self.confirm_print = confirm_print
         self._confirmation_seen = False
+        """Whether this printer has ever answered GS r 1 (then a missing answer is a failure)."""
         self._causes_answered: bool | None = None
         """Whether this printer answers DLE EOT 2/3 (None: not asked yet)."""
-        """Whether this printer has ever answered GS r 1 (then a missing answer is a failure)."""
+        self.poll_interval_s = poll_interval_s
+        """Seconds between status polls while idle: a refilled, closed or re-plugged printer shows as
+        ready without anyone having to print first."""
+        self._stop_polling = threading.Event()
+        self._poller: threading.Thread | None = None
         self._thread_prefix = f"dev-{name}"
         self._publisher = StatusPublisher(name)
         self._executor: ThreadPoolExecutor | None = None
@@ -484,8 +495,23 @@ class EscposReceiptPrinter(PublishesStatus):
             self.refresh()
         except DeviceError as exc:
             log.warning("printer not ready at open: %s (code %s)", exc, exc.code)
+        if self._poller is None:
+            self._stop_polling.clear()
+            self._poller = threading.Thread(target=self._poll, name=f"{self._thread_prefix}-poll", daemon=True)
+            self._poller.start()
+
+    def _poll(self) -> None:
+        while not self._stop_polling.wait(self.poll_interval_s):
+            try:
+                self.refresh()
+            except DeviceError:
+                pass  # already published as the status; the next poll tries again
 
     def close(self) -> None:
+        self._stop_polling.set()
+        if self._poller is not None:
+            self._poller.join(timeout=self.timeout_s * 3 + 2)
+            self._poller = None
         executor, self._executor = self._executor, None
         if executor is None:
             return

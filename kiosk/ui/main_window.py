@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import logging
 
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QResizeEvent
 from PySide6.QtWidgets import QApplication, QHBoxLayout, QMainWindow, QStackedWidget, QVBoxLayout, QWidget
 
+from kiosk.devices.base import READY_STATES, Detail, DeviceState, DeviceStatus
 from kiosk.flows.services import Services
 from kiosk.ui.collect_controller import STEP_KEYS, CollectController, CollectScreens
 from kiosk.ui.i18n import Translator
@@ -32,8 +33,21 @@ COMPACT_BELOW_PX = 1300
 """A window shorter than this (landscape 1080 p) gets the compact layout: smaller tiles and numbers."""
 
 
+def _printer_fault_key(status: DeviceStatus) -> str | None:
+    """Why a printer in this status cannot print a slip now (paper low still prints), or None."""
+    if status.state in READY_STATES or status.state is DeviceState.STARTING:
+        return None
+    if status.detail is Detail.PAPER_OUT:
+        return "task.printer_paper_out"
+    if status.detail is Detail.COVER_OPEN:
+        return "task.printer_cover_open"
+    return "task.printer_down"
+
+
 class MainWindow(QMainWindow):
     """Built by the composition root with ready ports and client; `runner` defaults to worker threads."""
+
+    device_status_changed = Signal(str, object)
 
     def __init__(
         self, services: Services, runner: Runner | None = None, parent: QWidget | None = None
@@ -106,6 +120,10 @@ class MainWindow(QMainWindow):
         self.countdown.more.clicked.connect(self.idle.poke)
         self.translator.language_changed.connect(self._retranslate)
         self._his_online = True
+        # Device threads report status changes; only the signal crosses into the GUI thread.
+        self.device_status_changed.connect(self._on_device_status_changed)
+        if services.printer is not None:
+            services.printer.subscribe(lambda name, status: self.device_status_changed.emit(name, status))
         self._update_availability()
         self._retranslate()
         self.show_screen(self.home)
@@ -225,8 +243,11 @@ class MainWindow(QMainWindow):
         elif s.printer is None:
             reason = "task.no_printer"
         else:
-            reason = None
+            reason = _printer_fault_key(s.printer.status())
         self.home.set_unavailable(COLLECT, reason)
+
+    def _on_device_status_changed(self, _name: str, _status: object) -> None:
+        self._update_availability()
 
     # --- busy and idle -----------------------------------------------------------------------------------------
     def _on_tasks_busy_changed(self, busy: bool, text: str) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from kiosk_test_fakes import create_his, create_id_card, create_services
+from kiosk_test_fakes import FakePrinter, create_his, create_id_card, create_services
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QPushButton
 
@@ -169,7 +169,7 @@ def test_missing_printer_or_his_disables_the_task(qtbot, make_window) -> None:
     assert not window.home.tiles["collect"].isEnabled()
     assert window.home.notes["collect"].text() == "打印机未安装，暂不可用"
     services.his.down = True
-    services.printer = object()
+    services.printer = FakePrinter()
     window.check_his()
     assert window.home.notes["collect"].text() == "医院系统未连接，暂不可用"
     services.his.down = False
@@ -246,3 +246,25 @@ def test_landscape_screens_fit_without_squashing(qtbot, make_window, shot) -> No
     window.go_home()
     for tile in window.home.tiles.values():
         assert tile.height() >= tile.minimumSizeHint().height() >= 60
+
+
+def test_printer_out_of_paper_closes_collection_until_refilled(qtbot, make_window, shot) -> None:
+    """GIVEN the home screen WHEN the printer reports paper out (from its device thread) THEN 预约取号 is
+    greyed out saying why, before any patient starts; WHEN paper is back THEN it is offered again."""
+    import threading
+
+    from kiosk.devices.base import Detail, DeviceState
+
+    services = create_services()
+    window = make_window(services)
+    tile = window.home.tiles["collect"]
+    assert tile.isEnabled()
+    publisher = services.printer._status
+    worker = threading.Thread(target=publisher.set, args=(DeviceState.USER_ERROR, Detail.PAPER_OUT))
+    worker.start()
+    worker.join()
+    qtbot.waitUntil(lambda: not tile.isEnabled(), timeout=2000)
+    shot(window, "09-printer-paper-out")
+    assert window.home.notes["collect"].text() == "打印机缺纸，请联系工作人员"
+    publisher.set(DeviceState.ONLINE, Detail.PAPER_LOW)  # low paper still prints
+    qtbot.waitUntil(tile.isEnabled, timeout=2000)

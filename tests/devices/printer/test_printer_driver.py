@@ -5,7 +5,8 @@ from __future__ import annotations
 import contextlib
 import socket
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 
 import pytest
 
@@ -33,6 +34,15 @@ def lines_without_rule(document: Document) -> list[str]:
 
 def receipt_lines_without_rule(text: str) -> list[str]:
     return [line for line in text.split("\n") if line != "-" * 48]
+
+
+def wait_for(condition: Callable[[], bool], timeout_s: float = 10.0) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.02)
+    return True
 
 
 def assert_state(printer: EscposReceiptPrinter, state: DeviceState, detail: Detail) -> None:
@@ -383,3 +393,21 @@ def test_printer_answering_only_dle_eot_1_and_4(slip: Document) -> None:
             with pytest.raises(PaperOut):
                 driver.print_document(slip)
         assert len(sim.receipts) == 2
+
+
+def test_status_recovers_by_itself_when_the_fault_clears(slip: Document) -> None:
+    """GIVEN a printer out of paper, reported as such WHEN paper is loaded THEN the driver's idle poll
+    shows it ready again, with no print needed to find out; the same after it was offline."""
+    with PrinterSimulator() as sim:
+        sim.set_paper_out(True)
+        link = NetworkLink(sim.host, sim.port)
+        with EscposReceiptPrinter(link, timeout_s=TIMEOUT_S, poll_interval_s=0.05) as driver:
+            assert_state(driver, DeviceState.USER_ERROR, Detail.PAPER_OUT)
+            sim.refill()
+            assert wait_for(lambda: driver.status().state is DeviceState.ONLINE)
+            sim.set_offline(True)
+            assert wait_for(lambda: driver.status().state is DeviceState.OFFLINE)
+            sim.set_offline(False)
+            assert wait_for(lambda: driver.status().state is DeviceState.ONLINE)
+            driver.print_document(slip)
+        assert len(sim.receipts) == 1
