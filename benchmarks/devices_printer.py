@@ -11,12 +11,19 @@ Run: `.venv/bin/python benchmarks/devices_printer.py [--prints N]`. The simulato
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import statistics
 import time
 from collections.abc import Callable
 
 from kiosk.devices.printer import EscposReceiptPrinter, NetworkLink, SerialLink, render_escpos
-from kiosk.domain.document import Align, Barcode, Document, Feed, QrCode, Rule, Text
+from kiosk.domain.appointment import Appointment, AppointmentStatus, Collected
+from kiosk.domain.document import Document
+from kiosk.domain.idnumber import Sex
+from kiosk.domain.money import Money
+from kiosk.domain.patient import Patient
+from kiosk.flows import receipts
+from kiosk.flows.receipts import SlipContext
 from simulators.printer import PrinterSimulator
 
 PRINT_SPEED_MM_S = 250.0
@@ -25,26 +32,17 @@ NOMINAL_SLIP_MM = 80.0
 
 
 def registration_slip() -> Document:
-    return Document(
-        title="挂号凭条",
-        blocks=(
-            Text("示范医院", Align.CENTER, width=2, height=2, bold=True),
-            Text("挂号凭条 Registration", Align.CENTER),
-            Rule(),
-            Text("姓名: 张*三"),
-            Text("科室: 心血管内科  诊室 3"),
-            Text("医生: 李医生 (主任医师)"),
-            Text("就诊时间: 2024-05-06 09:30-10:00"),
-            Text("序号 No.", Align.CENTER),
-            Text("17", Align.CENTER, width=3, height=3, bold=True),
-            Text("挂号费: ¥50.00", Align.RIGHT),
-            QrCode("REG-20240506-K01-000017", size=6),
-            Barcode("R000017"),
-            Feed(1),
-            Text("请于就诊前15分钟到诊区签到", Align.CENTER),
-            Text("机号 K01  2024-05-06 08:12:33"),
-        ),
+    """The kiosk's real registration slip (kiosk.flows.receipts) for a typical morning appointment."""
+    tz = dt.timezone(dt.timedelta(hours=8))
+    start = dt.datetime(2026, 11, 23, 9, 30, tzinfo=tz)
+    patient = Patient("P000123", "张小三", Sex.MALE, dt.date(1980, 1, 1), "110***********0011", "8800000123")
+    appointment = Appointment(
+        "A0000017", "43647048", patient.id, start.date(), "am", start, start + dt.timedelta(minutes=15),
+        "D03", "心血管内科", "李医生", "主任医师", Money(5000), AppointmentStatus.COLLECTED,
     )
+    collected = Collected(appointment, "C017", "301诊区", "3F", Money(0))
+    context = SlipContext("示范医院", "K01", start - dt.timedelta(hours=1), "PAY0000017")
+    return receipts.registration_slip(patient, collected, context)
 
 
 def _timed(op: Callable[[], object], rounds: int) -> list[float]:
