@@ -64,7 +64,7 @@ class Walk:
         while not done():
             if time.monotonic() > deadline:
                 raise DemoStepFailed(f"timed out waiting for {what}")
-            pump(20)
+            pump(5)
 
     def on(self, screen: QWidget, timeout_s: float = 15.0) -> None:
         self.wait(
