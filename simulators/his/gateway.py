@@ -1,4 +1,4 @@
-"""The ASGI layer in front of the routes: body size limit, injected faults, bearer-token auth."""
+"""The ASGI layer in front of the routes: bearer-token auth, body size limit, injected faults."""
 
 from __future__ import annotations
 
@@ -62,6 +62,16 @@ class Gateway:
             return
         path: str = scope["path"]
         headers = {k.lower(): v for k, v in scope.get("headers", [])}
+        state = scope.setdefault("state", {})
+        # The token first: a caller without one learns nothing else (not even that its body is malformed).
+        if path not in PUBLIC_PATHS and not path.startswith(TEST_PREFIX):
+            auth = headers.get(b"authorization", b"").decode("latin-1")
+            scheme, _, token = auth.partition(" ")
+            kiosk_id = self.tokens.get(token.strip()) if scheme.lower() == "bearer" else None
+            if kiosk_id is None:
+                await _send_error(send, ApiError("UNAUTHORIZED"), {"www-authenticate": "Bearer"})
+                return
+            state["kiosk_id"] = kiosk_id
         length = headers.get(b"content-length")
         if length is not None and (not length.isdigit() or int(length) > MAX_BODY):
             await _send_error(send, ApiError("BODY_TOO_LARGE" if length.isdigit() else "VALIDATION"))
@@ -84,15 +94,6 @@ class Gateway:
             if faults.down or (faults.error_rate and self.faults.roll() < faults.error_rate):
                 await _send_error(send, ApiError("UNAVAILABLE"))
                 return
-        state = scope.setdefault("state", {})
-        if path not in PUBLIC_PATHS and not path.startswith(TEST_PREFIX):
-            auth = headers.get(b"authorization", b"").decode("latin-1")
-            scheme, _, token = auth.partition(" ")
-            kiosk_id = self.tokens.get(token.strip()) if scheme.lower() == "bearer" else None
-            if kiosk_id is None:
-                await _send_error(send, ApiError("UNAUTHORIZED"), {"www-authenticate": "Bearer"})
-                return
-            state["kiosk_id"] = kiosk_id
         state["raw_body"] = bytes(body)
         sent = False
 

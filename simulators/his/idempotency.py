@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import re
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -17,6 +18,9 @@ from simulators.his import models as m
 from simulators.his.errors import ApiError
 
 MAX_KEY_LENGTH = 200
+# Printable ASCII; no space at either end (HTTP would strip it, and the key would change on the way).
+KEY_PATTERN = r"^[!-~]([ -~]*[!-~])?$"
+_KEY = re.compile(KEY_PATTERN)
 
 
 @dataclass(frozen=True)
@@ -27,7 +31,7 @@ class Stored:
 
 
 def check_key(key: str) -> None:
-    if not 1 <= len(key) <= MAX_KEY_LENGTH or not key.isascii() or not key.isprintable():
+    if not 1 <= len(key) <= MAX_KEY_LENGTH or _KEY.fullmatch(key) is None:
         raise ApiError(
             "VALIDATION", {"header": "Idempotency-Key", "reason": "1-200 printable ASCII characters"}
         )

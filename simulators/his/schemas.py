@@ -3,31 +3,91 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from enum import Enum
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, StrictInt
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    WithJsonSchema,
+    model_validator,
+)
+
+from simulators.his.rules import Title
 
 MAX_FEN = 10**10  # ¥100 million: anything above is a bug, and it keeps every amount inside BIGINT
+MAX_INT_ID = 2**53 - 1  # an integer id is exact as a JSON number in every client (IEEE double)
+NO_NUL = r"^[^\x00]*$"
+ID_NUMBER = r"^[0-9]{17}[0-9Xx]$"  # the check digit and the birth date are checked after the pattern
+BOOKING_CODE = r"^[0-9]{8}$"
+ID_LAST4 = r"^[0-9]{3}[0-9Xx]$"
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
+# RFC 3339 with an offset; this century only (the clock's arithmetic never leaves datetime's range).
+CLOCK_TIME = r"^20[0-9]{2}-[0-9]{2}-[0-9]{2}T[0-2][0-9]:[0-5][0-9]:[0-5][0-9](\.[0-9]{1,6})?(Z|[+-][0-2][0-9]:[0-5][0-9])$"
 
 
 def _clean_text(value: str) -> str:
-    if "\x00" in value:
-        raise ValueError("text must not contain NUL")
-    value.encode("utf-8")  # lone surrogates cannot be stored
+    # NUL is refused by the pattern already; lone surrogates cannot be stored (JSON Schema cannot say so).
+    value.encode("utf-8")
     return value
 
 
-def _id(value: Any) -> str:
+def _id(value: Any) -> Any:
     # Ids are opaque; the kiosk may send back an int or a string. bool is not an id.
     if isinstance(value, bool) or not isinstance(value, (str, int)):
         raise ValueError("an id is a string or an integer")  # noqa: TRY004 - pydantic wants ValueError
-    return str(value)
+    if isinstance(value, int):
+        if not 0 <= value <= MAX_INT_ID:
+            raise ValueError(f"an integer id is 0..{MAX_INT_ID}")
+        return str(value)
+    return value
 
 
-Text = Annotated[str, Field(min_length=0, max_length=500, strict=True), AfterValidator(_clean_text)]
-Id = Annotated[str, BeforeValidator(_id), Field(min_length=1, max_length=64), AfterValidator(_clean_text)]
+def _iso_date(value: Any) -> dt.date:
+    # Only YYYY-MM-DD: pydantic alone would also take a number (Unix time) or a datetime string.
+    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+        return value
+    if not isinstance(value, str) or _ISO_DATE.fullmatch(value) is None:
+        raise ValueError("a date is YYYY-MM-DD")
+    return dt.date.fromisoformat(value)
+
+
+def _clock_time(value: Any) -> dt.datetime:
+    if not isinstance(value, str) or re.fullmatch(CLOCK_TIME, value) is None:
+        raise ValueError("a time is RFC 3339 with an offset, e.g. 2026-11-23T08:30:00+08:00, in 2000..2099")
+    return dt.datetime.fromisoformat(value)
+
+
+_ID_SCHEMA = {
+    "anyOf": [
+        {"type": "string", "minLength": 1, "maxLength": 64, "pattern": NO_NUL},
+        {"type": "integer", "minimum": 0, "maximum": MAX_INT_ID},
+    ]
+}
+
+Text = Annotated[
+    str, Field(min_length=0, max_length=500, strict=True, pattern=NO_NUL), AfterValidator(_clean_text)
+]
+Id = Annotated[
+    str,
+    BeforeValidator(_id),
+    Field(min_length=1, max_length=64, strict=True, pattern=NO_NUL),
+    AfterValidator(_clean_text),
+    WithJsonSchema(_ID_SCHEMA),
+]
 Fen = Annotated[StrictInt, Field(ge=0, le=MAX_FEN)]
+IsoDate = Annotated[dt.date, BeforeValidator(_iso_date), WithJsonSchema({"type": "string", "format": "date"})]
+ClockTime = Annotated[
+    dt.datetime,
+    BeforeValidator(_clock_time),
+    WithJsonSchema({"type": "string", "format": "date-time", "pattern": CLOCK_TIME}),
+]
 
 
 class Body(BaseModel):
@@ -44,9 +104,42 @@ class ResolveKind(str, Enum):
 
 
 class ResolveRequest(Body):
+    """A booking code is 8 digits and comes with the last 4 characters of the ID number."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "anyOf": [
+                {
+                    "properties": {
+                        "kind": {"enum": [k.value for k in ResolveKind if k is not ResolveKind.BOOKING_CODE]}
+                    }
+                },
+                {
+                    "required": ["id_last4"],
+                    "properties": {
+                        "kind": {"const": ResolveKind.BOOKING_CODE.value},
+                        "value": {"type": "string", "pattern": BOOKING_CODE},
+                        "id_last4": {"type": "string", "pattern": ID_LAST4},
+                    },
+                },
+            ]
+        }
+    )
+
     kind: ResolveKind
     value: Text
     id_last4: Text | None = None
+
+    @model_validator(mode="after")
+    def _booking_code(self) -> ResolveRequest:
+        if self.kind is ResolveKind.BOOKING_CODE:
+            if re.fullmatch(BOOKING_CODE, self.value) is None:
+                raise ValueError("a booking code is 8 digits")
+            if self.id_last4 is None or re.fullmatch(ID_LAST4, self.id_last4) is None:
+                raise ValueError(
+                    "booking_code needs id_last4: the ID number's last 3 digits and a digit or X"
+                )
+        return self
 
 
 class SexIn(str, Enum):
@@ -55,13 +148,15 @@ class SexIn(str, Enum):
 
 
 class NewPatientRequest(Body):
-    id_number: Text
-    name: Annotated[str, Field(min_length=1, max_length=50, strict=True), AfterValidator(_clean_text)]
+    id_number: Annotated[str, Field(strict=True, pattern=ID_NUMBER)]
+    name: Annotated[
+        str, Field(min_length=1, max_length=50, strict=True, pattern=NO_NUL), AfterValidator(_clean_text)
+    ]
     sex: SexIn
-    birth_date: dt.date
+    birth_date: IsoDate
     ethnicity: Text | None = None
     address: Text | None = None
-    valid_to: dt.date | None = None
+    valid_to: IsoDate | None = None
 
 
 class HoldRequest(Body):
@@ -107,6 +202,17 @@ class PayMethod(str, Enum):
 
 
 class PaymentRequest(Body):
+    """Either bill_ids (clinic fees) or appointment_id (a registration fee): exactly one of them."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "oneOf": [
+                {"required": ["bill_ids"], "properties": {"bill_ids": {"type": "array"}}},
+                {"required": ["appointment_id"], "properties": {"appointment_id": {"not": {"type": "null"}}}},
+            ]
+        }
+    )
+
     patient_id: Id
     bill_ids: Annotated[list[Id], Field(min_length=1, max_length=100)] | None = None
     appointment_id: Id | None = None
@@ -115,16 +221,22 @@ class PaymentRequest(Body):
     method: PayMethod
     terminal_ref: Text | None = None
 
+    @model_validator(mode="after")
+    def _one_target(self) -> PaymentRequest:
+        if (self.bill_ids is None) == (self.appointment_id is None):
+            raise ValueError("give either bill_ids or appointment_id")
+        return self
+
 
 class ClockRequest(Body):
-    now: dt.datetime
+    now: ClockTime
 
 
 class FaultsRequest(Body):
     latency_ms: Annotated[StrictInt, Field(ge=0, le=60_000)] = 0
-    error_rate: Annotated[float, Field(ge=0.0, le=1.0, strict=False)] = 0.0
+    error_rate: Annotated[float, Field(ge=0.0, le=1.0, strict=True)] = 0.0
     down: StrictBool = False
 
 
 class TitleRequest(Body):
-    title: Text
+    title: Title

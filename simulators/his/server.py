@@ -19,21 +19,24 @@ from fastapi.security import HTTPBearer
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from simulators.his import billing, booking, holds, idempotency, patients, schemas, testmode
 from simulators.his import models as m
+from simulators.his import openapi as doc
 from simulators.his.clock import Clock
 from simulators.his.context import Ctx
 from simulators.his.db import Database
 from simulators.his.errors import ApiError
 from simulators.his.gateway import API, Faults, FaultSwitch, Gateway
-from simulators.his.rules import Rules, Title
+from simulators.his.rules import Rules
 from simulators.his.seed import seed as seed_database
 
 Work = Callable[[Session, Ctx], tuple[int, dict[str, Any]]]
 _ID_PATTERN = r"^[^\x00-\x1f]*$"
 PathId = Annotated[str, Path(min_length=1, max_length=64, pattern=_ID_PATTERN)]
 QueryId = Annotated[str, Query(min_length=1, max_length=64, pattern=_ID_PATTERN)]
+QueryDate = Annotated[schemas.IsoDate | None, Query()]
 _RETRIES = 5
 
 
@@ -147,6 +150,16 @@ def _error_response(error: ApiError) -> JSONResponse:
     return JSONResponse(error.body(), status_code=error.status)
 
 
+def _allowed_methods(request: Request) -> list[str]:
+    """Every method some route serves on this path (Starlette names only the first route's)."""
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        match, _ = route.matches(request.scope)
+        if match is not Match.NONE:
+            methods |= getattr(route, "methods", None) or set()
+    return sorted(methods)
+
+
 def _validation_details(exc: RequestValidationError) -> dict[str, Any]:
     errors = []
     for e in exc.errors()[:20]:
@@ -165,101 +178,210 @@ bearer = HTTPBearer(auto_error=False, description="The kiosk's token; it identif
 api = APIRouter(prefix=API)
 
 
-@api.get("/health", tags=["meta"])
+@api.get("/health", tags=["meta"], responses=doc.with_outage(doc.answers(200, doc.Health, public=True)))
 def health(request: Request) -> dict[str, Any]:
     hub = _hub(request)
     return {"status": "ok", "time": hub.clock.now().isoformat(timespec="seconds")}
 
 
-@api.post("/patients/resolve", tags=["patients"])
+@api.post(
+    "/patients/resolve",
+    tags=["patients"],
+    responses=doc.with_outage(doc.answers(200, doc.PatientAnswer, not_found=True)),
+)
 def resolve_patient(body: schemas.ResolveRequest, request: Request) -> JSONResponse:
     return _hub(request).read(request, lambda s, ctx: patients.resolve(s, ctx, body))
 
 
-@api.post("/patients", status_code=201, tags=["patients"])
+@api.post(
+    "/patients",
+    status_code=201,
+    tags=["patients"],
+    responses=doc.with_outage(
+        doc.answers(
+            201, doc.PatientAnswer, conflicts=["CARD_EXPIRED"], changes=True, also={200: doc.PatientAnswer}
+        )
+    ),
+    openapi_extra=doc.IDEMPOTENT,
+)
 def create_patient(body: schemas.NewPatientRequest, request: Request) -> JSONResponse:
     return _hub(request).mutate(request, lambda s, ctx: patients.create(s, ctx, body))
 
 
-@api.get("/departments", tags=["catalogue"])
+@api.get("/departments", tags=["catalogue"], responses=doc.with_outage(doc.answers(200, doc.Departments)))
 def departments(request: Request) -> JSONResponse:
     return _hub(request).read(request, booking.list_departments)
 
 
-@api.get("/doctors", tags=["catalogue"])
+@api.get("/doctors", tags=["catalogue"], responses=doc.with_outage(doc.answers(200, doc.Doctors)))
 def doctors(request: Request, department_id: Annotated[QueryId | None, Query()] = None) -> JSONResponse:
     return _hub(request).read(request, lambda s, ctx: booking.list_doctors(s, ctx, department_id))
 
 
-@api.get("/schedules", tags=["catalogue"])
+@api.get("/schedules", tags=["catalogue"], responses=doc.with_outage(doc.answers(200, doc.Schedules)))
 def schedules(
-    request: Request, department_id: Annotated[QueryId | None, Query()] = None, date: dt.date | None = None
+    request: Request, department_id: Annotated[QueryId | None, Query()] = None, date: QueryDate = None
 ) -> JSONResponse:
     return _hub(request).read(request, lambda s, ctx: booking.list_schedules(s, ctx, department_id, date))
 
 
-@api.get("/schedules/{schedule_id}/slots", tags=["catalogue"])
+@api.get(
+    "/schedules/{schedule_id}/slots",
+    tags=["catalogue"],
+    responses=doc.with_outage(doc.answers(200, doc.Slots, not_found=True)),
+)
 def slots(schedule_id: PathId, request: Request) -> JSONResponse:
     return _hub(request).read(request, lambda s, ctx: booking.list_slots(s, ctx, schedule_id))
 
 
-@api.post("/holds", status_code=201, tags=["booking"])
+@api.post(
+    "/holds",
+    status_code=201,
+    tags=["booking"],
+    responses=doc.with_outage(
+        doc.answers(201, doc.Hold, not_found=True, conflicts=doc.BOOKING_RULES, changes=True)
+    ),
+    openapi_extra=doc.IDEMPOTENT,
+)
 def create_hold(body: schemas.HoldRequest, request: Request) -> JSONResponse:
     return _hub(request).mutate(
         request, lambda s, ctx: holds.create_hold(s, ctx, body.slot_id, body.patient_id)
     )
 
 
-@api.delete("/holds/{hold_id}", tags=["booking"])
+@api.delete(
+    "/holds/{hold_id}",
+    tags=["booking"],
+    responses=doc.with_outage(doc.answers(200, doc.HoldReleased, not_found=True, changes=True)),
+    openapi_extra=doc.IDEMPOTENT,
+)
 def release_hold(hold_id: PathId, request: Request) -> JSONResponse:
     return _hub(request).mutate(request, lambda s, ctx: booking.release_hold(s, ctx, hold_id))
 
 
-@api.post("/appointments", status_code=201, tags=["booking"])
+@api.post(
+    "/appointments",
+    status_code=201,
+    tags=["booking"],
+    responses=doc.with_outage(
+        doc.answers(
+            201,
+            doc.AppointmentAnswer,
+            not_found=True,
+            conflicts=("HOLD_EXPIRED", *doc.BOOKING_RULES),
+            changes=True,
+        )
+    ),
+    openapi_extra=doc.IDEMPOTENT,
+)
 def book(body: schemas.BookRequest, request: Request) -> JSONResponse:
     return _hub(request).mutate(request, lambda s, ctx: holds.book(s, ctx, body.hold_id, body.pay_now))
 
 
-@api.get("/appointments", tags=["booking"])
-def appointments(request: Request, patient_id: QueryId, date: dt.date | None = None) -> JSONResponse:
+@api.get(
+    "/appointments",
+    tags=["booking"],
+    responses=doc.with_outage(doc.answers(200, doc.Appointments, not_found=True)),
+)
+def appointments(request: Request, patient_id: QueryId, date: QueryDate = None) -> JSONResponse:
     return _hub(request).read(request, lambda s, ctx: booking.list_appointments(s, ctx, patient_id, date))
 
 
-@api.post("/appointments/{appointment_id}/cancel", tags=["booking"])
+@api.post(
+    "/appointments/{appointment_id}/cancel",
+    tags=["booking"],
+    responses=doc.with_outage(
+        doc.answers(
+            200,
+            doc.Cancelled,
+            not_found=True,
+            conflicts=("NOT_CANCELLABLE", "CANCEL_DEADLINE_PASSED"),
+            changes=True,
+        )
+    ),
+    openapi_extra=doc.IDEMPOTENT,
+)
 def cancel(
     appointment_id: PathId, request: Request, body: Annotated[dict[str, Any] | None, Body()] = None
 ) -> JSONResponse:
     return _hub(request).mutate(request, lambda s, ctx: booking.cancel(s, ctx, appointment_id))
 
 
-@api.post("/appointments/{appointment_id}/collect", tags=["booking"])
+@api.post(
+    "/appointments/{appointment_id}/collect",
+    tags=["booking"],
+    responses=doc.with_outage(
+        doc.answers(
+            200,
+            doc.Collected,
+            not_found=True,
+            conflicts=("IDENTITY_MISMATCH", "NOT_CANCELLABLE", "OUTSIDE_COLLECTION_WINDOW"),
+            changes=True,
+        )
+    ),
+    openapi_extra=doc.IDEMPOTENT,
+)
 def collect(appointment_id: PathId, body: schemas.CollectRequest, request: Request) -> JSONResponse:
     return _hub(request).mutate(
         request, lambda s, ctx: booking.collect(s, ctx, appointment_id, body.patient_id)
     )
 
 
-@api.post("/queue/checkin", tags=["queue"])
+@api.post(
+    "/queue/checkin",
+    tags=["queue"],
+    responses=doc.with_outage(
+        doc.answers(200, doc.TicketAnswer, not_found=True, conflicts=("NOT_COLLECTED",), changes=True)
+    ),
+    openapi_extra=doc.IDEMPOTENT,
+)
 def checkin(body: schemas.CheckinRequest, request: Request) -> JSONResponse:
     return _hub(request).mutate(request, lambda s, ctx: booking.checkin(s, ctx, body.appointment_id))
 
 
-@api.get("/queue/{department_id}", tags=["queue"])
+@api.get(
+    "/queue/{department_id}",
+    tags=["queue"],
+    responses=doc.with_outage(doc.answers(200, doc.Queue, not_found=True)),
+)
 def queue(department_id: PathId, request: Request) -> JSONResponse:
     return _hub(request).read(request, lambda s, ctx: booking.queue(s, ctx, department_id))
 
 
-@api.get("/bills", tags=["payment"])
+@api.get("/bills", tags=["payment"], responses=doc.with_outage(doc.answers(200, doc.Bills, not_found=True)))
 def bills(request: Request, patient_id: QueryId) -> JSONResponse:
     return _hub(request).read(request, lambda s, ctx: billing.list_bills(s, ctx, patient_id))
 
 
-@api.post("/insurance/presettle", status_code=201, tags=["payment"])
+@api.post(
+    "/insurance/presettle",
+    status_code=201,
+    tags=["payment"],
+    responses=doc.with_outage(
+        doc.answers(
+            201,
+            doc.Presettlement,
+            not_found=True,
+            conflicts=("IDENTITY_MISMATCH", "CARD_EXPIRED", "ALREADY_PAID"),
+            changes=True,
+        )
+    ),
+    openapi_extra=doc.IDEMPOTENT,
+)
 def presettle(body: schemas.PresettleRequest, request: Request) -> JSONResponse:
     return _hub(request).mutate(request, lambda s, ctx: billing.presettle(s, ctx, body))
 
 
-@api.post("/insurance/presettle/{presettlement_id}/cancel", tags=["payment"])
+@api.post(
+    "/insurance/presettle/{presettlement_id}/cancel",
+    tags=["payment"],
+    responses=doc.with_outage(
+        doc.answers(
+            200, doc.Presettlement, not_found=True, conflicts=("PRESETTLEMENT_INVALID",), changes=True
+        )
+    ),
+    openapi_extra=doc.IDEMPOTENT,
+)
 def cancel_presettle(
     presettlement_id: PathId, request: Request, body: Annotated[dict[str, Any] | None, Body()] = None
 ) -> JSONResponse:
@@ -268,28 +390,58 @@ def cancel_presettle(
     )
 
 
-@api.post("/payments", status_code=201, tags=["payment"])
+@api.post(
+    "/payments",
+    status_code=201,
+    tags=["payment"],
+    responses=doc.with_outage(
+        doc.answers(
+            201,
+            doc.PaymentAnswer,
+            not_found=True,
+            conflicts=(
+                "ALREADY_PAID",
+                "AMOUNT_MISMATCH",
+                "PRESETTLEMENT_INVALID",
+                "IDENTITY_MISMATCH",
+                "NOT_CANCELLABLE",
+            ),
+            changes=True,
+        )
+    ),
+    openapi_extra=doc.IDEMPOTENT,
+)
 def pay(body: schemas.PaymentRequest, request: Request) -> JSONResponse:
     return _hub(request).mutate(request, lambda s, ctx: billing.pay(s, ctx, body))
 
 
-@api.post("/payments/{payment_id}/reverse", tags=["payment"])
+@api.post(
+    "/payments/{payment_id}/reverse",
+    tags=["payment"],
+    responses=doc.with_outage(doc.answers(200, doc.PaymentAnswer, not_found=True, changes=True)),
+    openapi_extra=doc.IDEMPOTENT,
+)
 def reverse(
     payment_id: PathId, request: Request, body: Annotated[dict[str, Any] | None, Body()] = None
 ) -> JSONResponse:
     return _hub(request).mutate(request, lambda s, ctx: billing.reverse(s, ctx, payment_id))
 
 
-@api.get("/payments", tags=["payment"])
+@api.get("/payments", tags=["payment"], responses=doc.with_outage(doc.answers(200, doc.Payments)))
 def payments(
-    request: Request, date: dt.date | None = None, kiosk_id: Annotated[QueryId | None, Query()] = None
+    request: Request, date: QueryDate = None, kiosk_id: Annotated[QueryId | None, Query()] = None
 ) -> JSONResponse:
     return _hub(request).read(
         request, lambda s, ctx: billing.list_payments(s, ctx, date or ctx.today, kiosk_id)
     )
 
 
-@api.post("/kiosks/{kiosk_id}/heartbeat", tags=["meta"])
+@api.post(
+    "/kiosks/{kiosk_id}/heartbeat",
+    tags=["meta"],
+    responses=doc.with_outage(doc.answers(200, doc.HeartbeatAnswer, changes=True)),
+    openapi_extra=doc.IDEMPOTENT,
+)
 def heartbeat(kiosk_id: PathId, request: Request, body: Annotated[dict[str, Any], Body()]) -> JSONResponse:
     def work(s: Session, ctx: Ctx) -> tuple[int, dict[str, Any]]:
         record = {"token_kiosk_id": ctx.kiosk_id, **body}
@@ -311,39 +463,40 @@ def heartbeat(kiosk_id: PathId, request: Request, body: Annotated[dict[str, Any]
 test_api = APIRouter(prefix=f"{API}/_test", tags=["test mode"])
 
 
-@test_api.get("/fixtures")
+@test_api.get("/fixtures", responses=doc.answers(200, doc.Fixtures, public=True))
 def get_fixtures(request: Request) -> JSONResponse:
     hub = _hub(request)
     with hub.db.read() as s:
         return JSONResponse(testmode.fixtures(s, hub.ctx("")))
 
 
-@test_api.put("/clock")
+@test_api.put("/clock", responses=doc.answers(200, doc.ClockAnswer, public=True))
 def set_clock(body: schemas.ClockRequest, request: Request) -> dict[str, Any]:
     hub = _hub(request)
     hub.clock.set(body.now)
     return {"now": hub.clock.now().isoformat(timespec="seconds")}
 
 
-@test_api.get("/clock")
+@test_api.get("/clock", responses=doc.answers(200, doc.ClockAnswer, public=True))
 def get_clock(request: Request) -> dict[str, Any]:
     return {"now": _hub(request).clock.now().isoformat(timespec="seconds")}
 
 
-@test_api.post("/faults")
+@test_api.post("/faults", responses=doc.answers(200, doc.FaultsAnswer, public=True))
 def set_faults(body: schemas.FaultsRequest, request: Request) -> dict[str, Any]:
     faults = Faults(latency_ms=body.latency_ms, error_rate=body.error_rate, down=body.down)
     _hub(request).faults.set(faults)
     return {"latency_ms": faults.latency_ms, "error_rate": faults.error_rate, "down": faults.down}
 
 
-@test_api.put("/doctors/{doctor_id}/title")
+@test_api.put(
+    "/doctors/{doctor_id}/title",
+    responses=doc.answers(200, doc.TitleAnswer, not_found=True, public=True, changes=True),
+    openapi_extra=doc.IDEMPOTENT,
+)
 def set_title(doctor_id: PathId, body: schemas.TitleRequest, request: Request) -> JSONResponse:
     """Promote or change a doctor's title (the fee at collection follows the title then)."""
-    try:
-        title = Title(body.title)
-    except ValueError:
-        raise ApiError("VALIDATION", {"field": "title", "allowed": [t.value for t in Title]}) from None
+    title = body.title
 
     def work(s: Session, ctx: Ctx) -> tuple[int, dict[str, Any]]:
         doc = s.get(m.Doctor, doctor_id)
@@ -408,37 +561,21 @@ def create_app(
         return _error_response(ApiError("VALIDATION", _validation_details(exc)))
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = {401: "UNAUTHORIZED", 404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED", 413: "BODY_TOO_LARGE"}.get(
             exc.status_code, "VALIDATION"
         )
         error = ApiError(code)
         # A body that does not even decode (FastAPI says 400) is a malformed request: 422 by the contract.
         status = 422 if exc.status_code == 400 else exc.status_code
-        return JSONResponse(error.body(), status_code=status)
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            headers["Allow"] = ", ".join(_allowed_methods(request))
+        return JSONResponse(error.body(), status_code=status, headers=headers)
 
-    _document_security(app)
+    doc.document(app)
     app.add_middleware(Gateway, tokens=parse_tokens(tokens), faults=hub.faults)
     return app
-
-
-def _document_security(app: FastAPI) -> None:
-    """Publish the bearer scheme in the OpenAPI document (the Gateway enforces it)."""
-    original = app.openapi
-
-    def openapi() -> dict[str, Any]:
-        if app.openapi_schema:
-            return app.openapi_schema
-        schema = original()
-        schema.setdefault("components", {}).setdefault("securitySchemes", {})["bearer"] = {
-            "type": "http",
-            "scheme": "bearer",
-        }
-        schema["security"] = [{"bearer": []}]
-        app.openapi_schema = schema
-        return schema
-
-    app.openapi = openapi  # type: ignore[method-assign]
 
 
 # --- embedding: a real server on loopback in a thread --------------------------------------------
