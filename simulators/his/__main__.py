@@ -15,6 +15,7 @@ from fastapi import FastAPI
 
 from simulators.his.clock import Clock
 from simulators.his.db import SYNCHRONOUS, Database
+from simulators.his.migrations import SchemaVersionError
 from simulators.his.rules import Rules
 from simulators.his.server import create_app, prepare_database
 
@@ -104,6 +105,14 @@ def main(argv: list[str] | None = None) -> int:
         "sqlite_synchronous": args.sqlite_synchronous,
         "prepared": False,
     }
+    try:
+        return _serve(args, settings)
+    except SchemaVersionError as exc:
+        print(f"python -m simulators.his: {exc}", file=sys.stderr)  # one line, not a traceback
+        return 2
+
+
+def _serve(args: argparse.Namespace, settings: dict) -> int:
     common = {"host": args.host, "port": args.port, "log_level": args.log_level, "access_log": False}
     if args.workers == 1:
         uvicorn.run(_build(settings), backlog=2048, **common)

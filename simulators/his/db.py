@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event, inspect, make_url
 from sqlalchemy.orm import Session
 
+from simulators.his.migrations import migrate
 from simulators.his.models import Base, Department
 
 SYNCHRONOUS = ("FULL", "NORMAL")
@@ -73,8 +74,9 @@ class Database:
 
         return engine
 
-    def create_schema(self) -> None:
-        Base.metadata.create_all(self.writer)
+    def create_schema(self) -> int:
+        """Create the schema, or migrate an older one; returns the version (see migrations.py)."""
+        return migrate(self.writer)
 
     def drop_schema(self) -> None:
         Base.metadata.drop_all(self.writer)

@@ -237,3 +237,12 @@ class Meta(Base):
     __tablename__ = "meta"
     key: Mapped[str] = mapped_column(String, primary_key=True)
     value: Mapped[str] = mapped_column(Text)
+
+
+class SchemaVersion(Base):
+    """One row per migration step applied (migrations.py); the highest version is the schema's."""
+
+    __tablename__ = "schema_version"
+    version: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    description: Mapped[str] = mapped_column(String)
+    applied_at: Mapped[dt.datetime] = mapped_column(DateTime)
