@@ -40,6 +40,8 @@ def _clean_text(value: str) -> str:
 
 def _id(value: Any) -> Any:
     # Ids are opaque; the kiosk may send back an int or a string. bool is not an id.
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)  # 7.0 is the integer 7 in JSON (and in JSON Schema); money stays strict
     if isinstance(value, bool) or not isinstance(value, (str, int)):
         raise ValueError("an id is a string or an integer")  # noqa: TRY004 - pydantic wants ValueError
     if isinstance(value, int):
