@@ -27,6 +27,7 @@ from simulators.his.context import Ctx
 from simulators.his.db import Database
 from simulators.his.errors import ApiError
 from simulators.his.gateway import API, Faults, FaultSwitch, Gateway
+from simulators.his.groupcommit import GroupCommit
 from simulators.his.rules import Rules, Title
 from simulators.his.seed import seed as seed_database
 
@@ -50,31 +51,61 @@ def parse_tokens(tokens: str | Iterable[str] | Mapping[str, str]) -> dict[str, s
     return out
 
 
-class Hub:
-    """Everything the routes share: database, clock, rules, faults, the in-flight idempotency keys."""
+@dataclass(frozen=True)
+class Reply:
+    """A write's answer, rendered to JSON by the request's thread (not by the writer, under its lock)."""
 
-    def __init__(self, db: Database, clock: Clock, rules: Rules, test_mode: bool) -> None:
+    status: int
+    body: dict[str, Any]
+    replayed: bool = False
+
+    def response(self) -> JSONResponse:
+        headers = {"Idempotent-Replayed": "true"} if self.replayed else None
+        return JSONResponse(self.body, status_code=self.status, headers=headers)
+
+
+class Hub:
+    """Everything the routes share: database, clock, rules, faults, the in-flight idempotency keys.
+
+    `group_commit`: writes go through one writer thread that commits many requests at once (see
+    groupcommit.py); None turns it on for SQLite, whose single writer it relieves, and off elsewhere.
+    """
+
+    def __init__(
+        self, db: Database, clock: Clock, rules: Rules, test_mode: bool, group_commit: bool | None = None
+    ) -> None:
         self.db = db
         self.clock = clock
         self.rules = rules
         self.test_mode = test_mode
         self.faults = FaultSwitch()
         self.inflight = idempotency.InFlight()
+        if group_commit is None:
+            group_commit = db.is_sqlite
+        self.committer = GroupCommit(db) if group_commit else None
 
     def ctx(self, kiosk_id: str) -> Ctx:
         return Ctx(now=self.clock.local(), rules=self.rules, clock=self.clock, kiosk_id=kiosk_id)
+
+    def close(self) -> None:
+        if self.committer is not None:
+            self.committer.close()
+        self.db.dispose()
 
     def read(self, request: Request, work: Work) -> JSONResponse:
         with self.db.read() as s:
             status, body = work(s, self.ctx(_kiosk(request)))
         return JSONResponse(body, status_code=status)
 
-    def _write(self, kiosk_id: str, work: Callable[[Session, Ctx], JSONResponse]) -> JSONResponse:
+    def _write(self, kiosk_id: str, work: Callable[[Session, Ctx], Reply]) -> JSONResponse:
         """Run one write transaction; retried when a concurrent writer won a unique constraint or lock."""
+        if self.committer is not None:
+            return self.committer.run(lambda s: work(s, self.ctx(kiosk_id))).response()
         for attempt in range(_RETRIES):
             try:
                 with self.db.write() as s:
-                    return work(s, self.ctx(kiosk_id))
+                    reply = work(s, self.ctx(kiosk_id))
+                return reply.response()  # committed
             except (IntegrityError, OperationalError):
                 if attempt == _RETRIES - 1:
                     raise
@@ -86,52 +117,41 @@ class Hub:
         kiosk_id = _kiosk(request)
         key = request.headers.get("idempotency-key")
 
-        def plain(s: Session, ctx: Ctx) -> JSONResponse:
+        def plain(s: Session, ctx: Ctx) -> Reply:
             status, body = work(s, ctx)
-            return JSONResponse(body, status_code=status)
+            return Reply(status, body)
 
         if key is None:
             return self._write(kiosk_id, plain)
         idempotency.check_key(key)
         digest = idempotency.request_hash(request.method, request.url.path, request.state.raw_body)
 
-        def replay(stored: idempotency.Stored) -> JSONResponse:
+        def replay(stored: idempotency.Stored) -> Reply:
             if stored.request_hash != digest:
                 raise ApiError("IDEMPOTENCY_KEY_REUSED", {"key": key})
-            return JSONResponse(
-                stored.body, status_code=stored.status, headers={"Idempotent-Replayed": "true"}
-            )
+            return Reply(stored.status, stored.body, replayed=True)
 
-        def keyed(s: Session, ctx: Ctx) -> JSONResponse:
+        def keyed(s: Session, ctx: Ctx) -> Reply:
             stored = idempotency.lookup(s, kiosk_id, key)
             if stored is not None:
                 return replay(stored)
-            status, body = work(s, ctx)
+            try:
+                with s.begin_nested():
+                    status, body = work(s, ctx)
+            except ApiError as error:
+                if not error.stored or error.code.startswith("IDEMPOTENCY"):
+                    raise
+                # The refusal is the answer to this key too; the effect's savepoint was rolled back.
+                status, body = error.status, error.body()
             idempotency.store(s, kiosk_id, key, digest, status, body, ctx.now)
-            return JSONResponse(body, status_code=status)
-
-        def refusal(error: ApiError) -> Callable[[Session, Ctx], JSONResponse]:
-            def save(s: Session, ctx: Ctx) -> JSONResponse:
-                stored = idempotency.lookup(s, kiosk_id, key)
-                if stored is not None:
-                    return replay(stored)
-                idempotency.store(s, kiosk_id, key, digest, error.status, error.body(), ctx.now)
-                return JSONResponse(error.body(), status_code=error.status)
-
-            return save
+            return Reply(status, body)
 
         with self.inflight.claim(kiosk_id, key):
             with self.db.read() as s:
                 stored = idempotency.lookup(s, kiosk_id, key)
             if stored is not None:
-                return replay(stored)
-            try:
-                return self._write(kiosk_id, keyed)
-            except ApiError as error:
-                if not error.stored or error.code.startswith("IDEMPOTENCY"):
-                    raise
-                # The refusal is the answer to this key too; the effect's transaction was rolled back.
-                return self._write(kiosk_id, refusal(error))
+                return replay(stored).response()
+            return self._write(kiosk_id, keyed)
 
 
 def _kiosk(request: Request) -> str:
@@ -374,17 +394,19 @@ def create_app(
     rules: Rules | None = None,
     clock: Clock | None = None,
     prepared: bool = False,
+    group_commit: bool | None = None,
 ) -> FastAPI:
     """The HIS app. An empty database is created and, with `seed`, filled; a filled one is kept.
 
     `prepared`: prepare_database ran already (the parent of several worker processes did it once).
+    `group_commit`: batch concurrent writes into shared transactions (None: on for SQLite only).
     """
     rules = rules or Rules()
     clock = clock or Clock(rules.timezone)
     database = db if isinstance(db, Database) else Database(db)
     if not prepared:
         prepare_database(database, seed, clock, rules)
-    hub = Hub(database, clock, rules, test_mode)
+    hub = Hub(database, clock, rules, test_mode, group_commit)
 
     app = FastAPI(
         title="HIS API",
@@ -460,7 +482,7 @@ class ServerHandle:
     def stop(self) -> None:
         self.server.should_exit = True
         self.thread.join(timeout=15)
-        self.hub.db.dispose()
+        self.hub.close()
 
     def __enter__(self) -> Self:
         return self
