@@ -10,6 +10,7 @@ each of its requests is then run again alone, as if there had been no batching.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections import deque
@@ -27,6 +28,7 @@ from simulators.his.db import Database
 T = TypeVar("T")
 Unit = Callable[[Session], T]
 
+_log = logging.getLogger(__name__)
 RETRIES = 5  # a unit that hits a unique constraint is run again this many times in all
 IDLE_EXIT_S = 5.0  # the writer thread ends when idle this long; the next request starts a new one
 
@@ -70,6 +72,11 @@ class GroupCommit:
             self._cond.notify()
         return job.future.result()
 
+    def pending(self) -> int:
+        """Requests queued for the next batch."""
+        with self._cond:
+            return len(self._queue)
+
     def close(self) -> None:
         with self._cond:
             self._closed = True
@@ -85,11 +92,11 @@ class GroupCommit:
                 batch = [self._queue.popleft() for _ in range(min(self.max_batch, len(self._queue)))]
             try:
                 self._run_batch(batch)
-            except BaseException as error:  # a fault here must not leave callers waiting forever
+            except Exception as error:  # a fault here fails this batch's callers, not the writer
+                _log.exception("a group-commit batch failed")
                 for job in batch:
                     if not job.future.done():
                         job.future.set_exception(error)
-                raise
 
     def _run_batch(self, batch: list[_Job[Any]]) -> None:
         try:

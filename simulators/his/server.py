@@ -501,9 +501,12 @@ def start_in_thread(
     rules: Rules | None = None,
     clock: Clock | None = None,
     startup_timeout_s: float = 20.0,
+    group_commit: bool | None = None,
 ) -> ServerHandle:
     """Run the HIS with uvicorn in a daemon thread on 127.0.0.1 (port 0 picks a free port)."""
-    app = create_app(db, seed=seed, tokens=tokens, test_mode=test_mode, rules=rules, clock=clock)
+    app = create_app(
+        db, seed=seed, tokens=tokens, test_mode=test_mode, rules=rules, clock=clock, group_commit=group_commit
+    )
     # proto must say TCP: asyncio sets TCP_NODELAY only then, else Nagle + delayed ACK add ~40 ms a request.
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
