@@ -47,7 +47,8 @@ class GroupCommit:
     """Runs write units for the threads of one process, batched into shared transactions.
 
     `run(unit)` blocks until the unit's transaction committed and returns what the unit returned, or
-    raises what it raised (its savepoint rolled back, the rest of the batch unaffected).
+    raises what it raised (its savepoint rolled back, the rest of the batch unaffected); `submit(unit)`
+    returns a future of the same, for the event loop.
     """
 
     def __init__(self, db: Database, max_batch: int = 32) -> None:
@@ -61,6 +62,10 @@ class GroupCommit:
         self.on_commit: Callable[[int], None] | None = None
 
     def run(self, unit: Unit[T]) -> T:
+        return self.submit(unit).result()
+
+    def submit(self, unit: Unit[T]) -> Future[T]:
+        """Queue the unit; the future completes once its batch committed (await it via wrap_future)."""
         job: _Job[T] = _Job(unit)
         with self._cond:
             if self._closed:
@@ -70,7 +75,7 @@ class GroupCommit:
                 self._running = True
                 threading.Thread(target=self._loop, name="his-group-commit", daemon=True).start()
             self._cond.notify()
-        return job.future.result()
+        return job.future
 
     def pending(self) -> int:
         """Requests queued for the next batch."""
@@ -92,7 +97,7 @@ class GroupCommit:
                 batch = [self._queue.popleft() for _ in range(min(self.max_batch, len(self._queue)))]
             try:
                 self._run_batch(batch)
-            except Exception as error:  # a fault here fails this batch's callers, not the writer
+            except Exception as error:  # noqa: BLE001 - a fault here fails this batch's callers, not the writer
                 _log.exception("a group-commit batch failed")
                 for job in batch:
                     if not job.future.done():

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import json
 import socket
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
+from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Annotated, Any, Self
 
@@ -18,6 +20,7 @@ from fastapi.responses import JSONResponse
 from fastapi.security import HTTPBearer
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from simulators.his import billing, booking, holds, idempotency, patients, schemas, testmode
@@ -112,8 +115,45 @@ class Hub:
                 time.sleep(0.01 * (attempt + 1))
         raise AssertionError("unreachable")
 
-    def mutate(self, request: Request, work: Work) -> JSONResponse:
-        """A change, honouring Idempotency-Key: the response is stored in the effect's transaction."""
+    async def mutate(self, request: Request, work: Work) -> JSONResponse:
+        """A change, honouring Idempotency-Key: the response is stored in the effect's transaction.
+
+        With group commit the request waits on the event loop for its batch's commit (no thread of its
+        own); without, it runs its own transaction in the thread pool.
+        """
+        if self.committer is None:
+            return await run_in_threadpool(self._mutate_blocking, request, work)
+        kiosk_id, key, unit = self._unit(request, work)
+        with self.inflight.claim(kiosk_id, key) if key is not None else nullcontext():
+            # A replay is found by the unit itself, inside the write transaction.
+            future = self.committer.submit(lambda s: unit(s, self.ctx(kiosk_id)))
+            reply = await asyncio.wrap_future(future)
+        return reply.response()
+
+    def _mutate_blocking(self, request: Request, work: Work) -> JSONResponse:
+        kiosk_id, key, unit = self._unit(request, work)
+        if key is None:
+            return self._write(kiosk_id, unit)
+        with self.inflight.claim(kiosk_id, key):
+            with self.db.read() as s:  # a replay needs no write transaction
+                reply = self._replay(s, kiosk_id, key, request)
+            if reply is not None:
+                return reply.response()
+            return self._write(kiosk_id, unit)
+
+    @staticmethod
+    def _replay(s: Session, kiosk_id: str, key: str, request: Request) -> Reply | None:
+        """The stored answer to this key, or None; a different request under the key is refused."""
+        stored = idempotency.lookup(s, kiosk_id, key)
+        if stored is None:
+            return None
+        digest = idempotency.request_hash(request.method, request.url.path, request.state.raw_body)
+        if stored.request_hash != digest:
+            raise ApiError("IDEMPOTENCY_KEY_REUSED", {"key": key})
+        return Reply(stored.status, stored.body, replayed=True)
+
+    def _unit(self, request: Request, work: Work) -> tuple[str, str | None, Callable[[Session, Ctx], Reply]]:
+        """(kiosk id, idempotency key, the write to run in a transaction)."""
         kiosk_id = _kiosk(request)
         key = request.headers.get("idempotency-key")
 
@@ -122,19 +162,15 @@ class Hub:
             return Reply(status, body)
 
         if key is None:
-            return self._write(kiosk_id, plain)
+            return kiosk_id, None, plain
         idempotency.check_key(key)
         digest = idempotency.request_hash(request.method, request.url.path, request.state.raw_body)
 
-        def replay(stored: idempotency.Stored) -> Reply:
-            if stored.request_hash != digest:
-                raise ApiError("IDEMPOTENCY_KEY_REUSED", {"key": key})
-            return Reply(stored.status, stored.body, replayed=True)
-
         def keyed(s: Session, ctx: Ctx) -> Reply:
-            stored = idempotency.lookup(s, kiosk_id, key)
+            assert key is not None
+            stored = self._replay(s, kiosk_id, key, request)
             if stored is not None:
-                return replay(stored)
+                return stored
             try:
                 with s.begin_nested():
                     status, body = work(s, ctx)
@@ -146,12 +182,7 @@ class Hub:
             idempotency.store(s, kiosk_id, key, digest, status, body, ctx.now)
             return Reply(status, body)
 
-        with self.inflight.claim(kiosk_id, key):
-            with self.db.read() as s:
-                stored = idempotency.lookup(s, kiosk_id, key)
-            if stored is not None:
-                return replay(stored).response()
-            return self._write(kiosk_id, keyed)
+        return kiosk_id, key, keyed
 
 
 def _kiosk(request: Request) -> str:
@@ -197,8 +228,8 @@ def resolve_patient(body: schemas.ResolveRequest, request: Request) -> JSONRespo
 
 
 @api.post("/patients", status_code=201, tags=["patients"])
-def create_patient(body: schemas.NewPatientRequest, request: Request) -> JSONResponse:
-    return _hub(request).mutate(request, lambda s, ctx: patients.create(s, ctx, body))
+async def create_patient(body: schemas.NewPatientRequest, request: Request) -> JSONResponse:
+    return await _hub(request).mutate(request, lambda s, ctx: patients.create(s, ctx, body))
 
 
 @api.get("/departments", tags=["catalogue"])
@@ -224,20 +255,20 @@ def slots(schedule_id: PathId, request: Request) -> JSONResponse:
 
 
 @api.post("/holds", status_code=201, tags=["booking"])
-def create_hold(body: schemas.HoldRequest, request: Request) -> JSONResponse:
-    return _hub(request).mutate(
+async def create_hold(body: schemas.HoldRequest, request: Request) -> JSONResponse:
+    return await _hub(request).mutate(
         request, lambda s, ctx: holds.create_hold(s, ctx, body.slot_id, body.patient_id)
     )
 
 
 @api.delete("/holds/{hold_id}", tags=["booking"])
-def release_hold(hold_id: PathId, request: Request) -> JSONResponse:
-    return _hub(request).mutate(request, lambda s, ctx: booking.release_hold(s, ctx, hold_id))
+async def release_hold(hold_id: PathId, request: Request) -> JSONResponse:
+    return await _hub(request).mutate(request, lambda s, ctx: booking.release_hold(s, ctx, hold_id))
 
 
 @api.post("/appointments", status_code=201, tags=["booking"])
-def book(body: schemas.BookRequest, request: Request) -> JSONResponse:
-    return _hub(request).mutate(request, lambda s, ctx: holds.book(s, ctx, body.hold_id, body.pay_now))
+async def book(body: schemas.BookRequest, request: Request) -> JSONResponse:
+    return await _hub(request).mutate(request, lambda s, ctx: holds.book(s, ctx, body.hold_id, body.pay_now))
 
 
 @api.get("/appointments", tags=["booking"])
@@ -246,22 +277,22 @@ def appointments(request: Request, patient_id: QueryId, date: dt.date | None = N
 
 
 @api.post("/appointments/{appointment_id}/cancel", tags=["booking"])
-def cancel(
+async def cancel(
     appointment_id: PathId, request: Request, body: Annotated[dict[str, Any] | None, Body()] = None
 ) -> JSONResponse:
-    return _hub(request).mutate(request, lambda s, ctx: booking.cancel(s, ctx, appointment_id))
+    return await _hub(request).mutate(request, lambda s, ctx: booking.cancel(s, ctx, appointment_id))
 
 
 @api.post("/appointments/{appointment_id}/collect", tags=["booking"])
-def collect(appointment_id: PathId, body: schemas.CollectRequest, request: Request) -> JSONResponse:
-    return _hub(request).mutate(
+async def collect(appointment_id: PathId, body: schemas.CollectRequest, request: Request) -> JSONResponse:
+    return await _hub(request).mutate(
         request, lambda s, ctx: booking.collect(s, ctx, appointment_id, body.patient_id)
     )
 
 
 @api.post("/queue/checkin", tags=["queue"])
-def checkin(body: schemas.CheckinRequest, request: Request) -> JSONResponse:
-    return _hub(request).mutate(request, lambda s, ctx: booking.checkin(s, ctx, body.appointment_id))
+async def checkin(body: schemas.CheckinRequest, request: Request) -> JSONResponse:
+    return await _hub(request).mutate(request, lambda s, ctx: booking.checkin(s, ctx, body.appointment_id))
 
 
 @api.get("/queue/{department_id}", tags=["queue"])
@@ -275,29 +306,29 @@ def bills(request: Request, patient_id: QueryId) -> JSONResponse:
 
 
 @api.post("/insurance/presettle", status_code=201, tags=["payment"])
-def presettle(body: schemas.PresettleRequest, request: Request) -> JSONResponse:
-    return _hub(request).mutate(request, lambda s, ctx: billing.presettle(s, ctx, body))
+async def presettle(body: schemas.PresettleRequest, request: Request) -> JSONResponse:
+    return await _hub(request).mutate(request, lambda s, ctx: billing.presettle(s, ctx, body))
 
 
 @api.post("/insurance/presettle/{presettlement_id}/cancel", tags=["payment"])
-def cancel_presettle(
+async def cancel_presettle(
     presettlement_id: PathId, request: Request, body: Annotated[dict[str, Any] | None, Body()] = None
 ) -> JSONResponse:
-    return _hub(request).mutate(
+    return await _hub(request).mutate(
         request, lambda s, ctx: billing.cancel_presettlement(s, ctx, presettlement_id)
     )
 
 
 @api.post("/payments", status_code=201, tags=["payment"])
-def pay(body: schemas.PaymentRequest, request: Request) -> JSONResponse:
-    return _hub(request).mutate(request, lambda s, ctx: billing.pay(s, ctx, body))
+async def pay(body: schemas.PaymentRequest, request: Request) -> JSONResponse:
+    return await _hub(request).mutate(request, lambda s, ctx: billing.pay(s, ctx, body))
 
 
 @api.post("/payments/{payment_id}/reverse", tags=["payment"])
-def reverse(
+async def reverse(
     payment_id: PathId, request: Request, body: Annotated[dict[str, Any] | None, Body()] = None
 ) -> JSONResponse:
-    return _hub(request).mutate(request, lambda s, ctx: billing.reverse(s, ctx, payment_id))
+    return await _hub(request).mutate(request, lambda s, ctx: billing.reverse(s, ctx, payment_id))
 
 
 @api.get("/payments", tags=["payment"])
@@ -310,7 +341,9 @@ def payments(
 
 
 @api.post("/kiosks/{kiosk_id}/heartbeat", tags=["meta"])
-def heartbeat(kiosk_id: PathId, request: Request, body: Annotated[dict[str, Any], Body()]) -> JSONResponse:
+async def heartbeat(
+    kiosk_id: PathId, request: Request, body: Annotated[dict[str, Any], Body()]
+) -> JSONResponse:
     def work(s: Session, ctx: Ctx) -> tuple[int, dict[str, Any]]:
         record = {"token_kiosk_id": ctx.kiosk_id, **body}
         row = s.get(m.Heartbeat, kiosk_id)
@@ -324,7 +357,7 @@ def heartbeat(kiosk_id: PathId, request: Request, body: Annotated[dict[str, Any]
             row.received_at, row.body = ctx.now, json.dumps(record, ensure_ascii=False)
         return 200, {"status": "ok", "kiosk_id": kiosk_id, "server_time": ctx.iso(ctx.now)}
 
-    return _hub(request).mutate(request, work)
+    return await _hub(request).mutate(request, work)
 
 
 # --- test mode ----------------------------------------------------------------------------------
@@ -358,7 +391,7 @@ def set_faults(body: schemas.FaultsRequest, request: Request) -> dict[str, Any]:
 
 
 @test_api.put("/doctors/{doctor_id}/title")
-def set_title(doctor_id: PathId, body: schemas.TitleRequest, request: Request) -> JSONResponse:
+async def set_title(doctor_id: PathId, body: schemas.TitleRequest, request: Request) -> JSONResponse:
     """Promote or change a doctor's title (the fee at collection follows the title then)."""
     try:
         title = Title(body.title)
@@ -372,7 +405,7 @@ def set_title(doctor_id: PathId, body: schemas.TitleRequest, request: Request) -
         doc.title = title.value
         return 200, {"id": doc.id, "title": doc.title}
 
-    return _hub(request).mutate(request, work)
+    return await _hub(request).mutate(request, work)
 
 
 # --- the application ----------------------------------------------------------------------------
