@@ -2,7 +2,8 @@
 on SQLite and on PostgreSQL, then a check that no slot was booked twice.
 
 Run: `.venv/bin/python benchmarks/his_load.py [--backend sqlite|postgres|both] [--clients 50,200]
-[--seconds 10] [--workers 2] [--client-procs 2] [--sqlite-sync FULL|NORMAL]`.
+[--seconds 10] [--workers 2] [--client-procs 2] [--sqlite-sync FULL|NORMAL]
+[--group-commit auto|on|off]`.
 
 The server runs as its own process (`python -m simulators.his serve`, optionally with several
 workers); the clients are asyncio coroutines over keep-alive HTTP/1.1 connections, spread over
@@ -127,11 +128,13 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def start_server(url: str, workers: int, sqlite_sync: str) -> tuple[subprocess.Popen, int]:
+def start_server(
+    url: str, workers: int, sqlite_sync: str, group_commit: str = "auto"
+) -> tuple[subprocess.Popen, int]:
     port = _free_port()
     cmd = [sys.executable, "-m", "simulators.his", "serve", "--port", str(port), "--db", url]
     cmd += ["--now", START.isoformat(), "--token", TOKEN, "--workers", str(workers)]
-    cmd += ["--sqlite-synchronous", sqlite_sync, "--log-level", "warning"]
+    cmd += ["--sqlite-synchronous", sqlite_sync, "--group-commit", group_commit, "--log-level", "warning"]
     proc = subprocess.Popen(cmd, cwd=REPO, start_new_session=True)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -283,7 +286,7 @@ def _pct(values: list[float], q: float) -> float:
 def run(url: str, args: argparse.Namespace, clients: int) -> dict:
     slots = prepare(url, args.extra_patients)
     patients = [f"P{n:06d}" for n in range(1, 1201)] + [f"B{n:07d}" for n in range(args.extra_patients)]
-    proc, port = start_server(url, args.workers, args.sqlite_sync)
+    proc, port = start_server(url, args.workers, args.sqlite_sync, args.group_commit)
     try:
         procs = min(args.client_procs, clients)
         shares = [clients // procs + (1 if k < clients % procs else 0) for k in range(procs)]
@@ -324,6 +327,7 @@ def main() -> None:
     parser.add_argument("--client-procs", type=int, default=2, help="load generator processes")
     parser.add_argument("--extra-patients", type=int, default=30000)
     parser.add_argument("--sqlite-sync", choices=["FULL", "NORMAL"], default="FULL")
+    parser.add_argument("--group-commit", choices=["auto", "on", "off"], default="auto")
     args = parser.parse_args()
     counts = [int(c) for c in args.clients.split(",")]
     backends = ["sqlite", "postgres"] if args.backend == "both" else [args.backend]

@@ -57,6 +57,12 @@ def _parser() -> argparse.ArgumentParser:
         help="SQLite's synchronous pragma in WAL mode: FULL survives power loss, NORMAL only a crash",
     )
     serve.add_argument(
+        "--group-commit",
+        choices=("auto", "on", "off"),
+        default="auto",
+        help="run concurrent writes in shared transactions, one commit each batch (auto: on for SQLite)",
+    )
+    serve.add_argument(
         "--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"]
     )
     return parser
@@ -79,6 +85,7 @@ def _build(settings: dict) -> FastAPI:
         rules=rules,
         clock=clock,
         prepared=settings["prepared"],
+        group_commit={"auto": None, "on": True, "off": False}[settings["group_commit"]],
     )
 
 
@@ -103,6 +110,7 @@ def main(argv: list[str] | None = None) -> int:
         "now": args.now,
         "now_given": time.time(),
         "sqlite_synchronous": args.sqlite_synchronous,
+        "group_commit": args.group_commit,
         "prepared": False,
     }
     try:

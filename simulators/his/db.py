@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, inspect, make_url
+from sqlalchemy import Connection, Engine, create_engine, event, inspect, make_url
 from sqlalchemy.orm import Session
 
 from simulators.his.migrations import migrate
@@ -105,6 +105,16 @@ class Database:
             session.begin(),
         ):
             yield session
+
+    @contextmanager
+    def transaction(self) -> Iterator[Connection]:
+        """A write transaction on a bare connection (group commit); committed when the block ends."""
+        if not self.is_sqlite:
+            with self.writer.begin() as conn:
+                yield conn
+            return
+        with self._sqlite_writer, self._across_processes(), self.writer.begin() as conn:
+            yield conn
 
     @contextmanager
     def _across_processes(self) -> Iterator[None]:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import json
 import socket
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
+from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Annotated, Any, Self
 
@@ -18,6 +20,7 @@ from fastapi.responses import JSONResponse
 from fastapi.security import HTTPBearer
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
@@ -29,6 +32,7 @@ from simulators.his.context import Ctx
 from simulators.his.db import Database
 from simulators.his.errors import ApiError
 from simulators.his.gateway import API, Faults, FaultSwitch, Gateway
+from simulators.his.groupcommit import GroupCommit
 from simulators.his.rules import Rules
 from simulators.his.seed import seed as seed_database
 
@@ -53,88 +57,135 @@ def parse_tokens(tokens: str | Iterable[str] | Mapping[str, str]) -> dict[str, s
     return out
 
 
-class Hub:
-    """Everything the routes share: database, clock, rules, faults, the in-flight idempotency keys."""
+@dataclass(frozen=True)
+class Reply:
+    """A write's answer, rendered to JSON by the request's thread (not by the writer, under its lock)."""
 
-    def __init__(self, db: Database, clock: Clock, rules: Rules, test_mode: bool) -> None:
+    status: int
+    body: dict[str, Any]
+    replayed: bool = False
+
+    def response(self) -> JSONResponse:
+        headers = {"Idempotent-Replayed": "true"} if self.replayed else None
+        return JSONResponse(self.body, status_code=self.status, headers=headers)
+
+
+class Hub:
+    """Everything the routes share: database, clock, rules, faults, the in-flight idempotency keys.
+
+    `group_commit`: writes go through one writer thread that commits many requests at once (see
+    groupcommit.py); None turns it on for SQLite, whose single writer it relieves, and off elsewhere.
+    """
+
+    def __init__(
+        self, db: Database, clock: Clock, rules: Rules, test_mode: bool, group_commit: bool | None = None
+    ) -> None:
         self.db = db
         self.clock = clock
         self.rules = rules
         self.test_mode = test_mode
         self.faults = FaultSwitch()
         self.inflight = idempotency.InFlight()
+        if group_commit is None:
+            group_commit = db.is_sqlite
+        self.committer = GroupCommit(db) if group_commit else None
 
     def ctx(self, kiosk_id: str) -> Ctx:
         return Ctx(now=self.clock.local(), rules=self.rules, clock=self.clock, kiosk_id=kiosk_id)
+
+    def close(self) -> None:
+        if self.committer is not None:
+            self.committer.close()
+        self.db.dispose()
 
     def read(self, request: Request, work: Work) -> JSONResponse:
         with self.db.read() as s:
             status, body = work(s, self.ctx(_kiosk(request)))
         return JSONResponse(body, status_code=status)
 
-    def _write(self, kiosk_id: str, work: Callable[[Session, Ctx], JSONResponse]) -> JSONResponse:
+    def _write(self, kiosk_id: str, work: Callable[[Session, Ctx], Reply]) -> JSONResponse:
         """Run one write transaction; retried when a concurrent writer won a unique constraint or lock."""
+        if self.committer is not None:
+            return self.committer.run(lambda s: work(s, self.ctx(kiosk_id))).response()
         for attempt in range(_RETRIES):
             try:
                 with self.db.write() as s:
-                    return work(s, self.ctx(kiosk_id))
+                    reply = work(s, self.ctx(kiosk_id))
+                return reply.response()  # committed
             except (IntegrityError, OperationalError):
                 if attempt == _RETRIES - 1:
                     raise
                 time.sleep(0.01 * (attempt + 1))
         raise AssertionError("unreachable")
 
-    def mutate(self, request: Request, work: Work) -> JSONResponse:
-        """A change, honouring Idempotency-Key: the response is stored in the effect's transaction."""
+    async def mutate(self, request: Request, work: Work) -> JSONResponse:
+        """A change, honouring Idempotency-Key: the response is stored in the effect's transaction.
+
+        With group commit the request waits on the event loop for its batch's commit (no thread of its
+        own); without, it runs its own transaction in the thread pool.
+        """
+        if self.committer is None:
+            return await run_in_threadpool(self._mutate_blocking, request, work)
+        kiosk_id, key, unit = self._unit(request, work)
+        with self.inflight.claim(kiosk_id, key) if key is not None else nullcontext():
+            # A replay is found by the unit itself, inside the write transaction.
+            future = self.committer.submit(lambda s: unit(s, self.ctx(kiosk_id)))
+            reply = await asyncio.wrap_future(future)
+        return reply.response()
+
+    def _mutate_blocking(self, request: Request, work: Work) -> JSONResponse:
+        kiosk_id, key, unit = self._unit(request, work)
+        if key is None:
+            return self._write(kiosk_id, unit)
+        with self.inflight.claim(kiosk_id, key):
+            with self.db.read() as s:  # a replay needs no write transaction
+                reply = self._replay(s, kiosk_id, key, request)
+            if reply is not None:
+                return reply.response()
+            return self._write(kiosk_id, unit)
+
+    @staticmethod
+    def _replay(s: Session, kiosk_id: str, key: str, request: Request) -> Reply | None:
+        """The stored answer to this key, or None; a different request under the key is refused."""
+        stored = idempotency.lookup(s, kiosk_id, key)
+        if stored is None:
+            return None
+        digest = idempotency.request_hash(request.method, request.url.path, request.state.raw_body)
+        if stored.request_hash != digest:
+            raise ApiError("IDEMPOTENCY_KEY_REUSED", {"key": key})
+        return Reply(stored.status, stored.body, replayed=True)
+
+    def _unit(self, request: Request, work: Work) -> tuple[str, str | None, Callable[[Session, Ctx], Reply]]:
+        """(kiosk id, idempotency key, the write to run in a transaction)."""
         kiosk_id = _kiosk(request)
         key = request.headers.get("idempotency-key")
 
-        def plain(s: Session, ctx: Ctx) -> JSONResponse:
+        def plain(s: Session, ctx: Ctx) -> Reply:
             status, body = work(s, ctx)
-            return JSONResponse(body, status_code=status)
+            return Reply(status, body)
 
         if key is None:
-            return self._write(kiosk_id, plain)
+            return kiosk_id, None, plain
         idempotency.check_key(key)
         digest = idempotency.request_hash(request.method, request.url.path, request.state.raw_body)
 
-        def replay(stored: idempotency.Stored) -> JSONResponse:
-            if stored.request_hash != digest:
-                raise ApiError("IDEMPOTENCY_KEY_REUSED", {"key": key})
-            return JSONResponse(
-                stored.body, status_code=stored.status, headers={"Idempotent-Replayed": "true"}
-            )
-
-        def keyed(s: Session, ctx: Ctx) -> JSONResponse:
-            stored = idempotency.lookup(s, kiosk_id, key)
+        def keyed(s: Session, ctx: Ctx) -> Reply:
+            assert key is not None
+            stored = self._replay(s, kiosk_id, key, request)
             if stored is not None:
-                return replay(stored)
-            status, body = work(s, ctx)
-            idempotency.store(s, kiosk_id, key, digest, status, body, ctx.now)
-            return JSONResponse(body, status_code=status)
-
-        def refusal(error: ApiError) -> Callable[[Session, Ctx], JSONResponse]:
-            def save(s: Session, ctx: Ctx) -> JSONResponse:
-                stored = idempotency.lookup(s, kiosk_id, key)
-                if stored is not None:
-                    return replay(stored)
-                idempotency.store(s, kiosk_id, key, digest, error.status, error.body(), ctx.now)
-                return JSONResponse(error.body(), status_code=error.status)
-
-            return save
-
-        with self.inflight.claim(kiosk_id, key):
-            with self.db.read() as s:
-                stored = idempotency.lookup(s, kiosk_id, key)
-            if stored is not None:
-                return replay(stored)
+                return stored
             try:
-                return self._write(kiosk_id, keyed)
+                with s.begin_nested():
+                    status, body = work(s, ctx)
             except ApiError as error:
                 if not error.stored or error.code.startswith("IDEMPOTENCY"):
                     raise
-                # The refusal is the answer to this key too; the effect's transaction was rolled back.
-                return self._write(kiosk_id, refusal(error))
+                # The refusal is the answer to this key too; the effect's savepoint was rolled back.
+                status, body = error.status, error.body()
+            idempotency.store(s, kiosk_id, key, digest, status, body, ctx.now)
+            return Reply(status, body)
+
+        return kiosk_id, key, keyed
 
 
 def _kiosk(request: Request) -> str:
@@ -204,8 +255,8 @@ def resolve_patient(body: schemas.ResolveRequest, request: Request) -> JSONRespo
     ),
     openapi_extra=doc.IDEMPOTENT,
 )
-def create_patient(body: schemas.NewPatientRequest, request: Request) -> JSONResponse:
-    return _hub(request).mutate(request, lambda s, ctx: patients.create(s, ctx, body))
+async def create_patient(body: schemas.NewPatientRequest, request: Request) -> JSONResponse:
+    return await _hub(request).mutate(request, lambda s, ctx: patients.create(s, ctx, body))
 
 
 @api.get("/departments", tags=["catalogue"], responses=doc.with_outage(doc.answers(200, doc.Departments)))
@@ -243,8 +294,8 @@ def slots(schedule_id: PathId, request: Request) -> JSONResponse:
     ),
     openapi_extra=doc.IDEMPOTENT,
 )
-def create_hold(body: schemas.HoldRequest, request: Request) -> JSONResponse:
-    return _hub(request).mutate(
+async def create_hold(body: schemas.HoldRequest, request: Request) -> JSONResponse:
+    return await _hub(request).mutate(
         request, lambda s, ctx: holds.create_hold(s, ctx, body.slot_id, body.patient_id)
     )
 
@@ -255,8 +306,8 @@ def create_hold(body: schemas.HoldRequest, request: Request) -> JSONResponse:
     responses=doc.with_outage(doc.answers(200, doc.HoldReleased, not_found=True, changes=True)),
     openapi_extra=doc.IDEMPOTENT,
 )
-def release_hold(hold_id: PathId, request: Request) -> JSONResponse:
-    return _hub(request).mutate(request, lambda s, ctx: booking.release_hold(s, ctx, hold_id))
+async def release_hold(hold_id: PathId, request: Request) -> JSONResponse:
+    return await _hub(request).mutate(request, lambda s, ctx: booking.release_hold(s, ctx, hold_id))
 
 
 @api.post(
@@ -274,8 +325,8 @@ def release_hold(hold_id: PathId, request: Request) -> JSONResponse:
     ),
     openapi_extra=doc.IDEMPOTENT,
 )
-def book(body: schemas.BookRequest, request: Request) -> JSONResponse:
-    return _hub(request).mutate(request, lambda s, ctx: holds.book(s, ctx, body.hold_id, body.pay_now))
+async def book(body: schemas.BookRequest, request: Request) -> JSONResponse:
+    return await _hub(request).mutate(request, lambda s, ctx: holds.book(s, ctx, body.hold_id, body.pay_now))
 
 
 @api.get(
@@ -301,10 +352,10 @@ def appointments(request: Request, patient_id: QueryId, date: QueryDate = None) 
     ),
     openapi_extra=doc.IDEMPOTENT,
 )
-def cancel(
+async def cancel(
     appointment_id: PathId, request: Request, body: Annotated[dict[str, Any] | None, Body()] = None
 ) -> JSONResponse:
-    return _hub(request).mutate(request, lambda s, ctx: booking.cancel(s, ctx, appointment_id))
+    return await _hub(request).mutate(request, lambda s, ctx: booking.cancel(s, ctx, appointment_id))
 
 
 @api.post(
@@ -321,8 +372,8 @@ def cancel(
     ),
     openapi_extra=doc.IDEMPOTENT,
 )
-def collect(appointment_id: PathId, body: schemas.CollectRequest, request: Request) -> JSONResponse:
-    return _hub(request).mutate(
+async def collect(appointment_id: PathId, body: schemas.CollectRequest, request: Request) -> JSONResponse:
+    return await _hub(request).mutate(
         request, lambda s, ctx: booking.collect(s, ctx, appointment_id, body.patient_id)
     )
 
@@ -335,8 +386,8 @@ def collect(appointment_id: PathId, body: schemas.CollectRequest, request: Reque
     ),
     openapi_extra=doc.IDEMPOTENT,
 )
-def checkin(body: schemas.CheckinRequest, request: Request) -> JSONResponse:
-    return _hub(request).mutate(request, lambda s, ctx: booking.checkin(s, ctx, body.appointment_id))
+async def checkin(body: schemas.CheckinRequest, request: Request) -> JSONResponse:
+    return await _hub(request).mutate(request, lambda s, ctx: booking.checkin(s, ctx, body.appointment_id))
 
 
 @api.get(
@@ -368,8 +419,8 @@ def bills(request: Request, patient_id: QueryId) -> JSONResponse:
     ),
     openapi_extra=doc.IDEMPOTENT,
 )
-def presettle(body: schemas.PresettleRequest, request: Request) -> JSONResponse:
-    return _hub(request).mutate(request, lambda s, ctx: billing.presettle(s, ctx, body))
+async def presettle(body: schemas.PresettleRequest, request: Request) -> JSONResponse:
+    return await _hub(request).mutate(request, lambda s, ctx: billing.presettle(s, ctx, body))
 
 
 @api.post(
@@ -382,10 +433,10 @@ def presettle(body: schemas.PresettleRequest, request: Request) -> JSONResponse:
     ),
     openapi_extra=doc.IDEMPOTENT,
 )
-def cancel_presettle(
+async def cancel_presettle(
     presettlement_id: PathId, request: Request, body: Annotated[dict[str, Any] | None, Body()] = None
 ) -> JSONResponse:
-    return _hub(request).mutate(
+    return await _hub(request).mutate(
         request, lambda s, ctx: billing.cancel_presettlement(s, ctx, presettlement_id)
     )
 
@@ -411,8 +462,8 @@ def cancel_presettle(
     ),
     openapi_extra=doc.IDEMPOTENT,
 )
-def pay(body: schemas.PaymentRequest, request: Request) -> JSONResponse:
-    return _hub(request).mutate(request, lambda s, ctx: billing.pay(s, ctx, body))
+async def pay(body: schemas.PaymentRequest, request: Request) -> JSONResponse:
+    return await _hub(request).mutate(request, lambda s, ctx: billing.pay(s, ctx, body))
 
 
 @api.post(
@@ -421,10 +472,10 @@ def pay(body: schemas.PaymentRequest, request: Request) -> JSONResponse:
     responses=doc.with_outage(doc.answers(200, doc.PaymentAnswer, not_found=True, changes=True)),
     openapi_extra=doc.IDEMPOTENT,
 )
-def reverse(
+async def reverse(
     payment_id: PathId, request: Request, body: Annotated[dict[str, Any] | None, Body()] = None
 ) -> JSONResponse:
-    return _hub(request).mutate(request, lambda s, ctx: billing.reverse(s, ctx, payment_id))
+    return await _hub(request).mutate(request, lambda s, ctx: billing.reverse(s, ctx, payment_id))
 
 
 @api.get("/payments", tags=["payment"], responses=doc.with_outage(doc.answers(200, doc.Payments)))
@@ -442,7 +493,7 @@ def payments(
     responses=doc.with_outage(doc.answers(200, doc.HeartbeatAnswer, changes=True)),
     openapi_extra=doc.IDEMPOTENT,
 )
-def heartbeat(kiosk_id: PathId, request: Request, body: Annotated[dict[str, Any], Body()]) -> JSONResponse:
+async def heartbeat(kiosk_id: PathId, request: Request, body: Annotated[dict[str, Any], Body()]) -> JSONResponse:
     def work(s: Session, ctx: Ctx) -> tuple[int, dict[str, Any]]:
         record = {"token_kiosk_id": ctx.kiosk_id, **body}
         row = s.get(m.Heartbeat, kiosk_id)
@@ -456,7 +507,7 @@ def heartbeat(kiosk_id: PathId, request: Request, body: Annotated[dict[str, Any]
             row.received_at, row.body = ctx.now, json.dumps(record, ensure_ascii=False)
         return 200, {"status": "ok", "kiosk_id": kiosk_id, "server_time": ctx.iso(ctx.now)}
 
-    return _hub(request).mutate(request, work)
+    return await _hub(request).mutate(request, work)
 
 
 # --- test mode ----------------------------------------------------------------------------------
@@ -494,7 +545,7 @@ def set_faults(body: schemas.FaultsRequest, request: Request) -> dict[str, Any]:
     responses=doc.answers(200, doc.TitleAnswer, not_found=True, public=True, changes=True),
     openapi_extra=doc.IDEMPOTENT,
 )
-def set_title(doctor_id: PathId, body: schemas.TitleRequest, request: Request) -> JSONResponse:
+async def set_title(doctor_id: PathId, body: schemas.TitleRequest, request: Request) -> JSONResponse:
     """Promote or change a doctor's title (the fee at collection follows the title then)."""
     title = body.title
 
@@ -505,7 +556,7 @@ def set_title(doctor_id: PathId, body: schemas.TitleRequest, request: Request) -
         doc.title = title.value
         return 200, {"id": doc.id, "title": doc.title}
 
-    return _hub(request).mutate(request, work)
+    return await _hub(request).mutate(request, work)
 
 
 # --- the application ----------------------------------------------------------------------------
@@ -527,17 +578,19 @@ def create_app(
     rules: Rules | None = None,
     clock: Clock | None = None,
     prepared: bool = False,
+    group_commit: bool | None = None,
 ) -> FastAPI:
     """The HIS app. An empty database is created and, with `seed`, filled; a filled one is kept.
 
     `prepared`: prepare_database ran already (the parent of several worker processes did it once).
+    `group_commit`: batch concurrent writes into shared transactions (None: on for SQLite only).
     """
     rules = rules or Rules()
     clock = clock or Clock(rules.timezone)
     database = db if isinstance(db, Database) else Database(db)
     if not prepared:
         prepare_database(database, seed, clock, rules)
-    hub = Hub(database, clock, rules, test_mode)
+    hub = Hub(database, clock, rules, test_mode, group_commit)
 
     app = FastAPI(
         title="HIS API",
@@ -597,7 +650,7 @@ class ServerHandle:
     def stop(self) -> None:
         self.server.should_exit = True
         self.thread.join(timeout=15)
-        self.hub.db.dispose()
+        self.hub.close()
 
     def __enter__(self) -> Self:
         return self
@@ -616,9 +669,12 @@ def start_in_thread(
     rules: Rules | None = None,
     clock: Clock | None = None,
     startup_timeout_s: float = 20.0,
+    group_commit: bool | None = None,
 ) -> ServerHandle:
     """Run the HIS with uvicorn in a daemon thread on 127.0.0.1 (port 0 picks a free port)."""
-    app = create_app(db, seed=seed, tokens=tokens, test_mode=test_mode, rules=rules, clock=clock)
+    app = create_app(
+        db, seed=seed, tokens=tokens, test_mode=test_mode, rules=rules, clock=clock, group_commit=group_commit
+    )
     # proto must say TCP: asyncio sets TCP_NODELAY only then, else Nagle + delayed ACK add ~40 ms a request.
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

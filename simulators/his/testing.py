@@ -42,7 +42,7 @@ class His:
 
     def close(self) -> None:
         self.client.close()
-        self.hub.db.dispose()
+        self.hub.close()
 
     # --- HTTP ---
     def get(self, path: str, **params: Any) -> Any:
