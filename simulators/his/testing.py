@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 
 from simulators.his import models as m
 from simulators.his.clock import Clock
+from simulators.his.db import Database
 from simulators.his.rules import Rules, Title
 from simulators.his.server import Hub, create_app
 
@@ -130,3 +131,23 @@ def error_code(response: Any) -> str:
     assert set(body) == {"error"}, body
     assert set(body["error"]) >= {"code", "message", "message_en", "details"}, body
     return body["error"]["code"]
+
+
+def public_slots(db: Database, day: dt.date, limit: int) -> list[str]:
+    """Free slots of open schedules on `day` that the public may hold (not the follow-up reserve)."""
+    with db.read() as s:
+        return list(
+            s.execute(
+                select(m.Slot.id)
+                .join(m.Schedule, m.Schedule.id == m.Slot.schedule_id)
+                .where(
+                    m.Schedule.date == day,
+                    m.Schedule.state == "open",
+                    m.Slot.appointment_id.is_(None),
+                    m.Slot.hold_id.is_(None),
+                    m.Slot.reserved_followup.is_(False),
+                )
+                .order_by(m.Slot.id)
+                .limit(limit)
+            ).scalars()
+        )

@@ -17,7 +17,7 @@ from simulators.his import models as m
 from simulators.his.clock import Clock
 from simulators.his.rules import Rules
 from simulators.his.server import ServerHandle, start_in_thread
-from simulators.his.testing import SEEDED_AT, TODAY, TOKENS, TZ
+from simulators.his.testing import SEEDED_AT, TODAY, TOKENS, TZ, public_slots
 
 # Seeded patients with no bookings at all (1..49 and 410..599 minus the no-show history 50..69).
 FREE_PATIENTS = [f"P{n:06d}" for n in [*range(1, 50), *range(410, 600)]]
@@ -31,26 +31,8 @@ def server(db_url: str) -> Iterator[ServerHandle]:
     handle.stop()
 
 
-def _public_slots(handle: ServerHandle, day: dt.date, limit: int) -> list[str]:
-    with handle.hub.db.read() as s:
-        rows = s.execute(
-            select(m.Slot.id)
-            .join(m.Schedule, m.Schedule.id == m.Slot.schedule_id)
-            .where(
-                m.Schedule.date == day,
-                m.Schedule.state == "open",
-                m.Slot.appointment_id.is_(None),
-                m.Slot.hold_id.is_(None),
-                m.Slot.reserved_followup.is_(False),
-            )
-            .order_by(m.Slot.id)
-            .limit(limit)
-        ).scalars()
-        return list(rows)
-
-
 def test_200_clients_race_for_the_last_slot(server: ServerHandle) -> None:
-    slot = _public_slots(server, TODAY + dt.timedelta(days=2), 1)[0]
+    slot = public_slots(server.hub.db, TODAY + dt.timedelta(days=2), 1)[0]
     clients = 200
     barrier = threading.Barrier(clients, timeout=60)
 
@@ -81,7 +63,7 @@ def test_200_clients_race_for_the_last_slot(server: ServerHandle) -> None:
 
 def test_many_clients_many_slots_book_each_slot_once(server: ServerHandle) -> None:
     days = [TODAY + dt.timedelta(days=n) for n in (2, 3, 4)]
-    slots = [sl for d in days for sl in _public_slots(server, d, 15)]
+    slots = [sl for d in days for sl in public_slots(server.hub.db, d, 15)]
     patients = FREE_PATIENTS[:25]
     rng = random.Random(7)
     plan = [[(rng.choice(slots), rng.choice(patients)) for _ in range(6)] for _ in range(60)]
@@ -151,7 +133,7 @@ def test_many_clients_many_slots_book_each_slot_once(server: ServerHandle) -> No
 
 
 def test_the_same_key_at_once_has_one_effect(server: ServerHandle) -> None:
-    slot = _public_slots(server, TODAY + dt.timedelta(days=3), 1)[0]
+    slot = public_slots(server.hub.db, TODAY + dt.timedelta(days=3), 1)[0]
     clients = 30
     barrier = threading.Barrier(clients, timeout=60)
     headers = {**HEADERS, "Idempotency-Key": "same-key-for-everyone"}

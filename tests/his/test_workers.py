@@ -27,7 +27,7 @@ from sqlalchemy import func, select
 
 from simulators.his import models as m
 from simulators.his.db import Database
-from simulators.his.testing import SEEDED_AT, TODAY, TZ
+from simulators.his.testing import SEEDED_AT, TODAY, TZ, public_slots
 
 HEADERS = {"Authorization": "Bearer demo-kiosk-token"}
 FREE_PATIENTS = [f"P{n:06d}" for n in [*range(1, 50), *range(410, 600)]]
@@ -75,28 +75,9 @@ def workers(sqlite_url: str) -> Iterator[tuple[str, Database]]:
             proc.wait(timeout=10)
 
 
-def _public_slots(db: Database, day: dt.date, limit: int) -> list[str]:
-    with db.read() as s:
-        return list(
-            s.execute(
-                select(m.Slot.id)
-                .join(m.Schedule, m.Schedule.id == m.Slot.schedule_id)
-                .where(
-                    m.Schedule.date == day,
-                    m.Schedule.state == "open",
-                    m.Slot.appointment_id.is_(None),
-                    m.Slot.hold_id.is_(None),
-                    m.Slot.reserved_followup.is_(False),
-                )
-                .order_by(m.Slot.id)
-                .limit(limit)
-            ).scalars()
-        )
-
-
 def test_two_workers_race_for_the_last_slot(workers: tuple[str, Database]) -> None:
     url, db = workers
-    slot = _public_slots(db, TODAY + dt.timedelta(days=2), 1)[0]
+    slot = public_slots(db, TODAY + dt.timedelta(days=2), 1)[0]
     clients = 100
     barrier = threading.Barrier(clients, timeout=60)
 
@@ -126,7 +107,7 @@ def test_two_workers_race_for_the_last_slot(workers: tuple[str, Database]) -> No
 
 def test_two_workers_book_each_slot_once(workers: tuple[str, Database]) -> None:
     url, db = workers
-    slots = [sl for d in (3, 4) for sl in _public_slots(db, TODAY + dt.timedelta(days=d), 10)]
+    slots = [sl for d in (3, 4) for sl in public_slots(db, TODAY + dt.timedelta(days=d), 10)]
     patients = FREE_PATIENTS[:40]
 
     def client(k: int) -> Counter:
@@ -173,7 +154,7 @@ def test_two_workers_book_each_slot_once(workers: tuple[str, Database]) -> None:
 
 def test_two_workers_same_key_one_effect(workers: tuple[str, Database]) -> None:
     url, db = workers
-    slot = _public_slots(db, TODAY + dt.timedelta(days=5), 1)[0]
+    slot = public_slots(db, TODAY + dt.timedelta(days=5), 1)[0]
     clients = 30
     barrier = threading.Barrier(clients, timeout=60)
     headers = {**HEADERS, "Idempotency-Key": "one-key-two-workers"}

@@ -1,24 +1,14 @@
-"""UI tests run offscreen with the shared fakes and a synchronous task runner; screenshots go to /tmp/ui-shots."""
+"""UI tests run offscreen with the shared fakes (tests/conftest.py) and a synchronous task runner; screenshots go to /tmp/ui-shots."""
 
 from __future__ import annotations
 
-import importlib.util
 import os
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
 os.environ["QT_QPA_PLATFORM"] = "offscreen"
 
 import pytest
-
-_NAME = "kiosk_test_fakes"
-if _NAME not in sys.modules:
-    _spec = importlib.util.spec_from_file_location(_NAME, Path(__file__).parent.parent / "flows" / "fakes.py")
-    assert _spec and _spec.loader
-    _module = importlib.util.module_from_spec(_spec)
-    sys.modules[_NAME] = _module
-    _spec.loader.exec_module(_module)
 
 SHOTS = Path(os.environ.get("KIOSK_UI_SHOTS", "/tmp/ui-shots"))
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from kiosk_test_support import wait_for
 
 from kiosk.config import IdCardSection
 from kiosk.devices.base import FAULT_STATES, Cancel, Capability, Detail, DeviceState
@@ -31,16 +31,6 @@ FIND = bytes.fromhex("AAAAAA96690003200122")
 SELECT = bytes.fromhex("AAAAAA96690003200221")
 READ = bytes.fromhex("AAAAAA96690003300132")
 SAM_STATUS = bytes.fromhex("AAAAAA9669000311FFED")
-
-
-def wait_for(predicate: Callable[[], bool], timeout_s: float = 5.0) -> bool:
-    """Poll `predicate` (bounded); the result is asserted by the caller."""
-    end = time.monotonic() + timeout_s
-    while time.monotonic() < end:
-        if predicate():
-            return True
-        time.sleep(0.01)
-    return predicate()
 
 
 @pytest.fixture

@@ -5,11 +5,10 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import threading
-import time
-from collections.abc import Callable
 from dataclasses import replace
 
 import pytest
+from kiosk_test_support import wait_for
 
 from kiosk.config import InsuranceSection
 from kiosk.devices.base import Cancel, Capability, Detail, DeviceState, DeviceStatus
@@ -28,15 +27,6 @@ from simulators.insurance import (
 from .conftest import READER, PcscdBox
 
 SELECT_SSSE = "00a404000f7378312e73682ec9e7bbe1b1a3d5cf"
-
-
-def wait_until(predicate: Callable[[], bool], timeout_s: float = 5.0) -> bool:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.02)
-    return predicate()
 
 
 def record_statuses(reader: PcscInsuranceReader) -> list[DeviceStatus]:
@@ -111,7 +101,7 @@ def test_card_removed_mid_read(reader: PcscInsuranceReader, sim: InsuranceCardSi
     with pytest.raises(CardRemoved):
         reader.read_card(timeout_s=5)
     assert len(sim.apdus) == 3
-    assert wait_until(lambda: reader.status().detail is Detail.NONE)
+    assert wait_for(lambda: reader.status().detail is Detail.NONE)
     assert reader.status().state is DeviceState.ONLINE
 
 
@@ -155,7 +145,7 @@ def test_card_variants_through_pcsc(reader: PcscInsuranceReader, sim: InsuranceC
 
 def test_self_test_and_capabilities(reader: PcscInsuranceReader, sim: InsuranceCardSimulator) -> None:
     sim.insert(normal_card())
-    assert wait_until(lambda: reader.status().detail is Detail.CARD_PRESENT)
+    assert wait_for(lambda: reader.status().detail is Detail.CARD_PRESENT)
     result = reader.self_test()
     assert result.ok
     assert f"using reader: {READER}" in result.lines
@@ -187,7 +177,7 @@ def test_recovers_after_pcscd_restart(pcscd: PcscdBox, reader: PcscInsuranceRead
     sim.insert(normal_card())
     assert reader.read_card(timeout_s=5).card_number == "A00000019"
     pcscd.handle = pcscd.handle.restart()
-    assert wait_until(lambda: reader.status().state is DeviceState.ONLINE, timeout_s=10)
+    assert wait_for(lambda: reader.status().state is DeviceState.ONLINE, timeout_s=10)
     assert DeviceState.NO_DEVICE in [s.state for s in statuses]
     assert sim.connected.wait(5)  # the card is still in the slot and plugs back into the new vpcd
     assert reader.read_card(timeout_s=10).name == "张三"

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import threading
-import time
-from collections.abc import Callable
 
 import pytest
+from kiosk_test_support import wait_for
 
 from kiosk.config import PaymentSection
 from kiosk.devices.base import Cancel, Capability, Detail, DeviceState, DeviceStatus
@@ -26,16 +25,6 @@ from kiosk.domain.money import Money
 from simulators.payment import Behaviour, PaymentTerminalSimulator
 
 ALL_STEPS = [PaymentStep.INSERT_CARD, PaymentStep.ENTER_PIN, PaymentStep.PROCESSING, PaymentStep.REMOVE_CARD]
-
-
-def wait_for(condition: Callable[[], bool], seconds: float = 5.0) -> bool:
-    """Poll `condition` (bounded in time); the caller asserts the result."""
-    end = time.monotonic() + seconds
-    while time.monotonic() < end:
-        if condition():
-            return True
-        time.sleep(0.02)
-    return condition()
 
 
 # --- sales --------------------------------------------------------------------------------------

@@ -5,10 +5,10 @@ from __future__ import annotations
 import contextlib
 import socket
 import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import pytest
+from kiosk_test_support import wait_for
 
 from kiosk.config import PrinterSection
 from kiosk.devices.base import Capability, Detail, DeviceState, DeviceStatus
@@ -34,15 +34,6 @@ def lines_without_rule(document: Document) -> list[str]:
 
 def receipt_lines_without_rule(text: str) -> list[str]:
     return [line for line in text.split("\n") if line != "-" * 48]
-
-
-def wait_for(condition: Callable[[], bool], timeout_s: float = 10.0) -> bool:
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.02)
-    return True
 
 
 def assert_state(printer: EscposReceiptPrinter, state: DeviceState, detail: Detail) -> None:
@@ -404,10 +395,10 @@ def test_status_recovers_by_itself_when_the_fault_clears(slip: Document) -> None
         with EscposReceiptPrinter(link, timeout_s=TIMEOUT_S, poll_interval_s=0.05) as driver:
             assert_state(driver, DeviceState.USER_ERROR, Detail.PAPER_OUT)
             sim.refill()
-            assert wait_for(lambda: driver.status().state is DeviceState.ONLINE)
+            assert wait_for(lambda: driver.status().state is DeviceState.ONLINE, timeout_s=10)
             sim.set_offline(True)
-            assert wait_for(lambda: driver.status().state is DeviceState.OFFLINE)
+            assert wait_for(lambda: driver.status().state is DeviceState.OFFLINE, timeout_s=10)
             sim.set_offline(False)
-            assert wait_for(lambda: driver.status().state is DeviceState.ONLINE)
+            assert wait_for(lambda: driver.status().state is DeviceState.ONLINE, timeout_s=10)
             driver.print_document(slip)
         assert len(sim.receipts) == 1

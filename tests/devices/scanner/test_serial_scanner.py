@@ -3,26 +3,17 @@
 from __future__ import annotations
 
 import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from kiosk_test_support import wait_for
 
 from kiosk.config import ScannerSection
 from kiosk.devices.base import FAULT_STATES, Cancel, Capability, DeviceState
 from kiosk.devices.scanner import MAX_CODE_LEN, SerialScanner, decode_code, take_line
 from kiosk.domain.errors import DeviceOffline, DeviceTimeout, UserCancelled
 from simulators.scanner import ScannerSimulator
-
-
-def wait_for(predicate: Callable[[], bool], timeout_s: float = 5.0) -> bool:
-    end = time.monotonic() + timeout_s
-    while time.monotonic() < end:
-        if predicate():
-            return True
-        time.sleep(0.01)
-    return predicate()
 
 
 @pytest.fixture
