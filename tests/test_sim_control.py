@@ -3,6 +3,7 @@ drivers on the other end."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import signal
@@ -112,5 +113,79 @@ def test_panel_buttons_act_on_the_simulators(qtbot: Any, tmp_path: Path) -> None
         assert panel.result.text().startswith("✗ payment/behaviour")
         panel.grab().save(str(tmp_path / "panel.png"))
         assert (tmp_path / "panel.png").stat().st_size > 10_000
+    finally:
+        rig.stop()
+
+
+def test_panel_lists_useful_patients_first_and_shows_the_last_printout(qtbot: Any) -> None:
+    from kiosk.devices.printer import EscposReceiptPrinter
+    from kiosk.domain.document import Document, Text
+    from simulators.panel import ControlPanel
+
+    rig = SimulatorRig.start(Config(), ["printer"], his=True)
+    try:
+        panel = ControlPanel(rig)
+        qtbot.addWidget(panel)
+        first = panel.patients[0]
+        assert "appointments_today" in first.tags
+        assert "— 今日有预约 has a booking today" in panel.patient_box.itemText(0)
+        tags = [p.tags for p in panel.patients]
+        last_booked = max(i for i, t in enumerate(tags) if "appointments_today" in t)
+        assert all("appointments_today" in t for t in tags[: last_booked + 1])  # all of them before any other
+
+        printer = EscposReceiptPrinter.from_config(dataclasses.replace(Config().devices.printer,
+                                                                       **rig.endpoint_for("printer")))
+        printer.open()
+        try:
+            printer.print_document(Document("test", (Text("挂号凭条 第 A012 号"),)))
+        finally:
+            printer.close()
+        panel.show_last_printout()
+        assert "挂号凭条 第 A012 号" in panel.printout.text()
+    finally:
+        rig.stop()
+
+
+def test_simctl_patient_card_without_an_his_is_refused_in_plain_words() -> None:
+    from simulators.rig import control_server
+
+    rig = SimulatorRig.start(Config(), ["idcard"])
+    server = control_server(rig, 0)
+    url = f"http://127.0.0.1:{server.server_address[1]}/"
+    try:
+        ctl = subprocess.run([sys.executable, "-m", "kiosk", "simctl", "idcard/insert", "patient_id=P000100",
+                              "--url", url], check=False, capture_output=True, text=True, timeout=30)
+        assert ctl.returncode == 1
+        answer = json.loads(ctl.stdout)
+        assert answer["ok"] is False and "--his-url" in answer["error"] and "test_card" in answer["error"]
+        assert requests.get(url, timeout=5).json()["simulators"]["idcard"]  # the control port lives on
+        assert requests.get(url + "idcard", timeout=5).json() is None
+        assert requests.post(url + "idcard/insert", json={"test_card": "female"}, timeout=5).ok
+        assert requests.get(url + "idcard", timeout=5).json()["name"] == "李四"
+    finally:
+        server.shutdown()
+        rig.stop()
+
+
+def test_write_config_points_the_real_drivers_at_the_simulators(tmp_path: Path) -> None:
+    from kiosk import config as kiosk_config
+    from simulators.rig import kiosk_config as write_config
+
+    rig = SimulatorRig.start(Config(), ["idcard", "printer"])
+    try:
+        path = tmp_path / "kiosk.toml"
+        path.write_text(write_config(rig, Config()), encoding="utf-8")
+        loaded = kiosk_config.load(path)
+        assert loaded.devices.idcard.driver == "ga467-serial"
+        assert loaded.devices.idcard.device == rig.endpoint_for("idcard")["device"]
+        assert (loaded.devices.printer.driver, loaded.devices.printer.port) == (
+            "escpos-network", rig.endpoint_for("printer")["port"])
+        reader = Ga467Reader.from_config(loaded.devices.idcard)
+        reader.open()
+        try:
+            rig.insert_test_id_card("female")
+            assert reader.read_card(5).name == "李四"
+        finally:
+            reader.close()
     finally:
         rig.stop()
