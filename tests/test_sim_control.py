@@ -28,11 +28,11 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
-def test_kiosk_sim_prints_endpoints_and_obeys_the_control_port() -> None:
+def test_kiosk_sim_prints_endpoints_and_obeys_the_control_port(tmp_path: Path) -> None:
     port = _free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "kiosk", "--log-level", "WARNING", "sim", "idcard", "scanner",
-         "--control-port", str(port)],
+         "--control-port", str(port), "--write-config", str(tmp_path / "kiosk.toml")],
         stdout=subprocess.PIPE, text=True, env={**os.environ, "QT_QPA_PLATFORM": "offscreen"},
     )
     try:
@@ -46,7 +46,12 @@ def test_kiosk_sim_prints_endpoints_and_obeys_the_control_port() -> None:
         control = info["control"]["url"]
         assert "his" not in info and set(info) == {"idcard", "scanner", "control"}
 
-        reader = Ga467Reader(info["idcard"]["device"])
+        from kiosk import config as kiosk_config
+
+        written = kiosk_config.load(tmp_path / "kiosk.toml")  # --write-config: the real drivers, pointed here
+        assert (written.devices.idcard.driver, written.devices.idcard.device) == ("ga467-serial",
+                                                                                  info["idcard"]["device"])
+        reader = Ga467Reader.from_config(written.devices.idcard)
         reader.open()
         try:
             assert requests.post(control + "idcard/insert", json={"test_card": "female"}, timeout=5).ok

@@ -147,7 +147,7 @@ class MainWindow(QMainWindow):
         header.setAttribute(Qt.WidgetAttribute.WA_StyledBackground)
         row = QHBoxLayout(header)
         row.setContentsMargins(32, 12, 32, 12)
-        self.hospital = label(hospital, wrap=False)
+        self.hospital = label(hospital, wrap=False, name="hospital")
         self.language = button("", name="lang")
         self.language.clicked.connect(self.translator_toggle)
         row.addWidget(self.hospital, 1)
