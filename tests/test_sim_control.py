@@ -194,3 +194,50 @@ def test_write_config_points_the_real_drivers_at_the_simulators(tmp_path: Path) 
             reader.close()
     finally:
         rig.stop()
+
+
+def test_the_terminals_ledger_and_the_printers_jobs_as_an_auditor_reads_them() -> None:
+    import pytest
+
+    from kiosk.devices.payment import EcrPaymentTerminal, new_reference
+    from kiosk.devices.printer import EscposReceiptPrinter
+    from kiosk.domain.document import Document, Text
+    from kiosk.domain.errors import PaymentCancelled, PaymentDeclined
+    from kiosk.domain.money import Money
+    from simulators.control_client import ControlClient
+    from simulators.rig import control_server
+
+    rig = SimulatorRig.start(Config(), ["payment", "printer"])
+    server = control_server(rig, 0)
+    sims = ControlClient(f"http://127.0.0.1:{server.server_address[1]}")
+    devices = Config().devices
+    terminal = EcrPaymentTerminal.from_config(dataclasses.replace(devices.payment, **rig.endpoint_for("payment")))
+    printer = EscposReceiptPrinter.from_config(dataclasses.replace(devices.printer, **rig.endpoint_for("printer")))
+    terminal.open()
+    printer.open()
+    try:
+        assert sims.ledger() == [] and sims.jobs() == []
+        sale, void = new_reference("K01"), new_reference("K01")
+        terminal.sale(sale, Money(1250))
+        terminal.void(void, sale)
+        sims.act("payment/behaviour", behaviour="decline")
+        with pytest.raises(PaymentDeclined):
+            terminal.sale(declined := new_reference("K01"), Money(300))
+        sims.act("payment/behaviour", behaviour="cancelled")
+        with pytest.raises(PaymentCancelled):
+            terminal.sale(cancelled := new_reference("K01"), Money(400))
+        ledger = sims.ledger()
+        assert [(t["ref"], t["type"], t["amount_fen"], t["result"]) for t in ledger] == [
+            (sale, "sale", 1250, "approved"), (void, "void", 1250, "approved"),
+            (declined, "sale", 300, "declined"), (cancelled, "sale", 400, "cancelled")]
+        assert ledger[1]["original_ref"] == sale and "original_ref" not in ledger[0]
+        assert all(t["at"] for t in ledger)
+
+        printer.print_document(Document("test", (Text("挂号凭条"), Text("第 A012 号"))))
+        [job] = sims.jobs()
+        assert job["text"].splitlines()[:2] == ["挂号凭条", "第 A012 号"] and job["cut"] is True and job["at"]
+    finally:
+        terminal.close()
+        printer.close()
+        server.shutdown()
+        rig.stop()
