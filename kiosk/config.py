@@ -36,6 +36,8 @@ class KioskSection:
     """The tester automation port on 127.0.0.1 (AUTOMATION.md); 0 = off."""
     automation_token: str = ""
     """When set, every automation request needs `Authorization: Bearer <token>`."""
+    registration_pay_later: bool = True
+    """预约挂号: the hospital lets the fee be paid later (at collection); false needs payment at booking."""
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
 
 from kiosk.domain.money import Money
@@ -34,6 +34,12 @@ class Appointment:
     doctor_title: str | None
     fee: Money
     status: AppointmentStatus
+    queue_number: str | None = None
+    """Given at collection (取号); None while only booked."""
+    floor: str = ""
+    room: str = ""
+    paid: Money = field(default_factory=Money.zero)
+    """What was paid toward the fee so far (a refund on 退号 returns this)."""
 
     @property
     def time_text(self) -> str:

@@ -43,6 +43,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "his.OUTSIDE_COLLECTION_WINDOW": ("当前不在取号时间，请在 {window_start} 至 {window_end} 之间取号。", "Not collection time. Please come back between {window_start} and {window_end}."),
     "his.IDENTITY_MISMATCH": ("证件与预约人不一致，无法取号。", "This card does not match the booking. Collection refused."),
     "his.CANCEL_DEADLINE_PASSED": ("已过退号时间，请到人工窗口办理。", "Too late to cancel here. Please go to a staffed window."),
+    "his.NOT_COLLECTED": ("请先到自助机“预约取号”后再报到。", "Please collect your booking (Collect booking) before checking in."),
+    "his.NOT_CANCELLABLE": ("该预约已取号或已失效，不能退号，请到人工窗口咨询。", "This booking was already collected or is no longer valid. Please ask at a staffed window."),
     "his.ALREADY_PAID": ("该费用已支付，无需重复缴费。", "This has already been paid."),
     "his.AMOUNT_MISMATCH": ("金额与医院记录不符，请到人工窗口办理。", "The amount does not match. Please go to a staffed window."),
     "his.CARD_EXPIRED": ("证件已过有效期，请到人工窗口办理。", "Your card has expired. Please go to a staffed window."),

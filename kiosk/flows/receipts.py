@@ -1,14 +1,17 @@
-"""Printout layouts as kiosk.domain.document.Document: the registration slip (挂号凭条)."""
+"""Printout layouts as kiosk.domain.document.Document: the registration slip (挂号凭条) at collection
+and at booking, the queue ticket (排队小票), and a reprint's 补打 mark."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from dataclasses import dataclass
 
-from kiosk.domain.appointment import Collected
-from kiosk.domain.document import Align, Document, Feed, QrCode, Rule, Text
+from kiosk.domain.appointment import Appointment, Collected
+from kiosk.domain.document import Align, Block, Document, Feed, QrCode, Rule, Text
 from kiosk.domain.idnumber import mask_card, mask_id_number, mask_name
 from kiosk.domain.patient import Patient
+from kiosk.domain.schedule import QueueTicket
 
 CHECKIN_PREFIX = "CHECKIN:"
 _PERIODS = {"am": "上午", "pm": "下午"}
@@ -87,3 +90,73 @@ def _payment_text(collected: Collected, method: str | None) -> str:
     if collected.fee_due:
         return f"未支付，应缴 {collected.fee_due}，请到收费窗口缴费"
     return "已预付"
+
+
+def booking_slip(patient: Patient, appt: Appointment, ctx: SlipContext) -> Document:
+    """挂号凭条 of a booking (预约挂号): the booking code to collect with, since the queue number comes then."""
+    doctor = " ".join(p for p in (appt.doctor or "普通号", appt.doctor_title or "") if p)
+    where = " ".join(p for p in (appt.floor, appt.room) if p)
+    paid = ctx.payment_method or ("已支付" if appt.paid >= appt.fee else "未支付，请于取号时缴费")
+    blocks: list[Block] = [
+        Text(ctx.hospital_name, Align.CENTER, width=2, height=2, bold=True),
+        Text("挂号凭条", Align.CENTER, bold=True),
+        Rule(),
+        Text(f"姓名：{mask_name(patient.name)}"),
+        Text(f"证件：{mask_id_number(patient.id_number_masked)}"),
+    ]
+    if patient.visit_card:
+        blocks.append(Text(f"就诊卡：{mask_card(patient.visit_card)}"))
+    blocks += [
+        Rule(),
+        Text(f"科室：{appt.department}"),
+        Text(f"医生：{doctor}"),
+        Text(f"日期：{appt.date.isoformat()} {_PERIODS.get(appt.period, appt.period)}"),
+        Text(f"时段：{appt.time_text}"),
+    ]
+    if where:
+        blocks.append(Text(f"就诊地点：{where}"))
+    blocks += [
+        Rule(),
+        Text("预约码", Align.CENTER),
+        Text(appt.booking_code, Align.CENTER, width=2, height=2, bold=True),
+        Text("排队号：就诊当日取号时分配", Align.CENTER),
+        Rule(),
+        Text(f"挂号费：{appt.fee}"),
+        Text(f"支付方式：{paid}"),
+        Text(f"流水号：{ctx.transaction_no}"),
+        Feed(),
+        QrCode(checkin_code(appt.id)),
+        Text("就诊当日凭身份证或预约码取号", Align.CENTER),
+        Feed(),
+        Text(f"打印时间：{ctx.printed_at:%Y-%m-%d %H:%M:%S}"),
+        Text(f"终端号：{ctx.kiosk_id}"),
+    ]
+    return Document(title="挂号凭条", blocks=tuple(blocks))
+
+
+def queue_ticket(ticket: QueueTicket, ctx: SlipContext) -> Document:
+    """排队小票: the big queue number, where to wait, how many are ahead and about how long."""
+    where = " ".join(p for p in (ticket.floor, ticket.room) if p)
+    blocks: list[Block] = [
+        Text(ctx.hospital_name, Align.CENTER, bold=True),
+        Text("排队小票", Align.CENTER, bold=True),
+        Rule(),
+        Text(ticket.department, Align.CENTER, width=2, height=2),
+        Text(ticket.queue_number, Align.CENTER, width=4, height=4, bold=True),
+        Text(f"候诊地点：{where}", Align.CENTER),
+        Text(f"前面还有 {ticket.ahead} 人，预计等候 {ticket.estimated_wait_min} 分钟", Align.CENTER),
+        Rule(),
+        Text(f"流水号：{ctx.transaction_no}"),
+        Text(f"打印时间：{ctx.printed_at:%Y-%m-%d %H:%M:%S}"),
+        Text(f"终端号：{ctx.kiosk_id}"),
+        Text("请留意叫号屏幕，过号请到分诊台", Align.CENTER),
+    ]
+    return Document(title="排队小票", blocks=tuple(blocks))
+
+
+def reprint(document: Document, count: int, printed_at: dt.datetime) -> Document:
+    """The same document marked 补打 with how many times it has been reprinted, under its title."""
+    mark = Text(f"【补打】第 {count} 次  {printed_at:%Y-%m-%d %H:%M:%S}", Align.CENTER, bold=True)
+    blocks = list(document.blocks)
+    at = next((i + 1 for i, b in enumerate(blocks) if isinstance(b, Text) and b.text == document.title), 0)
+    return dataclasses.replace(document, title=f"{document.title}（补打）", blocks=tuple(blocks[:at] + [mark] + blocks[at:]))

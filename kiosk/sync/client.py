@@ -22,6 +22,7 @@ from kiosk import __version__
 from kiosk.config import Config
 from kiosk.domain.appointment import Appointment, Collected
 from kiosk.domain.errors import HisError, HisRefused, HisUnavailable, NotFound
+from kiosk.domain.money import Money
 from kiosk.domain.patient import IdCardData, Identity, Patient
 from kiosk.domain.schedule import Department, Doctor, Hold, QueueStatus, QueueTicket, Schedule, Slot
 from kiosk.sync import wire
@@ -197,8 +198,11 @@ class HisClient:
             idempotency_key=idempotency_key,
         )
 
-    def list_appointments(self, patient_id: str, date: dt.date) -> list[Appointment]:
-        params = {"patient_id": patient_id, "date": date.isoformat()}
+    def list_appointments(self, patient_id: str, date: dt.date | None) -> list[Appointment]:
+        """The patient's appointments on `date`, or (None) on every day."""
+        params = {"patient_id": patient_id}
+        if date is not None:
+            params["date"] = date.isoformat()
         return self._call(
             "GET",
             "/appointments",
@@ -230,8 +234,11 @@ class HisClient:
             params=params,
         )
 
-    def schedules(self, department_id: str, date: dt.date) -> list[Schedule]:
-        params = {"department_id": department_id, "date": date.isoformat()}
+    def schedules(self, department_id: str, date: dt.date | None) -> list[Schedule]:
+        """One day's schedules of a department, or (date None) every day the HIS has."""
+        params = {"department_id": department_id}
+        if date is not None:
+            params["date"] = date.isoformat()
         return self._call(
             "GET",
             "/schedules",
@@ -269,10 +276,14 @@ class HisClient:
             idempotency_key=idempotency_key,
         )
 
-    def cancel_appointment(self, appointment_id: str, idempotency_key: str) -> None:
-        """POST /appointments/{id}/cancel (退号); HisRefused CANCEL_DEADLINE_PASSED when too late."""
-        self._request(
-            "POST", f"/appointments/{appointment_id}/cancel", body={}, idempotency_key=idempotency_key
+    def cancel_appointment(self, appointment_id: str, idempotency_key: str) -> Money:
+        """POST /appointments/{id}/cancel (退号) -> the fee to refund; HisRefused CANCEL_DEADLINE_PASSED."""
+        return self._call(
+            "POST",
+            f"/appointments/{appointment_id}/cancel",
+            lambda b: wire.money(b.get("refund_fen", 0)),
+            body={},
+            idempotency_key=idempotency_key,
         )
 
     def checkin(self, appointment_id: str, idempotency_key: str) -> QueueTicket:

@@ -109,7 +109,7 @@ def appointment(data: Json) -> Appointment:
     slot = data.get("slot")
     times = slot if isinstance(slot, dict) else data
     start, end = timestamp(times["start"]), timestamp(times["end"])
-    department, department_id, _ = _named(data.get("department"), data.get("department_id"))
+    department, department_id, dep = _named(data.get("department"), data.get("department_id"))
     doctor_name, _, doctor = _named(data.get("doctor"), data.get("doctor_id"))
     title = doctor.get("title", data.get("doctor_title"))
     period = data.get("period") or (slot.get("period") if isinstance(slot, dict) else None)
@@ -127,6 +127,10 @@ def appointment(data: Json) -> Appointment:
         doctor_title=_opt_str(title),
         fee=money(data["fee_fen"]),
         status=AppointmentStatus(data["status"]),
+        queue_number=_opt_str(data.get("queue_number")),
+        floor=str(dep.get("floor") or ""),
+        room=str(dep.get("room") or ""),
+        paid=money(data.get("paid_fen", 0)),
     )
 
 

@@ -1,0 +1,85 @@
+"""What every patient task after 预约取号 shares: identify the patient, journal a keyed HIS write.
+
+A task's transitions take a frozen state and return a new one; a `KioskError` never escapes: it
+becomes the state's `error` with `failed_at`, as in `kiosk.flows.collect`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import uuid
+from collections.abc import Callable
+from typing import Any, Protocol, TypeVar
+
+from kiosk.domain.document import Document
+from kiosk.domain.errors import DeviceOffline, HisUnavailable, KioskError
+from kiosk.domain.patient import IdCardData, InsuranceCardData
+from kiosk.flows.identify import Identified, Identifier
+from kiosk.flows.services import HisApi, Services
+from kiosk.sync.journal import EntryState, JournalError
+
+
+class TaskState(Protocol):
+    step: Any
+    error: KioskError | None
+    failed_at: Any
+
+
+S = TypeVar("S", bound=TaskState)
+
+
+class PatientTask:
+    """Base of a task's flow: the services, a key factory, identification and the journal."""
+
+    ERROR: Any = None
+    """The task's error step (its step enum's ERROR)."""
+
+    def __init__(self, services: Services, new_key: Callable[[], str] = lambda: str(uuid.uuid4())) -> None:
+        self._services = services
+        self._new_key = new_key
+
+    @property
+    def services(self) -> Services:
+        return self._services
+
+    def fail(self, state: S, error: KioskError) -> S:
+        """An error shown in the task's error state, remembering the step it happened at."""
+        failed_at = state.failed_at if state.step is self.ERROR else state.step
+        return dataclasses.replace(state, step=self.ERROR, error=error, failed_at=failed_at)  # type: ignore[type-var]
+
+    # --- identify (ID card, insurance card, scanned code) ------------------------------------------
+    def resolve_id_card(self, card: IdCardData) -> Identified:
+        """First visit with no record: the HIS creates it from the card (实名建档), never the kiosk."""
+        return Identifier(self._his()).resolve_id_card(card, self._services.today())
+
+    def resolve_insurance_card(self, card: InsuranceCardData) -> Identified:
+        return Identifier(self._his()).resolve_insurance_card(card, self._services.today())
+
+    def resolve_scan(self, code: str) -> Identified:
+        return Identifier(self._his()).resolve_scan(code)
+
+    # --- journal -------------------------------------------------------------------------------
+    def journal_intent(self, kind: str, key: str, payload: dict[str, str]) -> None:
+        """Written before the HIS call; a retry with the same key finds it already there."""
+        journal = self._services.journal
+        if journal is None:
+            return
+        try:
+            journal.get(key)
+        except JournalError:
+            journal.record(kind, payload, key=key)
+
+    def journal_settle(self, key: str, state: EntryState, outcome: dict[str, str]) -> None:
+        if self._services.journal is not None:
+            self._services.journal.advance(key, state, outcome)
+
+    def print_document(self, document: Document) -> None:
+        """Print on the kiosk's printer; DeviceOffline when none is installed."""
+        if self._services.printer is None:
+            raise DeviceOffline("no receipt printer installed")
+        self._services.printer.print_document(document)
+
+    def _his(self) -> HisApi:
+        if self._services.his is None:
+            raise HisUnavailable("no HIS client configured")
+        return self._services.his
