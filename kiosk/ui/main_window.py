@@ -21,6 +21,8 @@ from kiosk.flows.services import Services
 from kiosk.ui.automation.elements import language_code
 from kiosk.ui.collect_controller import STEP_KEYS, CollectController, CollectScreens
 from kiosk.ui.i18n import Translator
+from kiosk.ui.patient_task_controller import Shell
+from kiosk.ui.patient_tasks import BOOK, PatientTasks
 from kiosk.ui.prompts import PromptLog
 from kiosk.ui.screens.appointments import AppointmentsScreen
 from kiosk.ui.screens.base import Screen
@@ -111,6 +113,11 @@ class MainWindow(QMainWindow):
             self.error,
             self.out_of_service,
         ]
+        self.step_keys: tuple[str, ...] = STEP_KEYS
+        self.patient_tasks = PatientTasks(
+            services, self.tasks, t, Shell(self.show_screen, self.stack.currentWidget, self.go_home), self
+        )
+        self.screens += self.patient_tasks.screens
         for screen in self.screens:
             self.stack.addWidget(screen)
         self.collect = CollectController(
@@ -182,7 +189,7 @@ class MainWindow(QMainWindow):
         self.back.setText(t.tr("nav.back"))
         self.home_button.setText(t.tr("nav.home"))
         self.countdown.more.setText(t.tr("idle.more"))
-        self.stepbar.set_steps([t.tr(key) for key in STEP_KEYS])
+        self.stepbar.set_steps([t.tr(key) for key in self.step_keys])
         if self.idle.remaining <= 15 and self.countdown.isVisible():
             self._on_idle_countdown(self.idle.remaining)
         for screen in self.screens:
@@ -215,6 +222,7 @@ class MainWindow(QMainWindow):
     def go_home(self) -> None:
         """End the session: forget every patient datum, back to the default language and the home screen."""
         self.collect.reset()
+        self.patient_tasks.reset()
         self.busy.hide()
         self.translator.reset()
         if self.current_screen is not self.out_of_service:
@@ -223,6 +231,7 @@ class MainWindow(QMainWindow):
     def show_out_of_service(self, reason: str = "") -> None:
         """暂停服务: for when something essential is missing; `reason` is for technicians (no patient data)."""
         self.collect.reset()
+        self.patient_tasks.reset()
         self.out_of_service.set_reason(reason)
         self.show_screen(self.out_of_service)
 
@@ -230,9 +239,18 @@ class MainWindow(QMainWindow):
         self.show_screen(self.home)
 
     def _on_back_clicked(self) -> None:
-        self.collect.back(self.current_screen)
+        task = self.patient_tasks.active
+        if task is not None:
+            task.back(self.current_screen)
+        else:
+            self.collect.back(self.current_screen)
 
     def _on_home_task_chosen(self, task: str) -> None:
+        keys = STEP_KEYS if task == COLLECT else self.patient_tasks.start(task)
+        if keys is None:
+            return
+        self.step_keys = keys
+        self.stepbar.set_steps([self.translator.tr(key) for key in keys])
         if task == COLLECT:
             self.collect.start()
 
@@ -262,7 +280,10 @@ class MainWindow(QMainWindow):
             reason = "task.no_printer"
         else:
             reason = _printer_fault_key(s.printer.status())
-        self.home.set_unavailable(COLLECT, reason)
+        for task in (COLLECT, *self.patient_tasks.controllers):
+            self.home.set_unavailable(task, reason)
+        if reason is None and not s.config.kiosk.registration_pay_later:
+            self.home.set_unavailable(BOOK, "task.no_payment")  # paying at booking needs the payment engine
 
     def _on_device_status_changed(self, _name: str, _status: object) -> None:
         self._update_availability()
@@ -297,6 +318,7 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self.collect.reset()
+        self.patient_tasks.reset()
         app = QApplication.instance()
         if app is not None:
             app.removeEventFilter(self.idle)

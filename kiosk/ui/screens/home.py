@@ -1,4 +1,4 @@
-"""Home: the five tasks as big tiles; only 预约取号 is active in this release."""
+"""Home: the five tasks as big tiles; 门诊缴费 is not active in this release."""
 
 from __future__ import annotations
 
@@ -28,10 +28,10 @@ class _Task:
 # the busiest task (预约取号) gets the full width at the top
 TASKS = (
     _Task(COLLECT, True, 0, 0, 2),
-    _Task("book", False, 1, 0),
+    _Task("book", True, 1, 0),
     _Task("pay", False, 1, 1),
-    _Task("checkin", False, 2, 0),
-    _Task("lookup", False, 2, 1, element="task-records"),
+    _Task("checkin", True, 2, 0),
+    _Task("lookup", True, 2, 1, element="task-records"),
 )
 
 

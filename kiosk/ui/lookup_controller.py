@@ -1,0 +1,108 @@
+"""Drives 查询补打 and 退号: identify -> `records` (reprint / cancel) -> confirm (退号) -> result."""
+
+from __future__ import annotations
+
+from kiosk.domain.idnumber import mask_name
+from kiosk.flows.lookup import LookupFlow, LookupState, LookupStep, can_cancel, can_reprint
+from kiosk.flows.lookup import Outcome as Done
+from kiosk.ui.checkin_controller import appointment_item
+from kiosk.ui.patient_task_controller import PatientTaskController
+from kiosk.ui.screens.choice import ChoiceScreen, Content
+from kiosk.ui.screens.confirm import ConfirmScreen, Review
+from kiosk.ui.screens.done import DoneScreen, Outcome
+
+STEP_KEYS = ("step.identify", "records.step", "step.done")
+_STEP = {LookupStep.IDENTIFY: 0, LookupStep.RECORDS: 1, LookupStep.REPRINTING: 1, LookupStep.CONFIRM_CANCEL: 1,
+         LookupStep.CANCELLING: 1, LookupStep.DONE: 2}
+REPRINT, CANCEL = "reprint", "cancel-booking"
+
+
+class LookupController(PatientTaskController):
+    STEP_KEYS = STEP_KEYS
+
+    def __init__(
+        self, *args: object, screen: ChoiceScreen, confirm: ConfirmScreen, result: DoneScreen, **kwargs: object
+    ) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.flow = LookupFlow(self.services)
+        self.screen, self.confirm, self.result = screen, confirm, result
+        screen.chosen.connect(self._on_chosen)
+        screen.action.connect(self._on_action)
+        confirm.confirmed.connect(self._on_cancel_confirmed)
+        result.finished.connect(self.shell.go_home)
+
+    def reset(self) -> None:
+        super().reset()
+        self.screen.clear()
+
+    def _render(self) -> None:
+        state: LookupState | None = self.state
+        if state is None:
+            return
+        step = _STEP.get(state.step, 0)
+        if state.step is LookupStep.IDENTIFY:
+            self._show_identify()
+        elif state.step is LookupStep.RECORDS:
+            self.screen.show_content(self._content, self._actions, state.selected_id)
+            self.shell.show(self.screen, step)
+        elif state.step is LookupStep.CONFIRM_CANCEL:
+            self.confirm.show_review(self._review, None, True)
+            self.shell.show(self.confirm, step)
+        elif state.step is LookupStep.DONE:
+            self.result.show_outcome(self._outcome)
+            self.shell.show(self.result, step)
+        elif state.step is LookupStep.ERROR:
+            retry = {LookupStep.REPRINTING: "error.reprint"}.get(state.failed_at)  # type: ignore[arg-type]
+            self.show_error(retry, None, _STEP.get(state.failed_at or LookupStep.IDENTIFY, 0))
+
+    def _actions(self, selected: str | None) -> set[str]:
+        record = next((a for a in self.state.records if a.id == selected), None) if self.state else None
+        if record is None:
+            return set()
+        return {name for name, ok in ((REPRINT, can_reprint(record)), (CANCEL, can_cancel(record))) if ok}
+
+    def _content(self) -> Content:
+        state: LookupState = self.state
+        items = tuple(appointment_item(self.t, a, True) for a in state.records)
+        name = mask_name(state.patient.name) if state.patient else ""
+        return Content(self.t.tr("appts.hello", name=name), self.t.tr("records.title"), items,
+                       self.t.tr("records.none"))
+
+    def _review(self) -> Review:
+        a, t = self.state.selected, self.t
+        assert a is not None
+        doctor = " ".join(p for p in (a.doctor or t.tr("appts.general"), a.doctor_title or "") if p)
+        lines = (
+            (t.tr("book.department"), a.department),
+            (t.tr("book.doctor"), doctor),
+            (t.tr("book.when"), f"{a.date:%Y-%m-%d}  {a.time_text}"),
+            (t.tr("book.fee"), str(a.fee)),
+        )
+        return Review(t.tr("cancel.title"), lines, t.tr("cancel.confirm"), t.tr("cancel.warning"))
+
+    def _outcome(self) -> Outcome:
+        state: LookupState = self.state
+        t = self.t
+        if state.outcome is Done.REPRINTED:
+            return Outcome(t.tr("records.reprinted"), lines=(t.tr("records.count", count=state.reprint_count),),
+                           take=t.tr("result.take_slip"))
+        refund = t.tr("cancel.refund", fee=state.refund) if state.refund.fen else ""
+        return Outcome(t.tr("cancel.done"), lines=tuple(x for x in (refund,) if x))
+
+    def _on_chosen(self, appointment_id: str) -> None:
+        self.state = self.flow.select(self.state, appointment_id)
+
+    def _on_action(self, element: str) -> None:
+        state = self.state
+        if state is None or state.selected is None:
+            return
+        if element == REPRINT:
+            self._run(lambda: self.flow.reprint(state), "busy.print")
+        else:
+            self.state = self.flow.ask_cancel(state)
+            self._render()
+
+    def _on_cancel_confirmed(self) -> None:
+        state = self.state
+        if state is not None and state.step is LookupStep.CONFIRM_CANCEL:
+            self._run(lambda: self.flow.cancel(state), "busy.cancel")
