@@ -64,8 +64,9 @@ class CheckinController(PatientTaskController):
         state: CheckinState = self.state
         items = tuple(appointment_item(self.t, a, can_check_in(a)) for a in state.appointments)
         name = mask_name(state.patient.name) if state.patient else ""
+        none = "" if any(item.enabled for item in items) else self.t.tr("checkin.none")
         return Content(self.t.tr("appts.hello", name=name), self.t.tr("checkin.title"), items,
-                       self.t.tr("checkin.none"))
+                       self.t.tr("checkin.none"), note=none)
 
     def _outcome(self) -> Outcome:
         ticket, t = self.state.ticket, self.t

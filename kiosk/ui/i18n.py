@@ -56,6 +56,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "appts.confirm": ("确认取号", "Collect"),
     "appts.fee": ("挂号费 {fee}", "Fee {fee}"),
     "appts.general": ("普通号", "General clinic"),
+    "status.booked": ("待取号", "To collect"),
     "status.collected": ("已取号", "Collected"),
     "status.checked_in": ("已报到", "Checked in"),
     "status.cancelled": ("已退号", "Cancelled"),

@@ -42,7 +42,7 @@ class ConfirmScreen(Screen):
         self._grid.setHorizontalSpacing(24)
         self._grid.setVerticalSpacing(14)
         self.countdown = label("", "warning", name="hold_countdown")
-        self.warning = label("", "hint")
+        self.warning = label("", "hint", name="note")
         self.substitute = label("", "warning", name="substitute")
         self.accept_substitute = button("", "secondary", name="confirm-substitute")
         self.accept_substitute.clicked.connect(self._on_accept_substitute)
@@ -107,7 +107,7 @@ class ConfirmScreen(Screen):
         review = self._render() if self._render else Review("", (), "")
         self.title.setText(review.title)
         for row, (name, value) in enumerate(review.lines):
-            caption, text = label(name, "field-label"), label(value, "card-line")
+            caption, text = label(name, "field-label", name=f"caption-{row}"), label(value, "card-line", name=f"line-{row}")
             self._grid.addWidget(caption, row, 0)
             self._grid.addWidget(text, row, 1)
             self._labels += [caption, text]

@@ -35,7 +35,7 @@ class DoneScreen(Screen):
         layout.setSpacing(18)
         self.icon = label("✓", "ok-icon", center=True)
         self.title = label("", "title", center=True)
-        self.caption = label("", "subtitle", center=True)
+        self.caption = label("", "subtitle", center=True, name="caption")
         self.number = label("", "queue", center=True, wrap=False, name="queue_number")
         self.lines = label("", "subtitle", center=True, name="details")
         self.take = label("", "warning", center=True, name="take_notice")

@@ -25,7 +25,7 @@ class ErrorScreen(Screen):
         self.title = label("", "title", center=True)
         self.message = label("", "error", center=True)
         self.message.setObjectName("error_message")
-        self.note = label("", "subtitle", center=True)
+        self.note = label("", "subtitle", center=True, name="error_note")
         self.retry = button("", "primary", name="retry")
         self.retry.clicked.connect(self.retry_requested.emit)
         layout.addStretch(1)

@@ -1,0 +1,240 @@
+"""预约挂号, 报到排队, 查询补打 and 退号 end to end, through the automation port (the demo's HIS clock at
+08:40: today's morning still open for 当日挂号, tomorrow's bookings still cancellable).
+
+GIVEN `kiosk demo --automation-port` (production composition root, simulated devices, reference HIS)
+WHEN a patient books, checks in, reprints or cancels by tapping as a finger would
+THEN the screens, the printer's jobs and the HIS's records agree.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import uuid
+from typing import Any
+
+import requests
+
+from kiosk.domain.idnumber import mask_name
+
+HEADERS = {"Authorization": "Bearer demo-kiosk-token"}
+
+
+def _his(kiosk: Any, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+    headers = dict(HEADERS, **({"Idempotency-Key": str(uuid.uuid4())} if method != "GET" else {}))
+    response = requests.request(method, f"{kiosk.his_url}{path}", json=body, headers=headers, timeout=10)
+    response.raise_for_status()
+    return response.json()
+
+
+def _text(screen: dict[str, Any], element_id: str) -> str:
+    return next(e["text"] for e in screen["elements"] if e["id"] == element_id)
+
+
+def _time(text: str) -> str:
+    """The 'HH:MM-HH:MM' a slot card shows."""
+    match = re.search(r"\d\d:\d\d-\d\d:\d\d", text)
+    assert match, text
+    return match.group(0)
+
+
+def _items(screen: dict[str, Any]) -> list[dict[str, Any]]:
+    return [e for e in screen["elements"] if e["role"] == "item"]
+
+
+def _fresh_patient(kiosk: Any) -> dict[str, Any]:
+    """A patient with no appointment at all (no booking limit in the way) no other test has used."""
+    fixtures = kiosk.fixtures()
+    booked = {a["patient_id"] for a in fixtures["appointments"]}
+    for patient in reversed(fixtures["patients"]):
+        if patient["id"] not in booked and patient["id"] not in kiosk.used_patients:
+            kiosk.used_patients.add(patient["id"])
+            return patient
+    raise AssertionError("no unused patient without appointments in the seed")
+
+
+def _to_slots(kiosk: Any, patient: dict[str, Any]) -> int:
+    """task-book, ID card, first department, first doctor, first day: on `slots`; the touches taken."""
+    kiosk.tap(id="task-book")
+    kiosk.wait("identify")
+    kiosk.sim("idcard/insert", patient_id=patient["id"])
+    kiosk.wait("departments")
+    for screen in ("doctors", "dates", "slots"):
+        kiosk.tap(id="item-0")
+        kiosk.wait(screen)
+    return 4
+
+
+def test_book_first_free_slot_of_a_department_in_six_touches(kiosk: Any) -> None:
+    patient = _fresh_patient(kiosk)
+    printed = len(kiosk.jobs())
+    touches = _to_slots(kiosk, patient)
+    slot_text = _items(kiosk.screen())[0]["text"]
+    kiosk.tap(id="item-0")
+    touches += 1
+    confirm = kiosk.wait("confirm")
+    countdown = _text(confirm, "hold_countdown")
+    assert "14:5" in countdown or "15:00" in countdown  # the 15-minute hold, counting down
+    kiosk.tap(id="primary")
+    touches += 1
+    result = kiosk.wait("result")
+    code = _text(result, "queue_number")
+
+    assert touches <= 7
+    jobs = kiosk.jobs()
+    assert len(jobs) == printed + 1 and jobs[-1]["cut"]
+    slip = jobs[-1]["text"]
+    assert "挂号凭条" in slip and code in slip and mask_name(patient["name"]) in slip
+    assert patient["name"] not in slip and patient["id_number"] not in slip
+    assert _time(slot_text) in slip  # the time booked is the time printed
+    booked = _his(kiosk, "GET", f"/appointments?patient_id={patient['id']}")["appointments"]
+    assert [a["booking_code"] for a in booked] == [code] and booked[0]["status"] == "booked"
+
+
+def test_back_from_confirm_releases_the_hold(kiosk: Any) -> None:
+    patient = _fresh_patient(kiosk)
+    _to_slots(kiosk, patient)
+    first = _items(kiosk.screen())[0]["text"]
+    kiosk.tap(id="item-0")
+    kiosk.wait("confirm")
+    kiosk.tap(id="back")
+    slots = kiosk.wait("slots")
+    assert _items(slots)[0]["text"] == first  # free again: the hold was given back
+
+
+def test_symptom_hint_finds_the_department(kiosk: Any) -> None:
+    patient = _fresh_patient(kiosk)
+    kiosk.tap(id="task-book")
+    kiosk.wait("identify")
+    kiosk.sim("idcard/insert", patient_id=patient["id"])
+    shown = kiosk.wait("departments")
+    chip = next(e for e in shown["elements"] if e["text"] == "头痛")
+    filtered = kiosk.tap(id=chip["id"])
+    assert "神经内科" in _items(filtered)[0]["text"]
+
+
+def test_slot_taken_offers_the_next_free_slot(kiosk: Any) -> None:
+    patient = _fresh_patient(kiosk)
+    _to_slots(kiosk, patient)
+    first, second = (e["text"] for e in _items(kiosk.screen())[:2])
+    # another channel takes the first slot meanwhile: every free slot at that time in that department
+    taken = _take_slot_everywhere(kiosk, _time(first)[:5])
+    assert taken
+    kiosk.tap(id="item-0")
+    error = kiosk.wait("error")
+    assert "已被预约" in _text(error, "error_message")
+    assert _time(second)[:5] in " ".join(e["text"] for e in error["elements"])
+    kiosk.tap(id="retry")
+    confirm = kiosk.wait("confirm")
+    assert _time(second) in " ".join(e["text"] for e in confirm["elements"])
+
+
+def _take_slot_everywhere(kiosk: Any, start: str) -> int:
+    """Hold, for other patients, every free slot of the first department that starts at `start`
+    (whichever doctor and day the screen chose, that slot is among them)."""
+    held = 0
+    fixtures = kiosk.fixtures()
+    booked = {a["patient_id"] for a in fixtures["appointments"]}
+    spare = [p for p in fixtures["patients"][:400] if p["id"] not in booked and p["id"] not in kiosk.used_patients]
+    departments = _his(kiosk, "GET", "/departments")["departments"]
+    leaves = [d for d in departments if d["parent"]]
+    schedules = _his(kiosk, "GET", f"/schedules?department_id={leaves[0]['id']}")["schedules"]
+    for schedule in schedules:
+        if schedule["state"] not in ("open", "substituted") or not schedule["available"]:
+            continue
+        for slot in _his(kiosk, "GET", f"/schedules/{schedule['id']}/slots")["slots"]:
+            if slot["available"] and slot["start"][11:16] == start:
+                patient = spare.pop()
+                kiosk.used_patients.add(patient["id"])
+                _his(kiosk, "POST", "/holds", {"slot_id": slot["id"], "patient_id": patient["id"]})
+                held += 1
+    return held
+
+
+def _collected_patient(kiosk: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+    patient, booking = kiosk.patient_with_booking()
+    _his(kiosk, "POST", f"/appointments/{booking['id']}/collect", {"patient_id": patient["id"]})
+    return patient, booking
+
+
+def test_checkin_prints_and_shows_the_queue_ticket(kiosk: Any) -> None:
+    patient, _ = _collected_patient(kiosk)
+    printed = len(kiosk.jobs())
+    kiosk.tap(id="task-checkin")
+    kiosk.wait("identify")
+    kiosk.sim("idcard/insert", patient_id=patient["id"])
+    shown = kiosk.wait("checkin")
+    assert _items(shown)[0]["enabled"]
+    kiosk.tap(id="primary")  # the one visit that can check in comes selected
+    result = kiosk.wait("result")
+    number = _text(result, "queue_number")
+    details = _text(result, "details")
+    assert number and "前面还有" in details
+    ticket = kiosk.jobs()[-1]["text"]
+    assert len(kiosk.jobs()) == printed + 1
+    assert "排队小票" in ticket and number in ticket and "前面还有" in ticket
+
+
+def test_checkin_before_collection_is_refused_in_plain_words(kiosk: Any) -> None:
+    patient, _ = kiosk.patient_with_booking()
+    kiosk.tap(id="task-checkin")
+    kiosk.wait("identify")
+    kiosk.sim("idcard/insert", patient_id=patient["id"])
+    shown = kiosk.wait("checkin")
+    assert not _items(shown)[0]["enabled"]
+    assert "请先取号" in " ".join(e["text"] for e in shown["elements"])
+
+
+def test_records_reprint_is_marked_and_counted(kiosk: Any) -> None:
+    patient, _ = _collected_patient(kiosk)
+    for count in (1, 2):
+        kiosk.tap(id="task-records")
+        kiosk.wait("identify")
+        if kiosk.sims.idcard() is None:
+            kiosk.sim("idcard/insert", patient_id=patient["id"])
+        kiosk.wait("records")
+        kiosk.tap(id="item-0")
+        kiosk.tap(id="reprint")
+        result = kiosk.wait("result")
+        assert str(count) in _text(result, "details")
+        slip = kiosk.jobs()[-1]["text"]
+        assert "补打" in slip and f"第 {count} 次" in slip
+        kiosk.tap(id="primary")
+        kiosk.wait("home")
+        kiosk.sim("idcard/remove")
+
+
+def test_cancel_today_is_too_late_go_to_the_window(kiosk: Any) -> None:
+    patient, _ = kiosk.patient_with_booking()
+    kiosk.tap(id="task-records")
+    kiosk.wait("identify")
+    kiosk.sim("idcard/insert", patient_id=patient["id"])
+    kiosk.wait("records")
+    kiosk.tap(id="item-0")
+    kiosk.tap(id="cancel-booking")
+    kiosk.wait("confirm")
+    kiosk.tap(id="primary")
+    error = kiosk.wait("error")
+    assert "人工窗口" in _text(error, "error_message")
+
+
+def test_cancel_tomorrows_booking(kiosk: Any) -> None:
+    patient = _fresh_patient(kiosk)
+    departments = [d for d in _his(kiosk, "GET", "/departments")["departments"] if d["parent"]]
+    tomorrow = (dt.date.fromisoformat(kiosk.fixtures()["appointments"][0]["date"]) + dt.timedelta(days=1))
+    schedule = next(s for d in departments for s in _his(kiosk, "GET", f"/schedules?department_id={d['id']}&date={tomorrow}")["schedules"]
+                    if s["state"] == "open" and s["available"])
+    slot = next(s for s in _his(kiosk, "GET", f"/schedules/{schedule['id']}/slots")["slots"] if s["available"])
+    hold = _his(kiosk, "POST", "/holds", {"slot_id": slot["id"], "patient_id": patient["id"]})
+    booked = _his(kiosk, "POST", "/appointments", {"hold_id": hold["hold_id"], "pay_now": False})["appointment"]
+    kiosk.tap(id="task-records")
+    kiosk.wait("identify")
+    kiosk.sim("idcard/insert", patient_id=patient["id"])
+    kiosk.wait("records")
+    kiosk.tap(id="item-0")
+    kiosk.tap(id="cancel-booking")
+    kiosk.wait("confirm")
+    kiosk.tap(id="primary")
+    kiosk.wait("result")
+    after = _his(kiosk, "GET", f"/appointments?patient_id={patient['id']}")["appointments"]
+    assert [a["status"] for a in after if a["id"] == booked["id"]] == ["cancelled"]
