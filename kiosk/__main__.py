@@ -21,8 +21,9 @@ def _global_options(defaults: bool) -> argparse.ArgumentParser:
     unset = argparse.SUPPRESS
     options.add_argument("--config", type=Path, default=None if defaults else unset,
                          help="config file (default /etc/kiosk/kiosk.toml)")
-    options.add_argument("--log-level", default="INFO" if defaults else unset,
-                         help="DEBUG, INFO, WARNING or ERROR (default INFO)")
+    options.add_argument("--log-level", default=None if defaults else unset,
+                         help="DEBUG, INFO, WARNING or ERROR (default INFO; WARNING for a technician's "
+                              "one-shot commands: device, simctl, config)")
     return options
 
 
@@ -61,7 +62,8 @@ class _GlobalOptionsSubparsers:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    logging_setup.setup(args.log_level)
+    one_shot = args.command in ("device", "simctl", "config")
+    logging_setup.setup(args.log_level or ("WARNING" if one_shot else "INFO"))
     try:
         cfg = config.load(args.config)
     except ConfigError as exc:

@@ -18,6 +18,7 @@ from typing import Any
 from kiosk.domain.errors import ConfigError
 
 DEFAULT_PATH = Path("/etc/kiosk/kiosk.toml")
+DEFAULTS_SOURCE = "(built-in defaults)"
 
 
 @dataclass(frozen=True)
@@ -103,7 +104,7 @@ class Config:
     kiosk: KioskSection = field(default_factory=KioskSection)
     his: HisSection = field(default_factory=HisSection)
     devices: DevicesSection = field(default_factory=DevicesSection)
-    source: str = "(built-in defaults)"
+    source: str = DEFAULTS_SOURCE
 
     def redacted(self) -> dict[str, Any]:
         """The effective config as a dict with secrets hidden (for `kiosk config --show`, logs)."""

@@ -79,6 +79,39 @@ def test_offline_device_says_so(tmp_path: Path) -> None:
     assert answer["error"]["type"] == "DeviceOffline" and answer["error"]["code"] == 101
 
 
+def test_missing_device_status_fails_and_says_so(tmp_path: Path) -> None:
+    """GIVEN a config naming an ID-card reader that is not plugged in WHEN a technician asks its status
+    THEN the command exits non-zero, the first line says FAILED and why, and the state follows as lines."""
+    path = tmp_path / "kiosk.toml"
+    path.write_text('[devices.idcard]\ndriver = "ga467-serial"\ndevice = "/dev/kiosk-no-such-reader"\n',
+                    encoding="utf-8")
+    result = kiosk("device", "idcard", "status", config=path)
+    assert result.returncode == 1
+    assert result.stderr.splitlines()[0] == ("idcard status: FAILED [101] DeviceOffline: idcard is no-device "
+                                             "(no-reader): no device at /dev/kiosk-no-such-reader")
+    assert "  state: no-device" in result.stdout.splitlines()
+    assert "note:" not in result.stdout  # a real driver: no simulator note
+    answer = json.loads(kiosk("device", "idcard", "status", "--json", config=path).stdout)
+    assert answer["ok"] is False and answer["result"]["state"] == "no-device"
+
+
+def test_without_a_config_file_the_first_line_says_it_tests_a_simulator() -> None:
+    """GIVEN no config file WHEN a technician reads a card and asks the printer's status THEN the first
+    line says a built-in simulator is being tested, and the output reads as plain words (no Python reprs)."""
+    read = kiosk("device", "idcard", "read", "--timeout", "5")
+    assert read.returncode == 0, read.stderr
+    lines = read.stdout.splitlines()
+    assert lines[0].startswith("note: no config file") and "built-in idcard simulator" in lines[0]
+    assert lines[1] == "idcard read: OK" and "  sex: male" in lines
+    status = kiosk("device", "printer", "status")
+    assert status.returncode == 0, status.stderr
+    lines = status.stdout.splitlines()
+    assert "built-in printer simulator" in lines[0] and lines[1] == "printer status: OK"
+    assert "  state: online" in lines and "  capabilities: barcode, cut, paper-low-sensor, qr" in lines
+    for shown in (read.stdout, status.stdout):
+        assert not any(mark in shown for mark in ("Sex.", "{", "[", "'")), shown
+
+
 @pytest.fixture
 def rig() -> SimulatorRig:
     rig = SimulatorRig.start(Config(), ["idcard", "printer", "payment", "scanner"], his=True)
