@@ -25,6 +25,8 @@ DEFAULTS_SOURCE = "(built-in defaults)"
 class KioskSection:
     id: str = "K01"
     hospital_name: str = "示范医院"
+    hospital_name_en: str = "Demonstration Hospital"
+    """The header in English. A file that names its hospital but no English name shows hospital_name."""
     language: str = "zh_CN"
     idle_timeout_s: int = 60
     """Seconds without a touch before the screen is cleared."""
@@ -191,6 +193,10 @@ def parse(text: str, source: str = "<config>") -> Config:
         raise ConfigError(f"{source}: not valid TOML: {exc}") from None
     config: Config = _build(Config, raw, "", source)
     config = dataclasses.replace(config, source=source)
+    kiosk = raw.get("kiosk", {})
+    if "hospital_name" in kiosk and "hospital_name_en" not in kiosk:
+        # the demo's English name belongs to no real hospital: show this one's own name instead
+        config = dataclasses.replace(config, kiosk=dataclasses.replace(config.kiosk, hospital_name_en=""))
     _check(config)
     return config
 

@@ -34,6 +34,12 @@ class Appointment:
     doctor_title: str | None
     fee: Money
     status: AppointmentStatus
+    department_en: str = ""
+    """The department's English name from the HIS (`name_en`); empty when the HIS sends none."""
+    doctor_title_en: str = ""
+    collect_from: dt.datetime | None = None
+    """When collection (取号) opens, as the HIS says; None when the HIS does not say."""
+    collect_until: dt.datetime | None = None
 
     @property
     def time_text(self) -> str:
@@ -41,7 +47,27 @@ class Appointment:
 
     @property
     def collectable(self) -> bool:
+        """Booked and not collected yet (whatever the time of day: see `collectable_at`)."""
         return self.status is AppointmentStatus.BOOKED
+
+    def opens_later(self, now: dt.datetime | None) -> bool:
+        """Booked, but its collection window has not opened yet (an afternoon visit in the morning)."""
+        if now is None or self.collect_from is None:
+            return False
+        return self.collectable and now < self.collect_from
+
+    def collectable_at(self, now: dt.datetime | None) -> bool:
+        """Whether it can be collected at `now` (None: at some time today): booked and inside its
+        collection window, as far as the HIS said."""
+        if not self.collectable or self.opens_later(now):
+            return False
+        return now is None or self.collect_until is None or now < self.collect_until
+
+    def department_in(self, english: bool) -> str:
+        return self.department_en if english and self.department_en else self.department
+
+    def doctor_title_in(self, english: bool) -> str | None:
+        return self.doctor_title_en if english and self.doctor_title_en else self.doctor_title
 
 
 @dataclass(frozen=True, slots=True)

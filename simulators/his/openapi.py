@@ -147,6 +147,10 @@ class Appointment(Answer):
     paid_fen: int
     status: AppointmentStatus
     queue_number: str | None
+    collect_from: str | None = None
+    """When collection (取号) opens for this appointment (the hospital's collection window)."""
+    collect_until: str | None = None
+    """When it closes: a booking not collected by then is a no-show."""
 
 
 class AppointmentAnswer(Answer):

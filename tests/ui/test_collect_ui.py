@@ -92,33 +92,57 @@ def test_his_down_shows_plain_chinese_words(qtbot, make_window, shot) -> None:
     shot(window, "06-error-his-down")
     shown = window.error.message.text()
     assert shown == HIS_DOWN_ZH
-    assert not window.error.retry.isVisible()
     everything = " ".join(label.text() for label in window.findChildren(type(window.error.message)))
     assert "Traceback" not in everything and "HisUnavailable" not in everything
     qtbot.mouseClick(window.language, Qt.MouseButton.LeftButton)
     assert window.error.message.text().startswith("The hospital system is unreachable")
-    qtbot.mouseClick(window.back, Qt.MouseButton.LeftButton)
-    assert window.current_screen is window.identify
+    # the link may come back: retrying is offered, and repeats the look-up with what was typed
+    assert window.error.retry.isVisible() and window.error.retry.text() == "Try again"
+    qtbot.mouseClick(window.error.retry, Qt.MouseButton.LeftButton)
+    assert window.current_screen is window.error and his.calls.count("resolve") == 2
+    his.down = False
+    qtbot.mouseClick(window.error.retry, Qt.MouseButton.LeftButton)
+    assert window.current_screen is window.appointments and window.appointments.cards["A2"].isChecked()
     qtbot.mouseClick(window.home_button, Qt.MouseButton.LeftButton)
     assert window.current_screen is window.home and window.translator.language == "zh_CN"
 
 
-def test_paper_out_keeps_the_collection_and_reprints(qtbot, make_window, shot) -> None:
+def test_paper_out_mid_slip_is_a_success_with_a_note_and_reprints(qtbot, make_window, shot) -> None:
+    """GIVEN the paper runs out while the slip prints WHEN the collection went through THEN the patient
+    sees success (✓, the queue number big), a note that the slip did not print and where to get it
+    (the staffed window), and 重新打印; a reprint that fails again says so; one that works prints."""
     services = create_services(cards=[create_id_card()])
     services.printer.fail_with = PaperOut("paper out")
     window = make_window(services)
     window.collect.start()
     qtbot.mouseClick(window.appointments.cards["A1"], Qt.MouseButton.LeftButton)
     qtbot.mouseClick(window.appointments.confirm, Qt.MouseButton.LeftButton)
-    assert window.current_screen is window.error
-    shot(window, "07-error-paper-out")
-    assert "缺纸" in window.error.message.text()
+    assert window.current_screen is window.result
+    shot(window, "07-result-not-printed")
     queue = window.collect.state.collected.queue_number
-    assert queue in window.error.note.text() and window.error.retry.text() == "重新打印"
+    assert window.result.title.text() == "取号成功" and window.result.queue.text() == queue
+    assert window.result.queue.font().pixelSize() >= 100 or window.result.queue.height() >= 100
+    note = window.result.not_printed
+    assert note.isVisible()
+    assert note.text() == f"凭条未能打印（打印机缺纸）。取号已成功，请记住排队号 {queue}，到人工窗口补打凭条。"
+    assert "查询补打" not in note.text()  # that task is not open yet: name the place that is
+    assert window.result.take.text() == "请取走身份证"  # no slip to take
+    assert window.result.reprint.isVisible() and window.result.reprint.text() == "重新打印"
+    qtbot.mouseClick(window.result.reprint, Qt.MouseButton.LeftButton)  # paper still out
+    assert window.current_screen is window.result
+    assert note.text().startswith("重新打印未成功（第 1 次）。凭条未能打印（打印机缺纸）")
+    qtbot.mouseClick(window.result.reprint, Qt.MouseButton.LeftButton)
+    assert note.text().startswith("重新打印未成功（第 2 次）。")
+    qtbot.mouseClick(window.language, Qt.MouseButton.LeftButton)
+    shot(window, "07-result-not-printed-en")
+    assert note.text().startswith("Printing again failed (attempt 2). Your slip did not print (the printer is out")
+    qtbot.mouseClick(window.language, Qt.MouseButton.LeftButton)
     services.printer.fail_with = None
-    qtbot.mouseClick(window.error.retry, Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(window.result.reprint, Qt.MouseButton.LeftButton)
     assert window.current_screen is window.result and window.result.queue.text() == queue
-    assert services.his.calls.count("collect") == 1
+    assert not note.isVisible() and not window.result.reprint.isVisible()
+    assert window.result.take.text() == "请取走凭条和身份证"
+    assert len(services.printer.printed) == 1 and services.his.calls.count("collect") == 1
 
 
 def test_idle_timeout_counts_down_and_clears_patient_data(qtbot, make_window, shot) -> None:
