@@ -47,6 +47,7 @@ class IdentifyScreen(Screen):
         # without the ID-card reader, the heading names only the ways that work
         self.title.setText(self.t.tr("identify.title" if self._reader_ok else "identify.title_no_reader"))
         self.icon.setVisible(self._reader_ok)
+        self.others.setVisible(self._reader_ok)
         self.others.setText(self.t.tr("identify.others"))
         self.code.setText(self.t.tr("identify.code"))
         self.warning.setText(self.t.tr("identify.no_reader"))
