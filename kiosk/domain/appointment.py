@@ -40,6 +40,8 @@ class Appointment:
     collect_from: dt.datetime | None = None
     """When collection (取号) opens, as the HIS says; None when the HIS does not say."""
     collect_until: dt.datetime | None = None
+    window_open: bool | None = None
+    """Whether the HIS, by its own clock, takes the collection now; None when it does not say."""
 
     @property
     def time_text(self) -> str:
@@ -47,21 +49,14 @@ class Appointment:
 
     @property
     def collectable(self) -> bool:
-        """Booked and not collected yet (whatever the time of day: see `collectable_at`)."""
-        return self.status is AppointmentStatus.BOOKED
+        """Booked, not collected yet, and (as far as the HIS said) inside its collection window now."""
+        return self.status is AppointmentStatus.BOOKED and self.window_open is not False
 
-    def opens_later(self, now: dt.datetime | None) -> bool:
-        """Booked, but its collection window has not opened yet (an afternoon visit in the morning)."""
-        if now is None or self.collect_from is None:
-            return False
-        return self.collectable and now < self.collect_from
-
-    def collectable_at(self, now: dt.datetime | None) -> bool:
-        """Whether it can be collected at `now` (None: at some time today): booked and inside its
-        collection window, as far as the HIS said."""
-        if not self.collectable or self.opens_later(now):
-            return False
-        return now is None or self.collect_until is None or now < self.collect_until
+    @property
+    def opens_later(self) -> bool:
+        """Booked, but its collection window has not opened yet (an afternoon visit in the morning): a
+        booking whose window has closed is a no-show, not booked."""
+        return self.status is AppointmentStatus.BOOKED and self.window_open is False
 
     def department_in(self, english: bool) -> str:
         return self.department_en if english and self.department_en else self.department

@@ -11,7 +11,6 @@ paper-out keeps the collection and allows a reprint.
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 import logging
 import uuid
 from collections.abc import Callable
@@ -57,8 +56,6 @@ class CollectState:
     patient: Patient | None = None
     appointments: tuple[Appointment, ...] = ()
     """Today's appointments, collectable or not (the screen offers only the collectable ones)."""
-    as_of: dt.datetime | None = None
-    """When the appointments were fetched: what can be collected depends on the time of day."""
     selected_id: str | None = None
     collect_key: str | None = None
     """Idempotency key of the collection of `selected_id`, kept across retries."""
@@ -76,7 +73,7 @@ class CollectState:
 
     @property
     def collectable(self) -> tuple[Appointment, ...]:
-        return tuple(a for a in self.appointments if a.collectable_at(self.as_of))
+        return tuple(a for a in self.appointments if a.collectable)
 
     @property
     def can_retry(self) -> bool:
@@ -137,8 +134,7 @@ class CollectFlow:
             appointments = tuple(his.list_appointments(identified.patient.id, self._services.today()))
         except KioskError as exc:
             return self.fail(dataclasses.replace(state, step=CollectStep.IDENTIFY), exc)
-        listed = CollectState(appointments=appointments, as_of=self._services.clock())
-        collectable = listed.collectable
+        collectable = [a for a in appointments if a.collectable]
         chosen = next((a for a in collectable if preselect and a.booking_code == preselect), None)
         if chosen is None and len(collectable) == 1:
             chosen = collectable[0]  # one thing to collect: one touch fewer
@@ -149,7 +145,6 @@ class CollectFlow:
             step=CollectStep.CHOOSE_APPOINTMENT,
             patient=identified.patient,
             appointments=appointments,
-            as_of=listed.as_of,
             selected_id=chosen.id if chosen else None,
             collect_key=self._new_key() if chosen else None,
         )

@@ -35,6 +35,12 @@ def _opt_id(value: Any) -> str | None:
     return None if value is None else _id(value)
 
 
+def _opt_bool(value: Any) -> bool | None:
+    if value is not None and not isinstance(value, bool):
+        raise TypeError(f"expected a boolean, got {value!r}")
+    return value
+
+
 def _opt_str(value: Any) -> str | None:
     return None if value is None else str(value)
 
@@ -132,6 +138,7 @@ def appointment(data: Json) -> Appointment:
         doctor_title_en=str(doctor.get("title_en") or ""),
         collect_from=timestamp(collect_from) if collect_from else None,
         collect_until=timestamp(collect_until) if collect_until else None,
+        window_open=_opt_bool(data.get("collectable")),
     )
 
 

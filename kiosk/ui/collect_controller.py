@@ -175,7 +175,7 @@ class CollectController(QObject):
             self._show_identify()
         elif state.step is CollectStep.CHOOSE_APPOINTMENT:
             name = mask_name(state.patient.name) if state.patient else ""
-            s.appointments.show_appointments(name, state.appointments, state.selected_id, state.as_of)
+            s.appointments.show_appointments(name, state.appointments, state.selected_id)
             self._show(s.appointments, 1)
         elif state.step is CollectStep.PRINTING:
             self._run(lambda: self.flow.print_slip(state), "busy.print")

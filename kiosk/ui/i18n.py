@@ -84,8 +84,8 @@ STRINGS: dict[str, tuple[str, str]] = {
     "result.reprint": ("重新打印", "Print again"),
     "result.not_printed": (
         "凭条未能打印（{why}）。取号已成功，请记住排队号 {queue}，到人工窗口补打凭条。",
-        "Your slip did not print ({why}). You are collected: remember queue number {queue} and get "
-        "the slip at a staffed window.",
+        ("Your slip did not print ({why}). You are collected: remember queue number {queue} and get "
+        "the slip at a staffed window."),
     ),
     "result.reprint_failed": ("重新打印未成功（第 {count} 次）。", "Printing again failed (attempt {count}). "),
     "result.why.paper_out": ("打印机缺纸", "the printer is out of paper"),

@@ -111,6 +111,7 @@ def appointment_fields(
         "queue_number": a["queue_number"],
         "collect_from": ctx.iso(collect_from),
         "collect_until": ctx.iso(collect_until),
+        "collectable": status == "booked" and collect_from <= ctx.now < collect_until,
     }
 
 

@@ -127,12 +127,13 @@ def test_afternoon_appointment_in_the_morning_is_shown_with_when_it_opens(flow_p
     patient = next(p for p in fixtures["patients"] if p["id"] == appt["patient_id"])
     state = flow.identify_booking_code(flow.start(), appt["booking_code"], patient["id_number"][-4:])
     listed = next(a for a in state.appointments if a.id == appt["id"])
-    assert f"{listed.collect_from:%H:%M}" == "13:30" and listed.opens_later(state.as_of)
+    assert f"{listed.collect_from:%H:%M}" == "13:30" and listed.opens_later
+    assert listed.department_en.isascii() and listed.department_en != listed.department  # name_en, for English
     assert listed not in state.collectable and state.selected_id != appt["id"]
     with pytest.raises(ValueError):
         flow.select(state, appt["id"])
     blind = dataclasses.replace(
-        state, appointments=tuple(dataclasses.replace(a, collect_from=None) for a in state.appointments)
+        state, appointments=tuple(dataclasses.replace(a, window_open=None) for a in state.appointments)
     )
     refused = flow.collect(flow.select(blind, appt["id"]))
     assert refused.step is CollectStep.ERROR and isinstance(refused.error, HisRefused)

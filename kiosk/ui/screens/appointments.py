@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QButtonGroup, QGridLayout, QPushButton, QScrollArea, QVBoxLayout, QWidget
 
@@ -46,28 +44,19 @@ class AppointmentsScreen(Screen):
         self.cards: dict[str, QPushButton] = {}
         self._appointments: tuple[Appointment, ...] = ()
         self._selected_id: str | None = None
-        self._as_of: dt.datetime | None = None
         self._patient_name = ""
 
     def show_appointments(
-        self,
-        patient_name: str,
-        appointments: tuple[Appointment, ...],
-        selected_id: str | None,
-        as_of: dt.datetime | None = None,
+        self, patient_name: str, appointments: tuple[Appointment, ...], selected_id: str | None
     ) -> None:
-        """`patient_name` must already be masked; `as_of` is the time the list is for (collection windows)."""
+        """`patient_name` must already be masked."""
         self._patient_name = patient_name
         self._appointments = appointments
         self._selected_id = selected_id
-        self._as_of = as_of
         self._rebuild()
 
     def clear(self) -> None:
         self.show_appointments("", (), None)
-
-    def _offered(self, appointment: Appointment) -> bool:
-        return appointment.collectable_at(self._as_of)
 
     def _rebuild(self) -> None:
         for card in self.cards.values():
@@ -78,7 +67,7 @@ class AppointmentsScreen(Screen):
         while self._list_layout.count():
             self._list_layout.takeAt(0)
         # collectable first, in time order; the others stay visible so nobody wonders where they went
-        ordered = sorted(self._appointments, key=lambda a: (not self._offered(a), a.start))
+        ordered = sorted(self._appointments, key=lambda a: (not a.collectable, a.start))
         for appointment in ordered:
             card = self._card(appointment)
             self.cards[appointment.id] = card
@@ -90,14 +79,14 @@ class AppointmentsScreen(Screen):
     def _card(self, appointment: Appointment) -> QPushButton:
         card = button("", "card", name=f"appointment_{appointment.id}")
         card.setCheckable(True)
-        card.setEnabled(self._offered(appointment))
+        card.setEnabled(appointment.collectable)
         card.setChecked(appointment.id == self._selected_id)
         card.clicked.connect(lambda _=False, a=appointment.id: self._on_card_clicked(a))
         grid = QGridLayout(card)
         grid.setContentsMargins(32, 20, 32, 20)
         parts = [
             (label("", "card-title"), 0, 0),
-            (label("", "card-fee" if self._offered(appointment) else "card-status"), 0, 1),
+            (label("", "card-fee" if appointment.collectable else "card-status"), 0, 1),
             (label("", "card-line"), 1, 0),
             (label("", "card-line"), 2, 0),
         ]
@@ -119,8 +108,8 @@ class AppointmentsScreen(Screen):
         t = self.t
         self.hello.setText(t.tr("appts.hello", name=self._patient_name))
         self.title.setText(t.tr("appts.title"))
-        collectable = [a for a in self._appointments if self._offered(a)]
-        later = any(a.opens_later(self._as_of) for a in self._appointments)
+        collectable = [a for a in self._appointments if a.collectable]
+        later = any(a.opens_later for a in self._appointments)
         self.empty.setText(t.tr("appts.later" if later else "appts.none"))
         self.empty_hint.setText(t.tr("appts.none_hint"))
         self.empty.setVisible(not collectable)
@@ -143,8 +132,8 @@ class AppointmentsScreen(Screen):
 
     def _corner(self, a: Appointment) -> str:
         """The fee of one that can be collected now; otherwise why not (collected, or from when)."""
-        if self._offered(a):
+        if a.collectable:
             return self.t.tr("appts.fee", fee=a.fee)
-        if a.opens_later(self._as_of) and a.collect_from is not None:
+        if a.opens_later and a.collect_from is not None:
             return self.t.tr("appts.opens_at", time=f"{a.collect_from:%H:%M}")
         return self.t.tr(f"status.{a.status.value}")
