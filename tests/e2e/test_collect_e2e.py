@@ -109,3 +109,23 @@ def test_unknown_booking_code_and_his_down_show_plain_words(rig: SimulatorRig, k
         walk.click(w.home_button)
     rig.set_his_faults()
     assert rig.printer.receipts == []
+
+
+def test_id_reader_replug_on_the_identify_screen(rig: SimulatorRig, kiosk: tuple[App, MainWindow],
+                                                 tmp_path: Path) -> None:
+    """GIVEN the identify screen WHEN the real ID-card reader (GA 467 over a pty) is unplugged THEN the
+    heading stops asking for the ID card and the warning shows; WHEN it is plugged back THEN the warning
+    goes and a card laid on it identifies the patient (no 25 s dead wait)."""
+    _, w = kiosk
+    walk = Walk(w, rig, tmp_path)
+    booked, _ = today_bookings(rig)
+    walk.click(w.home.tiles["collect"])
+    walk.on(w.identify)
+    rig.unplug("idcard")
+    walk.wait("the reader warning", w.identify.warning.isVisible)
+    assert w.identify.title.text() == "请插入医保卡、扫码，或输入预约码"
+    rig.replug("idcard")
+    walk.wait("the warning to go", lambda: not w.identify.warning.isVisible())
+    assert w.identify.title.text() == "请将身份证放在读卡区"
+    rig.insert_id_card(next(p for p in rig.patients(10_000) if p.id == booked[0]["patient_id"]))
+    walk.on(w.appointments)
