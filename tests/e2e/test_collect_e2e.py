@@ -129,3 +129,38 @@ def test_id_reader_replug_on_the_identify_screen(rig: SimulatorRig, kiosk: tuple
     assert w.identify.title.text() == "请将身份证放在读卡区"
     rig.insert_id_card(next(p for p in rig.patients(10_000) if p.id == booked[0]["patient_id"]))
     walk.on(w.appointments)
+
+
+def test_paper_out_before_and_during_the_slip(rig: SimulatorRig, kiosk: tuple[App, MainWindow],
+                                              tmp_path: Path) -> None:
+    """GIVEN the real printer driver and the simulated ESC/POS printer
+    WHEN the paper runs out while the appointment list is shown THEN 确认取号 collects nothing (the HIS
+    keeps the booking) and says the printer is out of paper;
+    WHEN the paper runs out in the middle of the slip THEN the collection stands and is shown as a success
+    with the note that the slip did not print, and 重新打印 prints it once paper is back."""
+    _, w = kiosk
+    walk = Walk(w, rig, tmp_path)
+    first = today_bookings(rig)[0][0]
+    walk.click(w.home.tiles["collect"])
+    walk.on(w.identify)
+    rig.insert_id_card(next(p for p in rig.patients(10_000) if p.id == first["patient_id"]))
+    walk.on(w.appointments)
+    rig.printer.set_paper_out(True)
+    walk.click(w.appointments.cards[str(first["id"])])
+    walk.click(w.appointments.confirm)
+    walk.on(w.error)
+    assert w.error.message.text().startswith("打印机缺纸，暂不能办理，您的预约没有改变")
+    status = next(a["status"] for a in _his_get(rig, f"/appointments?patient_id={first['patient_id']}")["appointments"]
+                  if str(a["id"]) == str(first["id"]))
+    assert status == "booked"
+    rig.printer.refill()
+    walk.click(w.back)
+    walk.on(w.appointments)
+    rig.printer.paper_out_after_bytes(200)
+    walk.click(w.appointments.confirm)
+    walk.on(w.result)
+    assert w.result.not_printed.isVisible() and w.result.queue.text() in w.result.not_printed.text()
+    rig.printer.refill()
+    walk.click(w.result.reprint)
+    walk.wait("the reprint", lambda: not w.result.not_printed.isVisible() and not w.tasks.busy)
+    assert w.result.queue.text() in walk.receipt("reprinted", 1)
