@@ -22,7 +22,7 @@ from kiosk.app import App, build
 from kiosk.config import Config
 from kiosk.domain.idnumber import mask_name
 from kiosk.flows.services import HOSPITAL_TZ
-from kiosk.ui.demo import DEMO_TIME, Walk, today_bookings
+from kiosk.ui.demo import DEMO_TIME, Walk, pump, today_bookings
 from kiosk.ui.main_window import MainWindow
 from simulators.rig import SimulatorRig
 
@@ -164,3 +164,51 @@ def test_paper_out_before_and_during_the_slip(rig: SimulatorRig, kiosk: tuple[Ap
     walk.click(w.result.reprint)
     walk.wait("the reprint", lambda: not w.result.not_printed.isVisible() and not w.tasks.busy)
     assert w.result.queue.text() in walk.receipt("reprinted", 1)
+
+
+@pytest.fixture
+def insurance_kiosk(tmp_path: Path, qtbot: Any) -> Iterator[tuple[SimulatorRig, MainWindow]]:
+    """The kiosk with the real PC/SC driver on vpcd's first slot (taken in turn with other test runs)."""
+    from simulators.pcscd import slot_lock
+
+    now = dt.datetime.combine(dt.datetime.now(HOSPITAL_TZ).date(), DEMO_TIME, HOSPITAL_TZ)
+    with slot_lock(35963):
+        rig = SimulatorRig.start(Config(), ["insurance", "printer"], his=True, his_now=now)
+        base = Config()
+        config = dataclasses.replace(base, his=dataclasses.replace(base.his, url=rig.his_url),
+                                     kiosk=dataclasses.replace(base.kiosk, data_dir=str(tmp_path / "data")))
+        app = build(config, rig)
+        window = MainWindow(app.services)
+        qtbot.addWidget(window)
+        window.resize(1080, 1500)
+        window.show()
+        yield rig, window
+        app.close()
+        rig.stop()
+
+
+def test_insurance_card_left_in_does_not_identify_again(insurance_kiosk: tuple[SimulatorRig, MainWindow],
+                                                       tmp_path: Path) -> None:
+    """GIVEN a patient identified by the insurance card, left in the reader WHEN 返回 is tapped THEN the
+    identify screen stays (the code entry can be reached); WHEN the card is taken out and put back THEN
+    it identifies the patient again."""
+    rig, w = insurance_kiosk
+    walk = Walk(w, rig, tmp_path)
+    booked, _ = today_bookings(rig)
+    carded = {p.id: p for p in rig.patients(10_000) if p.insurance_card}
+    patient = next(carded[a["patient_id"]] for a in booked if a["patient_id"] in carded)
+    walk.click(w.home.tiles["collect"])
+    walk.on(w.identify)
+    rig.insert_insurance_card(patient)
+    walk.on(w.appointments)
+    walk.click(w.back)
+    walk.on(w.identify)
+    pump(1500)  # more than a read and a re-arm: a card that re-triggered would have left this screen
+    assert w.current_screen is w.identify
+    walk.click(w.identify.code)
+    walk.on(w.code_entry)
+    walk.click(w.back)
+    walk.on(w.identify)
+    rig.remove_insurance_card()
+    rig.insert_insurance_card(patient)
+    walk.on(w.appointments)
