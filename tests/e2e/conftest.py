@@ -60,6 +60,15 @@ class DemoKiosk:
     def element(self, element_id: str) -> dict[str, Any] | None:
         return self.kiosk.element(element_id)
 
+    def enter_code(self, code: str, last4: str) -> None:
+        """From home: 预约取号, 输入预约码, the code and the last 4 on the keypad, 确认."""
+        self.tap(id="task-collect")
+        self.wait("identify")
+        self.tap(id="by-code")
+        self.wait("code_entry")
+        self.type(code + last4)
+        self.tap(id="primary")
+
     # --- the devices and the HIS -----------------------------------------------------------------
     def sim(self, action: str, **fields: Any) -> None:
         self.sims.act(action, **fields)

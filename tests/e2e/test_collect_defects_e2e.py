@@ -104,12 +104,7 @@ def test_retry_only_where_it_can_help(kiosk: Any) -> None:
     appointment at 08:40 is shown with when it can be collected and cannot be chosen."""
     patient, booking = kiosk.patient_with_booking()
     kiosk.sim("his/faults", down=True)
-    kiosk.tap(id="task-collect")
-    kiosk.wait("identify")
-    kiosk.tap(id="by-code")
-    kiosk.wait("code_entry")
-    kiosk.type(booking["booking_code"] + patient["id_number"][-4:])
-    kiosk.tap(id="primary")
+    kiosk.enter_code(booking["booking_code"], patient["id_number"][-4:])
     error = kiosk.wait("error")
     assert "医院系统暂时无法连接" in _text(error, "error_message") and _text(error, "retry") == "重试"
     kiosk.sim("his/faults")
@@ -136,14 +131,8 @@ def test_retry_only_where_it_can_help(kiosk: Any) -> None:
 def test_wrong_last4_keeps_the_booking_code(kiosk: Any) -> None:
     """Item 7: a wrong last-4 → error → 返回 keeps the code; 删除 in the empty last-4 steps into the code."""
     patient, booking = kiosk.patient_with_booking()
-    kiosk.tap(id="task-collect")
-    kiosk.wait("identify")
-    kiosk.tap(id="by-code")
-    kiosk.wait("code_entry")
     code = booking["booking_code"]
-    wrong = "0000" if patient["id_number"][-4:] != "0000" else "1111"
-    kiosk.type(code + wrong)
-    kiosk.tap(id="primary")
+    kiosk.enter_code(code, "0000" if patient["id_number"][-4:] != "0000" else "1111")
     kiosk.wait("error")
     kiosk.tap(id="back")
     entry = kiosk.wait("code_entry")
