@@ -43,12 +43,10 @@ class ErrorScreen(Screen):
         self._note: tuple[str, dict[str, object]] | None = None
 
     def show_error(
-        self,
-        error: KioskError,
-        retry_key: str | None = None,
-        note: tuple[str, dict[str, object]] | None = None,
+        self, error: KioskError, retry_key: str | None = None, note: tuple[str, dict[str, object]] | None = None
     ) -> None:
-        """`retry_key` labels a Retry button ('error.retry', 'error.reprint'); None hides it."""
+        """`retry_key` labels a Retry button ('error.retry'), offered only where retrying can work; None
+        hides it (the message then says when to come back or where to go)."""
         self._error, self._retry_key, self._note = error, retry_key, note
         self.retranslate()
 
