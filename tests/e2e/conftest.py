@@ -95,7 +95,7 @@ class DemoKiosk:
         today = morning[0]["date"] if morning else ""
         booked_today: dict[str, int] = {}
         for appointment in fixtures["appointments"]:
-            if appointment["date"] == today and appointment["status"] == "booked":
+            if appointment["date"] == today and appointment["status"] != "cancelled":
                 booked_today[appointment["patient_id"]] = booked_today.get(appointment["patient_id"], 0) + 1
         for appointment in morning:
             patient_id = appointment["patient_id"]
