@@ -108,6 +108,47 @@ class Walk:
         self.enter_code(code, last4)
         return self.on("error")
 
+    def book_first_free(self, patient_id: str) -> dict[str, Any]:
+        """预约挂号: ID card, the first department, doctor, day and time, 确认挂号; stops on the result."""
+        self.kiosk.tap(id="task-book")
+        self.on("identify")
+        self.sims.act("idcard/insert", patient_id=patient_id)
+        for screen in ("departments", "doctors", "dates", "slots"):
+            self.on(screen)
+            self.shot(screen)
+            self.kiosk.tap(id="item-0")
+        self.on("confirm")
+        self.shot("confirm")
+        self.kiosk.tap(id="primary")
+        result = self.on("result")
+        self.shot("result-booked")
+        return result
+
+    def check_in(self, patient_id: str) -> dict[str, Any]:
+        """报到排队 with the ID card; the one visit ready to check in comes selected."""
+        self.kiosk.tap(id="task-checkin")
+        self.on("identify")
+        self.sims.act("idcard/insert", patient_id=patient_id)
+        self.on("checkin")
+        self.shot("checkin")
+        self.kiosk.tap(id="primary")
+        result = self.on("result")
+        self.shot("result-checked-in")
+        return result
+
+    def reprint_first(self, patient_id: str) -> dict[str, Any]:
+        """查询补打: the first record, 补打凭条."""
+        self.kiosk.tap(id="task-records")
+        self.on("identify")
+        self.sims.act("idcard/insert", patient_id=patient_id)
+        self.on("records")
+        self.kiosk.tap(id="item-0")
+        self.shot("records")
+        self.kiosk.tap(id="reprint")
+        result = self.on("result")
+        self.shot("result-reprinted")
+        return result
+
     def finish(self) -> None:
         """Tap 完成, take the card away, back on the home screen."""
         self.kiosk.tap(id="primary")
@@ -147,6 +188,19 @@ def scripted_walk(kiosk: AutomationClient, sims: ControlClient, out: Path) -> Wa
     walk.finish()
     walk.collect_by_code(by_code["booking_code"], patients[by_code["patient_id"]]["id_number"][-4:])
     walk.receipt("registration-slip-booking-code", printed + 2)
+    walk.finish()
+
+    # 预约挂号 for a patient with nothing booked, then 报到 and 补打 for the one who collected by card.
+    booked_ids = {a["patient_id"] for a in his_fixtures(his_url)["appointments"]}
+    fresh = next(p for p in reversed(list(patients.values())) if p["id"] not in booked_ids)
+    walk.book_first_free(fresh["id"])
+    walk.receipt("registration-slip-booking", printed + 3)
+    walk.finish()
+    walk.check_in(by_card["patient_id"])
+    walk.receipt("queue-ticket", printed + 4)
+    walk.finish()
+    walk.reprint_first(by_card["patient_id"])
+    walk.receipt("reprint", printed + 5)
     walk.finish()
 
     # English, then what a patient sees when the hospital system is down.
