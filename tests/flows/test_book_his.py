@@ -35,7 +35,7 @@ def services(tmp_path) -> Iterator:
 
 
 def test_first_visit_books_the_first_free_slot_and_cancels_it_before_the_deadline(services) -> None:
-    services, handle = services
+    services, _ = services
     flow = BookFlow(services)
     state = flow.identify_id_card(flow.start(), create_id_card("新病人", "11010519800101123"))
     assert state.step is BookStep.DEPARTMENTS and state.created  # 实名建档 from the card
