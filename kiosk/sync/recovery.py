@@ -10,7 +10,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from kiosk.domain.errors import HisRefused, HisUnavailable, KioskError
+from kiosk.flows.book import JOURNAL_KIND as BOOK
+from kiosk.flows.checkin import JOURNAL_KIND as CHECKIN
 from kiosk.flows.collect import JOURNAL_KIND as COLLECT
+from kiosk.flows.lookup import CANCEL_KIND as CANCEL
+from kiosk.flows.lookup import REPRINT_KIND as REPRINT
 from kiosk.flows.services import HisApi
 from kiosk.sync.journal import Entry, EntryState, Journal
 
@@ -30,7 +34,31 @@ def _replay_collect(entry: Entry, his: HisApi) -> dict[str, str]:
     return {"queue_number": collected.queue_number, "recovered": "yes"}
 
 
-REPLAYS: dict[str, Callable[[Entry, HisApi], dict[str, str]]] = {COLLECT: _replay_collect}
+def _replay_book(entry: Entry, his: HisApi) -> dict[str, str]:
+    """The booking with its own key: the HIS answers one it made with the stored appointment."""
+    appointment = his.book(entry.payload["hold_id"], entry.payload["pay_now"] == "true", entry.key)
+    return {"appointment_id": appointment.id, "recovered": "yes"}
+
+
+def _replay_checkin(entry: Entry, his: HisApi) -> dict[str, str]:
+    ticket = his.checkin(entry.payload["appointment_id"], entry.key)
+    return {"queue_number": ticket.queue_number, "recovered": "yes"}
+
+
+def _replay_cancel(entry: Entry, his: HisApi) -> dict[str, str]:
+    refund = his.cancel_appointment(entry.payload["appointment_id"], entry.key)
+    return {"refund_fen": str(refund.fen), "recovered": "yes"}
+
+
+def _count_reprint(_entry: Entry, _his: HisApi) -> dict[str, str]:
+    """A reprint is counted when its entry is written; the HIS has nothing to say about it."""
+    return {"recovered": "yes"}
+
+
+REPLAYS: dict[str, Callable[[Entry, HisApi], dict[str, str]]] = {
+    COLLECT: _replay_collect, BOOK: _replay_book, CHECKIN: _replay_checkin, CANCEL: _replay_cancel,
+    REPRINT: _count_reprint,
+}
 
 
 def recover(journal: Journal, his: HisApi) -> RecoveryReport:

@@ -1,0 +1,238 @@
+"""预约挂号, 报到排队, 查询补打 and 退号 flows against an in-memory HIS: the refusals and the unknowns."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from dataclasses import dataclass, field
+
+import pytest
+from kiosk_test_fakes import NOW, FakeHis, create_appointment, create_his, create_id_card, create_services
+
+from kiosk.domain.appointment import Appointment, AppointmentStatus
+from kiosk.domain.errors import HisRefused, HisUnavailable
+from kiosk.domain.messages import message_for
+from kiosk.domain.money import Money
+from kiosk.domain.schedule import (
+    Department,
+    Doctor,
+    Hold,
+    Period,
+    QueueTicket,
+    Schedule,
+    ScheduleState,
+    Slot,
+)
+from kiosk.flows.book import BookFlow, BookStep
+from kiosk.flows.checkin import CheckinFlow, CheckinStep
+from kiosk.flows.lookup import LookupFlow, LookupStep
+from kiosk.sync.journal import EntryState, Journal
+
+TOMORROW = NOW.date() + dt.timedelta(days=1)
+
+
+def _slot(schedule: str, hour: int, minute: int, free: bool = True) -> Slot:
+    start = NOW.replace(day=TOMORROW.day, hour=hour, minute=minute)
+    return Slot(f"{schedule}-{hour:02d}{minute:02d}", start, start + dt.timedelta(minutes=15), free)
+
+
+@dataclass
+class BookingHis(FakeHis):
+    """FakeHis with a catalogue: one department, a doctor (substituted on one session) and holds."""
+
+    holds: dict[str, str] = field(default_factory=dict)
+    refuse_hold: HisRefused | None = None
+    refuse_book: HisRefused | None = None
+    lose_next_book_answer: bool = False
+    booked: dict[str, Appointment] = field(default_factory=dict)
+    released: list[str] = field(default_factory=list)
+    taken: set[str] = field(default_factory=set)
+
+    def list_appointments(self, patient_id: str, date: dt.date | None) -> list[Appointment]:
+        self._check("list")
+        return [a for a in self.appointments if a.patient_id == patient_id and date in (None, a.date)]
+
+    def departments(self) -> list[Department]:
+        return [Department("G1", "内科", "Medicine", "2F", ""), Department("D1", "神经内科", "Neurology", "2F", "204", "G1")]
+
+    def doctors(self, department_id: str | None = None) -> list[Doctor]:
+        return [Doctor("DR1", "李四", "主任医师", "Chief physician", "头痛", "D1"),
+                Doctor("DR2", "王五", "主治医师", "Attending physician", "眩晕", "D1")]
+
+    def schedules(self, department_id: str, date: dt.date | None) -> list[Schedule]:
+        return [
+            Schedule("S1", "DR1", TOMORROW, Period.AM, ScheduleState.OPEN, None, Money(4100), 3),
+            Schedule("S2", "DR2", TOMORROW, Period.PM, ScheduleState.SUBSTITUTED, "DR1", Money(1100), 2),
+            Schedule("S3", None, TOMORROW, Period.AM, ScheduleState.OPEN, None, Money(600), 1),
+        ]
+
+    def slots(self, schedule_id: str) -> list[Slot]:
+        hour = 14 if schedule_id == "S2" else 9
+        return [
+            dataclasses.replace(s, available=s.available and s.id not in self.taken)
+            for s in (_slot(schedule_id, hour, 0), _slot(schedule_id, hour, 15), _slot(schedule_id, hour, 30))
+        ]
+
+    def hold(self, slot_id: str, patient_id: str, idempotency_key: str) -> Hold:
+        self._check("hold")
+        if self.refuse_hold is not None:
+            raise self.refuse_hold
+        if slot_id in self.taken:
+            raise HisRefused("SLOT_TAKEN", "该时段已被预约", "taken")
+        self.holds[f"H{len(self.holds) + 1}"] = slot_id
+        return Hold(f"H{len(self.holds)}", NOW + dt.timedelta(minutes=15))
+
+    def release_hold(self, hold_id: str) -> None:
+        self._check("release")
+        self.released.append(hold_id)
+
+    def book(self, hold_id: str, pay_now: bool, idempotency_key: str) -> Appointment:
+        self._check("book")
+        if idempotency_key in self.booked:
+            return self.booked[idempotency_key]
+        if self.refuse_book is not None:
+            raise self.refuse_book
+        appointment = create_appointment("B1", "55556666", department="神经内科", status=AppointmentStatus.BOOKED)
+        self.booked[idempotency_key] = appointment
+        if self.lose_next_book_answer:
+            self.lose_next_book_answer = False
+            raise HisUnavailable("answer lost")
+        return appointment
+
+    def cancel_appointment(self, appointment_id: str, idempotency_key: str) -> Money:
+        self._check("cancel")
+        raise HisRefused("CANCEL_DEADLINE_PASSED", "已过退号时间", "too late")
+
+    def checkin(self, appointment_id: str, idempotency_key: str) -> QueueTicket:
+        self._check("checkin")
+        return QueueTicket("N007", "心血管内科", "305诊室", "3楼", 4, 20)
+
+
+@pytest.fixture
+def his() -> BookingHis:
+    base = create_his()
+    return BookingHis(patients=base.patients, credentials=base.credentials, id_last4=base.id_last4,
+                      appointments=base.appointments)
+
+
+@pytest.fixture
+def services(his, tmp_path):
+    services = dataclasses.replace(create_services(his), journal=Journal(tmp_path / "j.db"))
+    yield services
+    services.journal.close()
+
+
+def _at_slots(flow: BookFlow, doctor: str = "DR1"):
+    state = flow.identify_id_card(flow.start(), create_id_card())
+    state = flow.choose_department(state, "D1")
+    state = flow.choose_doctor(state, doctor)
+    return flow.choose_date(state, TOMORROW)
+
+
+def test_doctors_show_title_fee_free_slots_and_the_general_clinic(services) -> None:
+    flow = BookFlow(services)
+    state = flow.choose_department(flow.identify_id_card(flow.start(), create_id_card()), "D1")
+    choices = {c.key: c for c in state.choices}
+    assert choices["DR1"].fee == Money(4100) and choices["DR1"].free == 3
+    assert choices["DR2"].substitute is not None and choices["DR2"].substitute.name == "李四"
+    assert choices["general"].doctor is None
+    assert [d.id for d in state.shown_departments] == ["D1"]  # the group 内科 is a heading, not a choice
+
+
+def test_slot_taken_offers_the_next_free_slot(services, his) -> None:
+    flow = BookFlow(services)
+    state = _at_slots(flow)
+    his.taken.add(state.slots[0].slot.id)
+    refused = flow.choose_slot(state, state.slots[0].slot.id)
+    assert refused.step is BookStep.ERROR and refused.error.code == "SLOT_TAKEN"
+    assert refused.next_free is not None and refused.next_free.slot.id == state.slots[1].slot.id
+    held = flow.take_next_free(refused)
+    assert held.step is BookStep.CONFIRM and held.slot_id == state.slots[1].slot.id
+
+
+def test_substitute_doctor_must_be_confirmed_before_booking(services) -> None:
+    flow = BookFlow(services)
+    state = flow.choose_slot(_at_slots(flow, "DR2"), "S2-1400")
+    assert state.substitute is not None and state.needs_substitute_confirmation
+    with pytest.raises(ValueError):
+        flow.book(state)
+    assert flow.book(flow.confirm_substitute(state)).step is BookStep.PRINTING
+
+
+def test_a_lost_booking_answer_is_asked_again_with_the_same_key(services, his) -> None:
+    flow = BookFlow(services)
+    held = flow.choose_slot(_at_slots(flow), "S1-0900")
+    his.lose_next_book_answer = True
+    unknown = flow.book(held)
+    assert unknown.step is BookStep.ERROR and unknown.can_retry
+    assert services.journal.get(held.book_key).state is EntryState.INTENT  # open until settled
+    done = flow.retry(unknown)
+    assert done.step is BookStep.PRINTING and len(his.booked) == 1
+    assert services.journal.get(held.book_key).state is EntryState.CONFIRMED
+
+
+@pytest.mark.parametrize(
+    ("code", "details", "words"),
+    [
+        ("NO_SHOW_BANNED", {"banned_until": "2027-05-22"}, "2027-05-22"),
+        ("DAILY_DEPARTMENT_LIMIT", {}, "2个科室"),
+        ("SAME_DEPARTMENT_DOCTOR_LIMIT", {}, "1位医生"),
+        ("WEEKLY_LIMIT", {}, "3次"),
+        ("FIRST_VISIT_EXPERT_LIMIT", {}, "初诊专家号"),
+        ("OUTSIDE_BOOKING_WINDOW", {}, "预约范围"),
+        ("SCHEDULE_CLOSED", {}, "停止预约"),
+    ],
+)
+def test_each_booking_rule_refusal_is_shown_in_plain_words(services, his, code, details, words) -> None:
+    flow = BookFlow(services)
+    his.refuse_hold = HisRefused(code, "", "", details)
+    refused = flow.choose_slot(_at_slots(flow), "S1-0900")
+    assert refused.step is BookStep.ERROR and refused.failed_at is BookStep.SLOTS
+    assert words in message_for(refused.error, "zh_CN")
+    assert flow.back(refused).step is BookStep.SLOTS
+
+
+def test_hold_expired_at_booking_goes_back_to_fresh_slots(services, his) -> None:
+    flow = BookFlow(services)
+    held = flow.choose_slot(_at_slots(flow), "S1-0900")
+    his.refuse_book = HisRefused("HOLD_EXPIRED", "", "")
+    expired = flow.book(held)
+    assert expired.hold is None and "超时" in message_for(expired.error, "zh_CN")
+    assert flow.back(expired).step is BookStep.SLOTS
+
+
+def test_back_and_home_release_the_hold(services, his) -> None:
+    flow = BookFlow(services)
+    held = flow.choose_slot(_at_slots(flow), "S1-0900")
+    assert flow.back(held).step is BookStep.SLOTS and his.released == [held.hold.id]
+    again = flow.choose_slot(_at_slots(flow), "S1-0900")
+    assert flow.release(again).hold is None and his.released[-1] == again.hold.id
+
+
+def test_checkin_prints_the_queue_ticket(services) -> None:
+    flow = CheckinFlow(services)
+    state = flow.identify_id_card(flow.start(), create_id_card())
+    assert state.selected_id == "A0"  # the one collected visit comes selected
+    done = flow.print_ticket(flow.check_in(state))
+    assert done.step is CheckinStep.DONE
+    ticket = services.printer.printed[-1].plain_text()
+    assert "排队小票" in ticket and "N007" in ticket and "前面还有 4 人" in ticket
+
+
+def test_reprints_are_marked_and_counted_in_the_journal(services) -> None:
+    flow = LookupFlow(services)
+    state = flow.select(flow.identify_id_card(flow.start(), create_id_card()), "A1")
+    first = flow.reprint(state)
+    second = flow.reprint(state)
+    assert (first.reprint_count, second.reprint_count) == (1, 2)
+    assert "【补打】第 2 次" in services.printer.printed[-1].plain_text()
+    again = LookupFlow(services).reprint(state)  # another session, the same kiosk: the count goes on
+    assert again.reprint_count == 3
+
+
+def test_cancel_after_the_deadline_sends_the_patient_to_the_window(services) -> None:
+    flow = LookupFlow(services)
+    state = flow.ask_cancel(flow.select(flow.identify_id_card(flow.start(), create_id_card()), "A1"))
+    refused = flow.cancel(state)
+    assert refused.step is LookupStep.ERROR and "人工窗口" in message_for(refused.error, "zh_CN")
+    assert services.journal.get(state.key).state is EntryState.FAILED
