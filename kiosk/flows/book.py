@@ -19,7 +19,7 @@ from kiosk.domain.appointment import Appointment
 from kiosk.domain.document import Document
 from kiosk.domain.errors import HisRefused, KioskError
 from kiosk.domain.money import Money
-from kiosk.domain.patient import IdCardData, InsuranceCardData, Patient
+from kiosk.domain.patient import Patient
 from kiosk.domain.schedule import Department, Doctor, Hold, Schedule, Slot
 from kiosk.flows import department_search
 from kiosk.flows.identify import Identified
@@ -169,15 +169,6 @@ class BookFlow(PatientTask):
         return BookState()
 
     # --- identify -----------------------------------------------------------------------------
-    def identify_id_card(self, state: BookState, card: IdCardData) -> BookState:
-        return self._identify(state, lambda: self.resolve_id_card(card))
-
-    def identify_insurance_card(self, state: BookState, card: InsuranceCardData) -> BookState:
-        return self._identify(state, lambda: self.resolve_insurance_card(card))
-
-    def identify_scan(self, state: BookState, code: str) -> BookState:
-        return self._identify(state, lambda: self.resolve_scan(code))
-
     def _identify(self, state: BookState, resolve: Callable[[], Identified]) -> BookState:
         try:
             identified = resolve()

@@ -15,7 +15,7 @@ from enum import Enum
 from kiosk.domain.appointment import Appointment, AppointmentStatus
 from kiosk.domain.document import Document
 from kiosk.domain.errors import HisRefused, KioskError
-from kiosk.domain.patient import IdCardData, InsuranceCardData, Patient
+from kiosk.domain.patient import Patient
 from kiosk.domain.schedule import QueueTicket
 from kiosk.flows.identify import Identified
 from kiosk.flows.patient_task import PatientTask
@@ -68,15 +68,6 @@ class CheckinFlow(PatientTask):
 
     def start(self) -> CheckinState:
         return CheckinState()
-
-    def identify_id_card(self, state: CheckinState, card: IdCardData) -> CheckinState:
-        return self._identify(state, lambda: self.resolve_id_card(card))
-
-    def identify_insurance_card(self, state: CheckinState, card: InsuranceCardData) -> CheckinState:
-        return self._identify(state, lambda: self.resolve_insurance_card(card))
-
-    def identify_scan(self, state: CheckinState, code: str) -> CheckinState:
-        return self._identify(state, lambda: self.resolve_scan(code))
 
     def _identify(self, state: CheckinState, resolve: Callable[[], Identified]) -> CheckinState:
         try:

@@ -48,15 +48,21 @@ class PatientTask:
         return dataclasses.replace(state, step=self.ERROR, error=error, failed_at=failed_at)  # type: ignore[type-var]
 
     # --- identify (ID card, insurance card, scanned code) ------------------------------------------
-    def resolve_id_card(self, card: IdCardData) -> Identified:
+    def identify_id_card(self, state: S, card: IdCardData) -> S:
         """First visit with no record: the HIS creates it from the card (实名建档), never the kiosk."""
-        return Identifier(self._his()).resolve_id_card(card, self._services.today())
+        return self._identify(state, lambda: Identifier(self._his()).resolve_id_card(card, self._services.today()))
 
-    def resolve_insurance_card(self, card: InsuranceCardData) -> Identified:
-        return Identifier(self._his()).resolve_insurance_card(card, self._services.today())
+    def identify_insurance_card(self, state: S, card: InsuranceCardData) -> S:
+        return self._identify(
+            state, lambda: Identifier(self._his()).resolve_insurance_card(card, self._services.today())
+        )
 
-    def resolve_scan(self, code: str) -> Identified:
-        return Identifier(self._his()).resolve_scan(code)
+    def identify_scan(self, state: S, code: str) -> S:
+        return self._identify(state, lambda: Identifier(self._his()).resolve_scan(code))
+
+    def _identify(self, state: S, resolve: Callable[[], Identified]) -> S:
+        """The task's first step with the patient `resolve()` names (a KioskError: its error state)."""
+        raise NotImplementedError
 
     # --- journal -------------------------------------------------------------------------------
     def journal_intent(self, kind: str, key: str, payload: dict[str, str]) -> None:

@@ -11,9 +11,9 @@ from dataclasses import dataclass, field
 
 from kiosk.domain.errors import HisRefused, HisUnavailable, KioskError
 from kiosk.flows.book import JOURNAL_KIND as BOOK
+from kiosk.flows.cancel import CANCEL_KIND as CANCEL
 from kiosk.flows.checkin import JOURNAL_KIND as CHECKIN
 from kiosk.flows.collect import JOURNAL_KIND as COLLECT
-from kiosk.flows.lookup import CANCEL_KIND as CANCEL
 from kiosk.flows.lookup import REPRINT_KIND as REPRINT
 from kiosk.flows.services import HisApi
 from kiosk.sync.journal import Entry, EntryState, Journal

@@ -118,7 +118,7 @@ class BookController(PatientTaskController):
             for d in members:
                 items.append(Item(d.id, d.name_en if en and d.name_en else d.name,
                                   " ".join(p for p in (d.floor, d.room) if p), group=group if not en else ""))
-        hints = tuple((h, h) for h in HINTS) + (("", self.t.tr("book.all")),)
+        hints = tuple((h, self.t.tr(f"book.hint.{h}")) for h in HINTS) + (("", self.t.tr("book.all")),)
         return Content(self._hello(state), self.t.tr("book.departments"), tuple(items),
                        self.t.tr("book.no_department"), hints)
 
@@ -197,8 +197,11 @@ class BookController(PatientTaskController):
         a, t = state.appointment, self.t
         assert a is not None
         where = " ".join(p for p in (a.floor, a.room) if p)
+        en = t.is_english
+        department = (a.department_en if en else "") or a.department
+        title = (a.doctor_title_en if en else "") or a.doctor_title or ""
         lines = (
-            " ".join(p for p in (a.department, a.doctor or t.tr("appts.general"), a.doctor_title or "") if p),
+            " ".join(p for p in (department, a.doctor or t.tr("appts.general"), title) if p),
             f"{self._day(a.date)}  {a.time_text}",
             t.tr("result.where", where=where) if where else "",
             t.tr("book.collect_hint"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from kiosk.domain.appointment import Appointment
 from kiosk.domain.idnumber import mask_name
 from kiosk.flows.checkin import CheckinFlow, CheckinState, CheckinStep, can_check_in
+from kiosk.ui.i18n import Translator
 from kiosk.ui.patient_task_controller import PatientTaskController
 from kiosk.ui.screens.choice import ChoiceScreen, Content, Item
 from kiosk.ui.screens.done import DoneScreen, Outcome
@@ -14,12 +15,14 @@ _STEP = {CheckinStep.IDENTIFY: 0, CheckinStep.CHOOSE: 1, CheckinStep.CHECKING_IN
          CheckinStep.DONE: 3}
 
 
-def appointment_item(t: object, a: Appointment, enabled: bool) -> Item:
+def appointment_item(t: Translator, a: Appointment, enabled: bool) -> Item:
     """A registration as a card: department and doctor, the day and time, its status."""
-    tr = t.tr  # type: ignore[attr-defined]
-    doctor = " ".join(p for p in (a.doctor or tr("appts.general"), a.doctor_title or "") if p)
-    when = f"{a.date:%Y-%m-%d}  {tr(f'period.{a.period}')}  {a.time_text}"
-    return Item(a.id, f"{a.department}  {doctor}", when, tr(f"status.{a.status.value}"), enabled)
+    en = t.is_english
+    title = (a.doctor_title_en if en else "") or a.doctor_title or ""
+    doctor = " ".join(p for p in (a.doctor or t.tr("appts.general"), title) if p)
+    department = (a.department_en if en else "") or a.department
+    when = f"{a.date:%Y-%m-%d}  {t.tr(f'period.{a.period}')}  {a.time_text}"
+    return Item(a.id, f"{department}  {doctor}", when, t.tr(f"status.{a.status.value}"), enabled)
 
 
 class CheckinController(PatientTaskController):

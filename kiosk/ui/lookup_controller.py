@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from kiosk.domain.idnumber import mask_name
-from kiosk.flows.lookup import LookupFlow, LookupState, LookupStep, can_cancel, can_reprint
-from kiosk.flows.lookup import Outcome as Done
+from kiosk.flows.cancel import can_cancel
+from kiosk.flows.lookup import LookupFlow, can_reprint
+from kiosk.flows.records import LookupState, LookupStep
+from kiosk.flows.records import Outcome as Done
 from kiosk.ui.checkin_controller import appointment_item
 from kiosk.ui.patient_task_controller import PatientTaskController
 from kiosk.ui.screens.choice import ChoiceScreen, Content

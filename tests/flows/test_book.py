@@ -25,7 +25,8 @@ from kiosk.domain.schedule import (
 )
 from kiosk.flows.book import BookFlow, BookStep
 from kiosk.flows.checkin import CheckinFlow, CheckinStep
-from kiosk.flows.lookup import LookupFlow, LookupStep
+from kiosk.flows.lookup import LookupFlow
+from kiosk.flows.records import LookupStep
 from kiosk.sync.journal import EntryState, Journal
 
 TOMORROW = NOW.date() + dt.timedelta(days=1)

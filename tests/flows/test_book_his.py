@@ -12,7 +12,8 @@ from kiosk_test_fakes import create_id_card, create_services
 from kiosk.domain.appointment import AppointmentStatus
 from kiosk.flows import department_search
 from kiosk.flows.book import BookFlow, BookStep
-from kiosk.flows.lookup import LookupFlow, LookupStep
+from kiosk.flows.lookup import LookupFlow
+from kiosk.flows.records import LookupStep
 from kiosk.flows.services import HOSPITAL_TZ
 from kiosk.sync.client import HisClient
 from kiosk.sync.journal import EntryState, Journal

@@ -1,0 +1,55 @@
+"""退号 — cancel a booking before the hospital's deadline, as steps of the records task (查询补打).
+
+The cancellation is a keyed HIS write, journaled first (kind `cancel`); CANCEL_DEADLINE_PASSED sends the
+patient to a staffed window. The HIS answers the fee to refund; giving it back on the terminal is the
+payment engine's (not wired here yet: the result screen sends the patient to the cashier's window).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+
+from kiosk.domain.appointment import Appointment, AppointmentStatus
+from kiosk.domain.errors import HisRefused, KioskError
+from kiosk.flows.patient_task import PatientTask
+from kiosk.flows.records import LookupState, LookupStep, Outcome
+from kiosk.sync.journal import EntryState
+
+log = logging.getLogger(__name__)
+
+CANCEL_KIND = "cancel"
+
+
+def can_cancel(appointment: Appointment) -> bool:
+    """Only a booking not yet collected; whether the deadline has passed is the HIS's to say."""
+    return appointment.status is AppointmentStatus.BOOKED
+
+
+class CancelSteps(PatientTask):
+    """The records flow's 退号 steps: ask, then cancel the selected booking."""
+
+    def ask_cancel(self, state: LookupState) -> LookupState:
+        appointment = state.selected
+        if appointment is None or not can_cancel(appointment):
+            raise ValueError("nothing selected that can be cancelled")
+        return dataclasses.replace(state, step=LookupStep.CONFIRM_CANCEL, key=state.key or self._new_key())
+
+    def cancel(self, state: LookupState) -> LookupState:
+        """POST /appointments/{id}/cancel, journaled first. CANCEL_DEADLINE_PASSED: go to the window."""
+        appointment, key = state.selected, state.key
+        if appointment is None or key is None:
+            raise ValueError("cancel needs a confirmed selection")
+        working = dataclasses.replace(state, step=LookupStep.CANCELLING, error=None, failed_at=None)
+        self.journal_intent(CANCEL_KIND, key, {"appointment_id": appointment.id})
+        try:
+            refund = self._his().cancel_appointment(appointment.id, key)
+        except HisRefused as exc:
+            self.journal_settle(key, EntryState.FAILED, {"code": exc.code})
+            return self.fail(working, exc)
+        except KioskError as exc:
+            return self.fail(working, exc)
+        self.journal_settle(key, EntryState.CONFIRMED, {"refund_fen": str(refund.fen)})
+        log.info("cancel: cancelled", extra={"appointment_id": appointment.id, "refund_fen": refund.fen})
+        return dataclasses.replace(working, step=LookupStep.DONE, outcome=Outcome.CANCELLED, refund=refund)
+
