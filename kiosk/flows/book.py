@@ -25,7 +25,6 @@ from kiosk.flows import department_search
 from kiosk.flows.identify import Identified
 from kiosk.flows.patient_task import PatientTask
 from kiosk.flows.receipts import SlipContext, booking_slip
-from kiosk.sync.journal import EntryState
 
 log = logging.getLogger(__name__)
 
@@ -278,19 +277,17 @@ class BookFlow(PatientTask):
             raise ValueError("the substitute doctor must be confirmed first")
         booking = dataclasses.replace(state, step=BookStep.BOOKING, error=None, failed_at=None)
         pay_now = not self._services.config.kiosk.registration_pay_later
-        self.journal_intent(
-            JOURNAL_KIND, key, {"hold_id": hold.id, "patient_id": patient.id, "pay_now": str(pay_now).lower()}
-        )
         try:
-            appointment = self._his().book(hold.id, pay_now, key)
+            appointment = self.journaled(
+                JOURNAL_KIND, key, {"hold_id": hold.id, "patient_id": patient.id, "pay_now": str(pay_now).lower()},
+                lambda: self._his().book(hold.id, pay_now, key), lambda a: {"appointment_id": a.id},
+            )
         except HisRefused as exc:
-            self.journal_settle(key, EntryState.FAILED, {"code": exc.code})
             if exc.code == "HOLD_EXPIRED":
                 booking = dataclasses.replace(booking, hold=None)
             return self.fail(booking, exc)
         except KioskError as exc:
             return self.fail(booking, exc)  # unknown: the intent stays open; retry asks with the same key
-        self.journal_settle(key, EntryState.CONFIRMED, {"appointment_id": appointment.id})
         config = self._services.config.kiosk
         slip = booking_slip(
             patient, appointment, SlipContext(config.hospital_name, config.id, self._services.clock(), key)

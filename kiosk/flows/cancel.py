@@ -11,10 +11,9 @@ import dataclasses
 import logging
 
 from kiosk.domain.appointment import Appointment, AppointmentStatus
-from kiosk.domain.errors import HisRefused, KioskError
+from kiosk.domain.errors import KioskError
 from kiosk.flows.patient_task import PatientTask
 from kiosk.flows.records import LookupState, LookupStep, Outcome
-from kiosk.sync.journal import EntryState
 
 log = logging.getLogger(__name__)
 
@@ -41,15 +40,14 @@ class CancelSteps(PatientTask):
         if appointment is None or key is None:
             raise ValueError("cancel needs a confirmed selection")
         working = dataclasses.replace(state, step=LookupStep.CANCELLING, error=None, failed_at=None)
-        self.journal_intent(CANCEL_KIND, key, {"appointment_id": appointment.id})
         try:
-            refund = self._his().cancel_appointment(appointment.id, key)
-        except HisRefused as exc:
-            self.journal_settle(key, EntryState.FAILED, {"code": exc.code})
-            return self.fail(working, exc)
+            refund = self.journaled(
+                CANCEL_KIND, key, {"appointment_id": appointment.id},
+                lambda: self._his().cancel_appointment(appointment.id, key),
+                lambda money: {"refund_fen": str(money.fen)},
+            )
         except KioskError as exc:
             return self.fail(working, exc)
-        self.journal_settle(key, EntryState.CONFIRMED, {"refund_fen": str(refund.fen)})
         log.info("cancel: cancelled", extra={"appointment_id": appointment.id, "refund_fen": refund.fen})
         return dataclasses.replace(working, step=LookupStep.DONE, outcome=Outcome.CANCELLED, refund=refund)
 

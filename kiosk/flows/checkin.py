@@ -14,13 +14,12 @@ from enum import Enum
 
 from kiosk.domain.appointment import Appointment, AppointmentStatus
 from kiosk.domain.document import Document
-from kiosk.domain.errors import HisRefused, KioskError
+from kiosk.domain.errors import KioskError
 from kiosk.domain.patient import Patient
 from kiosk.domain.schedule import QueueTicket
 from kiosk.flows.identify import Identified
 from kiosk.flows.patient_task import PatientTask
 from kiosk.flows.receipts import SlipContext, queue_ticket
-from kiosk.sync.journal import EntryState
 
 log = logging.getLogger(__name__)
 
@@ -93,15 +92,13 @@ class CheckinFlow(PatientTask):
         if appointment is None or key is None:
             raise ValueError("check-in needs a selected appointment")
         working = dataclasses.replace(state, step=CheckinStep.CHECKING_IN, error=None, failed_at=None)
-        self.journal_intent(JOURNAL_KIND, key, {"appointment_id": appointment.id})
         try:
-            ticket = self._his().checkin(appointment.id, key)
-        except HisRefused as exc:
-            self.journal_settle(key, EntryState.FAILED, {"code": exc.code})
-            return self.fail(working, exc)
+            ticket = self.journaled(
+                JOURNAL_KIND, key, {"appointment_id": appointment.id},
+                lambda: self._his().checkin(appointment.id, key), lambda t: {"queue_number": t.queue_number},
+            )
         except KioskError as exc:
             return self.fail(working, exc)
-        self.journal_settle(key, EntryState.CONFIRMED, {"queue_number": ticket.queue_number})
         config = self.services.config.kiosk
         document = queue_ticket(ticket, SlipContext(config.hospital_name, config.id, self.services.clock(), key))
         log.info("checkin: checked in", extra={"appointment_id": appointment.id})

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Any, Protocol, TypeVar
 
 from kiosk.domain.document import Document
-from kiosk.domain.errors import DeviceOffline, HisUnavailable, KioskError
+from kiosk.domain.errors import DeviceOffline, HisRefused, HisUnavailable, KioskError
 from kiosk.domain.patient import IdCardData, InsuranceCardData
 from kiosk.flows.identify import Identified, Identifier
 from kiosk.flows.services import HisApi, Services
@@ -26,6 +26,7 @@ class TaskState(Protocol):
 
 
 S = TypeVar("S", bound=TaskState)
+T = TypeVar("T")
 
 
 class PatientTask:
@@ -78,6 +79,20 @@ class PatientTask:
     def journal_settle(self, key: str, state: EntryState, outcome: dict[str, str]) -> None:
         if self._services.journal is not None:
             self._services.journal.advance(key, state, outcome)
+
+    def journaled(
+        self, kind: str, key: str, payload: dict[str, str], call: Callable[[], T], done: Callable[[T], dict[str, str]]
+    ) -> T:
+        """A keyed HIS write: the intent journaled first, then settled by the answer. A refusal closes it
+        (failed) and is raised; no answer leaves it open (a retry with `key`, or recovery, settles it)."""
+        self.journal_intent(kind, key, payload)
+        try:
+            result = call()
+        except HisRefused as exc:
+            self.journal_settle(key, EntryState.FAILED, {"code": exc.code})
+            raise
+        self.journal_settle(key, EntryState.CONFIRMED, done(result))
+        return result
 
     def print_document(self, document: Document) -> None:
         """Print on the kiosk's printer; DeviceOffline when none is installed."""

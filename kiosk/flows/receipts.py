@@ -41,12 +41,10 @@ class SlipContext:
     """How the fee was paid at this kiosk ('银行卡', '微信'...); None = paid when booking, or not yet."""
 
 
-def registration_slip(patient: Patient, collected: Collected, ctx: SlipContext) -> Document:
-    """挂号凭条: everything a patient and the clinic need, with the patient's name and numbers masked."""
-    appt = collected.appointment
+def _slip_head(patient: Patient, appt: Appointment, ctx: SlipContext) -> list[Block]:
+    """A 挂号凭条's top: hospital, title, the masked patient, and the visit (department, doctor, when)."""
     doctor = " ".join(p for p in (appt.doctor or "普通号", appt.doctor_title or "") if p)
-    where = " ".join(p for p in (collected.floor, collected.room) if p)
-    blocks = [
+    blocks: list[Block] = [
         Text(ctx.hospital_name, Align.CENTER, width=2, height=2, bold=True),
         Text("挂号凭条", Align.CENTER, bold=True),
         Rule(),
@@ -55,12 +53,21 @@ def registration_slip(patient: Patient, collected: Collected, ctx: SlipContext) 
     ]
     if patient.visit_card:
         blocks.append(Text(f"就诊卡：{mask_card(patient.visit_card)}"))
-    blocks += [
+    return blocks + [
         Rule(),
         Text(f"科室：{appt.department}"),
         Text(f"医生：{doctor}"),
         Text(f"日期：{appt.date.isoformat()} {_PERIODS.get(appt.period, appt.period)}"),
         Text(f"时段：{appt.time_text}"),
+    ]
+
+
+def registration_slip(patient: Patient, collected: Collected, ctx: SlipContext) -> Document:
+    """挂号凭条: everything a patient and the clinic need, with the patient's name and numbers masked."""
+    appt = collected.appointment
+    where = " ".join(p for p in (collected.floor, collected.room) if p)
+    blocks = _slip_head(patient, appt, ctx)
+    blocks += [
         Rule(),
         Text("排队号", Align.CENTER),
         Text(collected.queue_number, Align.CENTER, width=4, height=4, bold=True),
@@ -94,25 +101,9 @@ def _payment_text(collected: Collected, method: str | None) -> str:
 
 def booking_slip(patient: Patient, appt: Appointment, ctx: SlipContext) -> Document:
     """挂号凭条 of a booking (预约挂号): the booking code to collect with, since the queue number comes then."""
-    doctor = " ".join(p for p in (appt.doctor or "普通号", appt.doctor_title or "") if p)
     where = " ".join(p for p in (appt.floor, appt.room) if p)
     paid = ctx.payment_method or ("已支付" if appt.paid >= appt.fee else "未支付，请于取号时缴费")
-    blocks: list[Block] = [
-        Text(ctx.hospital_name, Align.CENTER, width=2, height=2, bold=True),
-        Text("挂号凭条", Align.CENTER, bold=True),
-        Rule(),
-        Text(f"姓名：{mask_name(patient.name)}"),
-        Text(f"证件：{mask_id_number(patient.id_number_masked)}"),
-    ]
-    if patient.visit_card:
-        blocks.append(Text(f"就诊卡：{mask_card(patient.visit_card)}"))
-    blocks += [
-        Rule(),
-        Text(f"科室：{appt.department}"),
-        Text(f"医生：{doctor}"),
-        Text(f"日期：{appt.date.isoformat()} {_PERIODS.get(appt.period, appt.period)}"),
-        Text(f"时段：{appt.time_text}"),
-    ]
+    blocks = _slip_head(patient, appt, ctx)
     if where:
         blocks.append(Text(f"就诊地点：{where}"))
     blocks += [
