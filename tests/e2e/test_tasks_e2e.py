@@ -8,6 +8,7 @@ THEN the screens, the printer's jobs and the HIS's records agree.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import re
 import uuid
@@ -15,6 +16,7 @@ from typing import Any
 
 import requests
 
+from kiosk.domain.errors import AutomationRefused
 from kiosk.domain.idnumber import mask_name
 
 HEADERS = {"Authorization": "Bearer demo-kiosk-token"}
@@ -238,3 +240,174 @@ def test_cancel_tomorrows_booking(kiosk: Any) -> None:
     kiosk.wait("result")
     after = _his(kiosk, "GET", f"/appointments?patient_id={patient['id']}")["appointments"]
     assert [a["status"] for a in after if a["id"] == booked["id"]] == ["cancelled"]
+
+
+# --- every booking-rule refusal, through the screens ------------------------------------------------
+def _first(items: list[dict[str, Any]]) -> dict[str, Any]:
+    return items[0]
+
+
+def _nth(n: int) -> Any:
+    return lambda items: items[n]
+
+
+def _containing(text: str) -> Any:
+    return lambda items: next(i for i in items if text in i["text"])
+
+
+def _start_booking(kiosk: Any, **card: Any) -> None:
+    kiosk.tap(id="task-book")
+    kiosk.wait("identify")
+    kiosk.sim("idcard/insert", **card)
+    kiosk.wait("departments")
+
+
+def _hold(kiosk: Any, department: Any = _first, doctor: Any = _first, date: Any = _first) -> dict[str, Any]:
+    """From `departments`, choose down to a slot and tap the first one: the screen that answers."""
+    for screen, pick in (("departments", department), ("doctors", doctor), ("dates", date), ("slots", _first)):
+        kiosk.tap(id=pick(_items(kiosk.wait(screen)))["id"])
+    return _settled(kiosk, ("confirm", "error"))
+
+
+def _settled(kiosk: Any, screens: tuple[str, ...]) -> dict[str, Any]:
+    """The screen once it is one of `screens` and not busy (a bounded number of round trips)."""
+    for _ in range(200):
+        shown = kiosk.screen()
+        if shown["screen"] in screens and not shown["busy"]:
+            return shown
+        with contextlib.suppress(AutomationRefused):  # it moved on meanwhile: look again
+            kiosk.wait(shown["screen"], 0.1)
+    raise AssertionError(f"none of {screens} showed")
+
+
+def _book(kiosk: Any, card: dict[str, Any], **picks: Any) -> None:
+    """Hold as `_hold`, then 确认挂号, 完成, and lay the card again for the next booking."""
+    assert _hold(kiosk, **picks)["screen"] == "confirm"
+    kiosk.tap(id="primary")
+    kiosk.wait("result")
+    kiosk.tap(id="primary")
+    kiosk.wait("home")
+    kiosk.sim("idcard/remove")
+    _start_booking(kiosk, **card)
+
+
+def _refused(kiosk: Any, **picks: Any) -> str:
+    shown = _hold(kiosk, **picks)
+    assert shown["screen"] == "error", shown["screen"]
+    return _text(shown, "error_message")
+
+
+TODAY = "当日挂号"
+
+
+def test_a_banned_patient_is_told_until_when(kiosk: Any) -> None:
+    fixtures = kiosk.fixtures()
+    no_shows: dict[str, int] = {}
+    for a in fixtures["appointments"]:
+        if a["status"] == "no_show":
+            no_shows[a["patient_id"]] = no_shows.get(a["patient_id"], 0) + 1
+    banned = next(p for p, n in no_shows.items() if n >= 3 and p not in kiosk.used_patients)
+    kiosk.used_patients.add(banned)
+    _start_booking(kiosk, patient_id=banned)
+    message = _refused(kiosk)
+    assert "爽约" in message and re.search(r"\d{4}-\d{2}-\d{2}", message)
+
+
+def test_one_booking_per_department_a_day(kiosk: Any) -> None:
+    patient = _fresh_patient(kiosk)
+    card = {"patient_id": patient["id"]}
+    _start_booking(kiosk, **card)
+    _book(kiosk, card, date=_containing(TODAY))
+    assert "同一科室同一天" in _refused(kiosk, doctor=_nth(1), date=_containing(TODAY))
+
+
+def test_at_most_two_departments_a_day(kiosk: Any) -> None:
+    patient = _fresh_patient(kiosk)
+    card = {"patient_id": patient["id"]}
+    _start_booking(kiosk, **card)
+    _book(kiosk, card, department=_nth(0), date=_containing(TODAY))
+    _book(kiosk, card, department=_nth(1), date=_containing(TODAY))
+    assert "2个科室" in _refused(kiosk, department=_nth(2), date=_containing(TODAY))
+
+
+def test_at_most_three_bookings_in_seven_days(kiosk: Any) -> None:
+    patient = _fresh_patient(kiosk)
+    card = {"patient_id": patient["id"]}
+    _start_booking(kiosk, **card)
+    for day in range(3):
+        _book(kiosk, card, date=_nth(day))
+    assert "7天内最多预约3次" in _refused(kiosk, date=_nth(3))
+
+
+def test_a_first_visit_books_one_expert_a_week(kiosk: Any) -> None:
+    _start_booking(kiosk, test_card="female")  # nobody in the HIS: the record is created from the card
+    assert "建立就诊档案" in _text(kiosk.screen(), "hello")
+    expert = _containing("主任医师")
+    _book(kiosk, {"test_card": "female"}, department=_nth(0), doctor=expert)
+    assert "初诊专家号" in _refused(kiosk, department=_nth(1), doctor=expert)
+
+
+def _his_clock(kiosk: Any, now: str | None = None) -> str:
+    if now is not None:
+        requests.put(f"{kiosk.his_url}/_test/clock", json={"now": now}, timeout=10).raise_for_status()
+    return str(requests.get(f"{kiosk.his_url}/_test/clock", timeout=10).json()["now"])
+
+
+def test_same_day_after_the_cutoff_is_outside_the_booking_window(kiosk: Any) -> None:
+    patient = _fresh_patient(kiosk)
+    _start_booking(kiosk, patient_id=patient["id"])
+    for screen, pick in (("departments", _first), ("doctors", _first), ("dates", _containing(TODAY))):
+        kiosk.tap(id=pick(_items(kiosk.wait(screen)))["id"])
+    kiosk.wait("slots")
+    before = _his_clock(kiosk)
+    try:
+        _his_clock(kiosk, before[:11] + "16:45:00" + before[19:])  # after the afternoon's 16:30 cut-off
+        kiosk.tap(id="item-0")
+        error = kiosk.wait("error")
+    finally:
+        _his_clock(kiosk, before)
+    assert "不在可预约范围" in _text(error, "error_message")
+
+
+def test_a_hold_that_ran_out_is_said_and_the_slots_come_back(kiosk: Any) -> None:
+    patient = _fresh_patient(kiosk)
+    _start_booking(kiosk, patient_id=patient["id"])
+    assert _hold(kiosk, date=_nth(1))["screen"] == "confirm"
+    before = _his_clock(kiosk)
+    try:
+        later = dt.datetime.fromisoformat(before) + dt.timedelta(minutes=16)
+        _his_clock(kiosk, later.isoformat())
+        kiosk.tap(id="primary")
+        error = kiosk.wait("error")
+    finally:
+        _his_clock(kiosk, before)
+    assert "超时" in _text(error, "error_message")
+    kiosk.tap(id="back")
+    assert _items(kiosk.wait("slots"))
+
+
+def test_a_substitute_doctor_is_shown_and_must_be_accepted(kiosk: Any) -> None:
+    departments = [d for d in _his(kiosk, "GET", "/departments")["departments"] if d["parent"]]
+    found = None
+    for index, department in enumerate(departments):
+        for schedule in _his(kiosk, "GET", f"/schedules?department_id={department['id']}")["schedules"]:
+            if schedule["state"] == "substituted" and schedule["available"]:
+                found = index, schedule
+                break
+        if found:
+            break
+    assert found, "the seed has no open substituted session"
+    index, schedule = found
+    doctors = {d["id"]: d["name"] for d in _his(kiosk, "GET", f"/doctors?department_id={departments[index]['id']}")["doctors"]}
+    day = dt.date.fromisoformat(schedule["date"])
+    patient = _fresh_patient(kiosk)
+    _start_booking(kiosk, patient_id=patient["id"])
+    shown = _hold(kiosk, department=_nth(index), doctor=_containing(doctors[schedule["doctor_id"]]),
+                  date=_containing(f"{day.month}月{day.day}日"))
+    assert shown["screen"] == "confirm"
+    if _text(shown, "substitute"):  # the first free slot of that day may be in the doctor's other session
+        assert doctors[schedule["substitute_doctor_id"]] in _text(shown, "substitute")
+        assert not next(e for e in shown["elements"] if e["id"] == "primary")["enabled"]
+        kiosk.tap(id="confirm-substitute")
+    kiosk.tap(id="primary")
+    assert kiosk.wait("result")
