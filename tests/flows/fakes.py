@@ -22,6 +22,7 @@ from kiosk.domain.errors import DeviceError, DeviceOffline, HisRefused, HisUnava
 from kiosk.domain.idnumber import IdNumber, Sex, check_char
 from kiosk.domain.money import Money
 from kiosk.domain.patient import IdCardData, Identity, IdentityKind, InsuranceCardData, Patient
+from kiosk.domain.schedule import Department, Doctor, Hold, Period, QueueTicket, Schedule, ScheduleState, Slot
 from kiosk.flows.services import HOSPITAL_TZ, Services
 from kiosk.sync.client import Health
 
@@ -304,3 +305,91 @@ def create_services(
         scanner=FakeScanner(),
         clock=lambda: NOW,
     )
+
+
+# --- booking (预约挂号, 报到, 查询补打, 退号) -------------------------------------------------------------
+TOMORROW = NOW.date() + dt.timedelta(days=1)
+
+
+def _slot(schedule: str, hour: int, minute: int, free: bool = True) -> Slot:
+    start = NOW.replace(day=TOMORROW.day, hour=hour, minute=minute)
+    return Slot(f"{schedule}-{hour:02d}{minute:02d}", start, start + dt.timedelta(minutes=15), free)
+
+
+@dataclass
+class BookingHis(FakeHis):
+    """FakeHis with a catalogue: one department, a doctor (substituted on one session) and holds."""
+
+    holds: dict[str, str] = field(default_factory=dict)
+    refuse_hold: HisRefused | None = None
+    refuse_book: HisRefused | None = None
+    lose_next_book_answer: bool = False
+    booked: dict[str, Appointment] = field(default_factory=dict)
+    released: list[str] = field(default_factory=list)
+    taken: set[str] = field(default_factory=set)
+
+    def list_appointments(self, patient_id: str, date: dt.date | None) -> list[Appointment]:
+        self._check("list")
+        return [a for a in self.appointments if a.patient_id == patient_id and date in (None, a.date)]
+
+    def departments(self) -> list[Department]:
+        return [Department("G1", "内科", "Medicine", "2F", ""), Department("D1", "神经内科", "Neurology", "2F", "204", "G1")]
+
+    def doctors(self, department_id: str | None = None) -> list[Doctor]:
+        return [Doctor("DR1", "李四", "主任医师", "Chief physician", "头痛", "D1"),
+                Doctor("DR2", "王五", "主治医师", "Attending physician", "眩晕", "D1")]
+
+    def schedules(self, department_id: str, date: dt.date | None) -> list[Schedule]:
+        return [
+            Schedule("S1", "DR1", TOMORROW, Period.AM, ScheduleState.OPEN, None, Money(4100), 3),
+            Schedule("S2", "DR2", TOMORROW, Period.PM, ScheduleState.SUBSTITUTED, "DR1", Money(1100), 2),
+            Schedule("S3", None, TOMORROW, Period.AM, ScheduleState.OPEN, None, Money(600), 1),
+        ]
+
+    def slots(self, schedule_id: str) -> list[Slot]:
+        hour = 14 if schedule_id == "S2" else 9
+        return [
+            replace(s, available=s.available and s.id not in self.taken)
+            for s in (_slot(schedule_id, hour, 0), _slot(schedule_id, hour, 15), _slot(schedule_id, hour, 30))
+        ]
+
+    def hold(self, slot_id: str, patient_id: str, idempotency_key: str) -> Hold:
+        self._check("hold")
+        if self.refuse_hold is not None:
+            raise self.refuse_hold
+        if slot_id in self.taken:
+            raise HisRefused("SLOT_TAKEN", "该时段已被预约", "taken")
+        self.holds[f"H{len(self.holds) + 1}"] = slot_id
+        return Hold(f"H{len(self.holds)}", NOW + dt.timedelta(minutes=15))
+
+    def release_hold(self, hold_id: str) -> None:
+        self._check("release")
+        self.released.append(hold_id)
+
+    def book(self, hold_id: str, pay_now: bool, idempotency_key: str) -> Appointment:
+        self._check("book")
+        if idempotency_key in self.booked:
+            return self.booked[idempotency_key]
+        if self.refuse_book is not None:
+            raise self.refuse_book
+        appointment = create_appointment("B1", "55556666", department="神经内科", status=AppointmentStatus.BOOKED)
+        self.booked[idempotency_key] = appointment
+        if self.lose_next_book_answer:
+            self.lose_next_book_answer = False
+            raise HisUnavailable("answer lost")
+        return appointment
+
+    def cancel_appointment(self, appointment_id: str, idempotency_key: str) -> Money:
+        self._check("cancel")
+        raise HisRefused("CANCEL_DEADLINE_PASSED", "已过退号时间", "too late")
+
+    def checkin(self, appointment_id: str, idempotency_key: str) -> QueueTicket:
+        self._check("checkin")
+        return QueueTicket("N007", "心血管内科", "305诊室", "3楼", 4, 20)
+
+
+
+def create_booking_his() -> BookingHis:
+    base = create_his()
+    return BookingHis(patients=base.patients, credentials=base.credentials, id_last4=base.id_last4,
+                      appointments=base.appointments)

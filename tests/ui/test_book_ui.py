@@ -1,0 +1,71 @@
+"""预约挂号 on the window with an in-memory HIS: one tap per choice, the hold's countdown on `confirm`,
+and leaving by home or idle gives the held slot back."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+from kiosk_test_fakes import create_booking_his, create_id_card, create_services
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QLabel, QPushButton
+
+
+def _tap(qtbot, window, name: str) -> None:
+    widget = window.current_screen.findChild(QPushButton, name) or window.findChild(QPushButton, name)
+    assert widget is not None and widget.isVisible() and widget.isEnabled(), name
+    qtbot.mouseClick(widget, Qt.MouseButton.LeftButton)
+
+
+def _text(window, name: str) -> str:
+    return window.current_screen.findChild(QLabel, name).text()
+
+
+@pytest.fixture
+def his():
+    return create_booking_his()
+
+
+@pytest.fixture
+def window(make_window, his):
+    services = create_services(his)
+    services.idcard.insert(create_id_card())
+    return make_window(dataclasses.replace(services))
+
+
+def _to_confirm(qtbot, window) -> None:
+    _tap(qtbot, window, "task-book")
+    assert window.current_screen.name == "departments"  # the card on the reader identified at once
+    for expected in ("doctors", "dates", "slots", "confirm"):
+        _tap(qtbot, window, "item-0")
+        assert window.current_screen.name == expected
+
+
+def test_confirm_shows_the_hold_counting_down(qtbot, window, shot) -> None:
+    _to_confirm(qtbot, window)
+    assert "15:00" in _text(window, "hold_countdown")
+    shot(window, "book-confirm")
+    qtbot.waitUntil(lambda: "14:59" in _text(window, "hold_countdown"), timeout=3000)
+    _tap(qtbot, window, "lang")
+    assert "left" in _text(window, "hold_countdown")
+    shot(window, "book-confirm-en")
+
+
+@pytest.mark.parametrize("leave", ["home", "idle", "back"])
+def test_leaving_releases_the_hold(qtbot, window, his, leave) -> None:
+    _to_confirm(qtbot, window)
+    if leave == "idle":
+        window.idle.expired.emit()
+    else:
+        _tap(qtbot, window, leave)
+    assert his.released == ["H1"]
+    assert window.current_screen.name == ("slots" if leave == "back" else "home")
+
+
+def test_booking_prints_the_slip_and_shows_the_booking_code(qtbot, window, his) -> None:
+    _to_confirm(qtbot, window)
+    _tap(qtbot, window, "primary")
+    assert window.current_screen.name == "result"
+    assert _text(window, "queue_number") == "55556666"
+    assert "55556666" in window.services.printer.printed[-1].plain_text()
+    assert his.released == []  # booked: nothing to give back
