@@ -20,6 +20,7 @@ class StepBar(QWidget):
     def set_steps(self, titles: list[str]) -> None:
         if len(titles) != len(self._labels):
             for old in self._labels:
+                old.setParent(None)  # out of the bar now: a task with other steps shows at once
                 old.deleteLater()
             self._labels = []
             for _ in titles:
