@@ -19,13 +19,14 @@ from kiosk import __version__
 from kiosk.config import Config
 from kiosk.devices.registry import DEVICE_KINDS, build_device
 from kiosk.domain.errors import ConfigError
+from kiosk.flows.collect_recovery import CollectSettler
 from kiosk.flows.services import Services
 from kiosk.sync.background import Periodic
 from kiosk.sync.client import HisClient
 from kiosk.sync.heartbeat import Heartbeat
 from kiosk.sync.journal import Journal
 from kiosk.sync.metrics import render, write_atomically
-from kiosk.sync.recovery import recover
+from kiosk.sync.recovery import Recovery
 
 if TYPE_CHECKING:
     from simulators.rig import SimulatorRig
@@ -40,6 +41,7 @@ class App:
     config: Config
     services: Services
     journal: Journal
+    recovery: Recovery
     devices: dict[str, Any] = field(default_factory=dict)
 
     def close(self) -> None:
@@ -83,8 +85,9 @@ def build(config: Config, rig: SimulatorRig | None = None) -> App:
         devices[kind] = device
     his = HisClient(config.his.url, config.his.token, config.kiosk.id, config.his.timeout_s)
     services = Services(config=config, his=his, journal=journal, **devices)
+    recovery = Recovery(journal, [CollectSettler(journal, his)])
     log.info("kiosk built", extra={"kiosk": config.kiosk.id, "version": __version__, "devices": ",".join(devices)})
-    return App(config, services, journal, devices)
+    return App(config, services, journal, recovery, devices)
 
 
 def _process_start_time() -> float:
@@ -132,11 +135,11 @@ def run(config: Config, rig: SimulatorRig | None = None, smoke: bool = False) ->
         return 2
     # Every step a crash left half-done is settled before a patient can start a new one.
     his = app.services.his
-    recover(app.journal, his)
+    app.recovery.run()
 
     def drain() -> None:
         if app.journal.backlog():
-            recover(app.journal, his)
+            app.recovery.run()
 
     heartbeat = Heartbeat(his, app.devices, app.journal)
     metrics_path = Path(config.kiosk.data_dir) / "kiosk.prom"

@@ -6,6 +6,10 @@ to the HIS or a device block, so the UI runs them off the GUI thread. A `KioskEr
 transition: it becomes an `error` state that remembers where it happened, so Retry repeats exactly
 that step (collection with the SAME idempotency key, so a lost answer never collects twice) and a
 paper-out keeps the collection and allows a reprint.
+
+The collection is journaled before it is sent, owned by this session (`CollectState.session`). Its
+outcome is done, refused or unknown (`kiosk.domain.outcome`): only a refusal closes the entry as
+failed; an unknown one stays open for the retry (same key) or, once the session ends, for recovery.
 """
 
 from __future__ import annotations
@@ -19,12 +23,13 @@ from enum import Enum
 
 from kiosk.domain.appointment import Appointment, Collected
 from kiosk.domain.document import Document
-from kiosk.domain.errors import DeviceOffline, HisRefused, HisUnavailable, KioskError
+from kiosk.domain.errors import DeviceOffline, HisUnavailable, KioskError
+from kiosk.domain.outcome import Outcome, outcome_of
 from kiosk.domain.patient import IdCardData, InsuranceCardData, Patient
 from kiosk.flows.identify import Identified, Identifier
 from kiosk.flows.receipts import SlipContext, registration_slip
 from kiosk.flows.services import HisApi, Services
-from kiosk.sync.journal import EntryState, JournalError
+from kiosk.sync.journal import EntryState, JournalError, NotOwner
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +61,8 @@ class CollectState:
     printed: bool = False
     error: KioskError | None = None
     failed_at: CollectStep | None = None
+    session: str | None = None
+    """The journal owner of this patient session's entries (None without a journal)."""
 
     @property
     def selected(self) -> Appointment | None:
@@ -85,7 +92,13 @@ class CollectFlow:
         self._new_key = new_key
 
     def start(self) -> CollectState:
-        return CollectState()
+        journal = self._services.journal
+        return CollectState(session=journal.session() if journal is not None else None)
+
+    def end(self, state: CollectState) -> None:
+        """The session is over (home, idle, done): whatever it left open is recovery's now."""
+        if self._services.journal is not None and state.session is not None:
+            self._services.journal.release(state.session)
 
     # --- identify -----------------------------------------------------------------------------------
     def identify_id_card(self, state: CollectState, card: IdCardData) -> CollectState:
@@ -127,6 +140,7 @@ class CollectFlow:
             appointments=appointments,
             selected_id=chosen.id if chosen else None,
             collect_key=self._new_key() if chosen else None,
+            session=state.session,
         )
 
     # --- choose and collect ---------------------------------------------------------------------------
@@ -149,17 +163,24 @@ class CollectFlow:
             raise ValueError("collect needs an identified patient and a selected appointment")
         collecting = dataclasses.replace(state, step=CollectStep.COLLECTING, error=None, failed_at=None)
         key = state.collect_key
-        self._journal_intent(key, {"appointment_id": appointment.id, "patient_id": patient.id})
         try:
+            self._journal_intent(key, {"appointment_id": appointment.id, "patient_id": patient.id}, state)
             collected = self._his().collect(appointment.id, patient.id, key)
-        except HisRefused as exc:
-            self._journal_settle(key, EntryState.FAILED, {"code": exc.code})
-            return self.fail(collecting, exc)
+        except NotOwner as exc:
+            return self.fail(collecting, _handed_to_recovery(exc))
         except KioskError as exc:
-            # No answer: the HIS may or may not have collected. The intent stays open, and a retry
-            # (now or by recovery) with the same key gets the HIS's stored answer.
+            if outcome_of(exc) is Outcome.REFUSED:
+                self._journal_settle(key, EntryState.FAILED, {"code": getattr(exc, "code", type(exc).__name__)},
+                                     state)
+            else:
+                # No answer: the HIS may or may not have collected. The intent stays open, and a retry
+                # (now, or by recovery once the session ended) with the same key gets the stored answer.
+                self._journal_note(key, {"unknown": type(exc).__name__}, state)
             return self.fail(collecting, exc)
-        self._journal_settle(key, EntryState.CONFIRMED, {"queue_number": collected.queue_number})
+        try:
+            self._journal_settle(key, EntryState.CONFIRMED, {"queue_number": collected.queue_number}, state)
+        except NotOwner as exc:
+            return self.fail(collecting, _handed_to_recovery(exc))
         config = self._services.config.kiosk
         context = SlipContext(config.hospital_name, config.id, self._services.clock(), state.collect_key)
         slip = registration_slip(patient, collected, context)
@@ -196,20 +217,31 @@ class CollectFlow:
             return dataclasses.replace(state, step=CollectStep.CHOOSE_APPOINTMENT, error=None, failed_at=None)
         return self.start()
 
-    def _journal_intent(self, key: str, payload: dict[str, str]) -> None:
+    def _journal_intent(self, key: str, payload: dict[str, str], state: CollectState) -> None:
         journal = self._services.journal
         if journal is None:
             return
         try:
             journal.get(key)  # a retry of an intent already written
         except JournalError:
-            journal.record(JOURNAL_KIND, payload, key=key)
+            journal.record(JOURNAL_KIND, payload, key=key, owner=state.session)
 
-    def _journal_settle(self, key: str, state: EntryState, outcome: dict[str, str]) -> None:
+    def _journal_settle(self, key: str, entry_state: EntryState, outcome: dict[str, str],
+                        state: CollectState) -> None:
         if self._services.journal is not None:
-            self._services.journal.advance(key, state, outcome)
+            self._services.journal.advance(key, entry_state, outcome, owner=state.session)
+
+    def _journal_note(self, key: str, outcome: dict[str, str], state: CollectState) -> None:
+        if self._services.journal is not None:
+            self._services.journal.note(key, outcome, owner=state.session)
 
     def _his(self) -> HisApi:
         if self._services.his is None:
             raise HisUnavailable("no HIS client configured")
         return self._services.his
+
+
+def _handed_to_recovery(error: NotOwner) -> KioskError:
+    """This session's lease ran out and recovery settles the step now: say so, never act twice."""
+    log.warning("collect: entry taken over by recovery", extra={"error": str(error)})
+    return HisUnavailable("the collection is being settled by recovery")

@@ -91,6 +91,8 @@ class FakeHis:
     down: bool = False
     lose_next_collect_answer: bool = False
     refuse_collect: HisRefused | None = None
+    collect_errors: list[Exception] = field(default_factory=list)
+    """Raised, one per call, before the collection is looked at (e.g. IDEMPOTENCY_IN_PROGRESS)."""
     calls: list[str] = field(default_factory=list)
     collect_keys: dict[str, Collected] = field(default_factory=dict)
 
@@ -139,6 +141,8 @@ class FakeHis:
 
     def collect(self, appointment_id: str, patient_id: str, idempotency_key: str) -> Collected:
         self._check("collect")
+        if self.collect_errors:
+            raise self.collect_errors.pop(0)
         if idempotency_key in self.collect_keys:
             return self.collect_keys[idempotency_key]
         if self.refuse_collect is not None:
