@@ -48,6 +48,8 @@ class Entry:
     created_at: str
     updated_at: str
     owner: str | None = None
+    group: str | None = None
+    """Entries of one transaction share a group (a payment's steps and their undos)."""
 
     @property
     def open(self) -> bool:
@@ -64,13 +66,14 @@ CREATE TABLE IF NOT EXISTS entries (
     created_at TEXT NOT NULL,
     updated_at TEXT NOT NULL,
     owner TEXT,
-    lease_until REAL NOT NULL DEFAULT 0
+    lease_until REAL NOT NULL DEFAULT 0,
+    grp TEXT
 );
 CREATE INDEX IF NOT EXISTS entries_open ON entries(state) WHERE state IN ('intent', 'performed');
 """
 # Journals written before entries had owners: the columns are added, their open entries are unowned.
-_OWNER_COLUMNS = ("owner TEXT", "lease_until REAL NOT NULL DEFAULT 0")
-_COLUMNS = "key, kind, state, payload, outcome, created_at, updated_at, owner"
+_OWNER_COLUMNS = ("owner TEXT", "lease_until REAL NOT NULL DEFAULT 0", "grp TEXT")
+_COLUMNS = "key, kind, state, payload, outcome, created_at, updated_at, owner, grp"
 LEASE_S = 300.0
 """How long a session's entries stay its own after its last write: longer than the slowest step
 (a card payment's T4 of 120 s plus the HIS's timeouts), so recovery never takes a step still running."""
@@ -115,6 +118,7 @@ class Journal:
         for column in _OWNER_COLUMNS:
             if column.split()[0] not in present:
                 self._db.execute(f"ALTER TABLE entries ADD COLUMN {column}")
+        self._db.execute("CREATE INDEX IF NOT EXISTS entries_group ON entries(grp) WHERE grp IS NOT NULL")
         self._lock = threading.Lock()
 
     def close(self) -> None:
@@ -130,7 +134,12 @@ class Journal:
         return f"{self.instance}/{uuid.uuid4().hex[:12]}"
 
     def record(
-        self, kind: str, payload: dict[str, Any], key: str | None = None, owner: str | None = None
+        self,
+        kind: str,
+        payload: dict[str, Any],
+        key: str | None = None,
+        owner: str | None = None,
+        group: str | None = None,
     ) -> Entry:
         """Write an intent before the step is attempted; returns it with its idempotency key.
 
@@ -140,10 +149,10 @@ class Journal:
         now = self._now()
         with self._lock:
             self._db.execute(
-                "INSERT INTO entries(key, kind, state, payload, created_at, updated_at, owner, lease_until) "
-                "VALUES (?,?,?,?,?,?,?,?)",
+                "INSERT INTO entries(key, kind, state, payload, created_at, updated_at, owner, lease_until, grp) "
+                "VALUES (?,?,?,?,?,?,?,?,?)",
                 (key, kind, EntryState.INTENT.value, json.dumps(payload, ensure_ascii=False), now, now,
-                 owner, self._lease(owner)),
+                 owner, self._lease(owner), group),
             )
         return self.get(key)
 
@@ -239,6 +248,14 @@ class Journal:
             ).fetchall()
         return [_entry(r) for r in rows]
 
+    def group(self, group: str) -> list[Entry]:
+        """Every entry of one transaction, open or settled, oldest first."""
+        with self._lock:
+            rows = self._db.execute(
+                f"SELECT {_COLUMNS} FROM entries WHERE grp=? ORDER BY created_at, rowid", (group,)
+            ).fetchall()
+        return [_entry(r) for r in rows]
+
     def backlog(self) -> int:
         with self._lock:
             (count,) = self._db.execute(
@@ -258,5 +275,7 @@ class Journal:
 
 
 def _entry(row: tuple[Any, ...]) -> Entry:
-    key, kind, state, payload, outcome, created, updated, owner = row
-    return Entry(key, kind, EntryState(state), json.loads(payload), json.loads(outcome), created, updated, owner)
+    key, kind, state, payload, outcome, created, updated, owner, group = row
+    return Entry(
+        key, kind, EntryState(state), json.loads(payload), json.loads(outcome), created, updated, owner, group
+    )
