@@ -20,6 +20,7 @@ from kiosk.config import Config
 from kiosk.devices.registry import DEVICE_KINDS, build_device
 from kiosk.domain.errors import ConfigError
 from kiosk.flows.collect_recovery import CollectSettler
+from kiosk.flows.payment_recovery import PaymentSettler
 from kiosk.flows.services import Services
 from kiosk.sync.background import Periodic
 from kiosk.sync.client import HisClient
@@ -84,8 +85,10 @@ def build(config: Config, rig: SimulatorRig | None = None) -> App:
             continue
         devices[kind] = device
     his = HisClient(config.his.url, config.his.token, config.kiosk.id, config.his.timeout_s)
-    services = Services(config=config, his=his, journal=journal, **devices)
-    recovery = Recovery(journal, [CollectSettler(journal, his)])
+    recovery = Recovery(
+        journal, [CollectSettler(journal, his), PaymentSettler(journal, his, devices.get("payment"), config.kiosk.id)]
+    )
+    services = Services(config=config, his=his, journal=journal, closed_tasks=lambda: recovery.blocked, **devices)
     log.info("kiosk built", extra={"kiosk": config.kiosk.id, "version": __version__, "devices": ",".join(devices)})
     return App(config, services, journal, recovery, devices)
 
