@@ -230,6 +230,59 @@ class PaymentRequest(Body):
         return self
 
 
+class QrChannel(str, Enum):
+    WECHAT = "wechat"
+    ALIPAY = "alipay"
+    UNIONPAY_QR = "unionpay_qr"
+
+
+class QrMode(str, Enum):
+    SHOW = "show"
+    SCAN = "scan"
+
+
+class QrOrderRequest(Body):
+    """A QR payment of bill_ids or an appointment's fee; `auth_code` (付款码, 18 digits) in scan mode."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "allOf": [
+                PaymentRequest.model_config["json_schema_extra"],
+                {
+                    "if": {"properties": {"mode": {"const": "scan"}}, "required": ["mode"]},
+                    "then": {"required": ["auth_code"], "properties": {"auth_code": {"type": "string"}}},
+                    "else": {"properties": {"auth_code": {"type": "null"}}},
+                },
+            ]
+        }
+    )
+
+    patient_id: Id
+    bill_ids: Annotated[list[Id], Field(min_length=1, max_length=100)] | None = None
+    appointment_id: Id | None = None
+    presettlement_id: Id | None = None
+    amount_fen: Fen
+    channel: QrChannel
+    mode: QrMode
+    auth_code: Annotated[str, Field(pattern=r"^[0-9]{18}$")] | None = None
+
+    @model_validator(mode="after")
+    def _one_target(self) -> QrOrderRequest:
+        if (self.bill_ids is None) == (self.appointment_id is None):
+            raise ValueError("give either bill_ids or appointment_id")
+        if (self.mode is QrMode.SCAN) != (self.auth_code is not None):
+            raise ValueError("scan mode needs auth_code (the patient's payment code); show mode takes none")
+        return self
+
+    def payment(self, terminal_ref: str) -> PaymentRequest:
+        """The payment this order makes once paid (its method is the channel, its reference the order)."""
+        return PaymentRequest(
+            patient_id=self.patient_id, bill_ids=self.bill_ids, appointment_id=self.appointment_id,
+            presettlement_id=self.presettlement_id, amount_fen=self.amount_fen,
+            method=PayMethod(self.channel.value), terminal_ref=terminal_ref,
+        )
+
+
 class ClockRequest(Body):
     now: ClockTime
 
