@@ -35,7 +35,7 @@ def test_every_patient_has_a_payment_code_paid_at_once(his: His) -> None:
 
 
 def test_shown_qr_paid_from_the_phone_becomes_a_payment(his: His) -> None:
-    p, bills, body, r = _order(his, key="qr-show-1")
+    p, _bills, body, r = _order(his, key="qr-show-1")
     assert r.status_code == 201, r.text
     order = r.json()["order"]
     assert order["status"] == "pending" and order["qr_content"] and order["payment"] is None
@@ -108,6 +108,6 @@ def test_a_shown_qr_expires(his: His) -> None:
 
 
 def test_another_kiosks_order_is_not_found(his: His) -> None:
-    _, _, _, r = _order(his)
+    _, _, _, _r = _order(his)
     assert his.client.get("/api/v1/qr-orders/QRNOPE", headers={"Authorization": "Bearer demo-kiosk-token"}
                           ).status_code == 404
