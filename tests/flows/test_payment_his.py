@@ -119,7 +119,7 @@ def test_lost_terminal_answer_is_queried_and_recorded_once(kiosk) -> None:
 
 
 def test_declined_card_charges_nothing(kiosk) -> None:
-    services, handle, sim, row, _ = kiosk
+    services, _handle, sim, row, _ = kiosk
     sim.behaviour = Behaviour.DECLINE
     before = dict(_ledger(sim))
     with pytest.raises(PaymentFailed) as failed:
@@ -152,7 +152,7 @@ def test_his_down_after_the_charge_voids_then_recovery_settles(kiosk) -> None:
 
 
 def test_shown_qr_paid_from_the_phone(kiosk) -> None:
-    services, handle, sim, row, _ = kiosk
+    services, handle, _sim, row, _ = kiosk
     shown: list[PaymentView] = []
 
     def phone_pays(view: PaymentView) -> None:
@@ -169,7 +169,7 @@ def test_shown_qr_paid_from_the_phone(kiosk) -> None:
 
 
 def test_payment_code_confirmed_on_the_phone(kiosk) -> None:
-    services, handle, sim, row, _ = kiosk
+    services, handle, _sim, row, _ = kiosk
     ticks = itertools.count()
 
     def time_passes(view: PaymentView) -> None:
@@ -185,7 +185,7 @@ def test_payment_code_confirmed_on_the_phone(kiosk) -> None:
 
 
 def test_payment_code_declined(kiosk) -> None:
-    services, handle, sim, row, _ = kiosk
+    services, _handle, _sim, row, _ = kiosk
     charge = _charge(services, row)
     with pytest.raises(PaymentFailed) as failed:
         PaymentEngine(services, FAST).start(charge).pay(PayMethod.ALIPAY, mode=QrMode.SCAN,
