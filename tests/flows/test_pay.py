@@ -35,7 +35,7 @@ def parts(tmp_path):
 
 
 def test_id_card_lists_every_bill_chosen_and_pays_them_all(parts) -> None:
-    services, his, terminal, flow = parts
+    _services, his, terminal, flow = parts
     state = flow.identify_id_card(flow.start(), create_id_card())
     assert state.step is PayStep.CHOOSE_BILLS and [b.order_no for b in state.bills] == ["RXB1", "RXB2"]
     assert state.chosen == {"B1", "B2"} and state.total == Money(19134) and state.insurance is None
@@ -47,7 +47,7 @@ def test_id_card_lists_every_bill_chosen_and_pays_them_all(parts) -> None:
 
 
 def test_insurance_card_pre_settles_and_the_patient_pays_some_bills(parts) -> None:
-    services, his, terminal, flow = parts
+    _services, his, terminal, flow = parts
     state = flow.identify_insurance_card(flow.start(), create_insurance_card())
     state = flow.toggle(state, "B2")  # pay only the prescription today
     state = flow.confirm(state)
@@ -59,7 +59,7 @@ def test_insurance_card_pre_settles_and_the_patient_pays_some_bills(parts) -> No
 
 
 def test_a_changed_bill_relists_and_nothing_is_charged(parts) -> None:
-    services, his, terminal, flow = parts
+    _services, his, terminal, flow = parts
     state = flow.identify_id_card(flow.start(), create_id_card())
     his.bills_by_id["B2"] = create_bill("B2", 7000)
     state = flow.confirm(state)
@@ -69,7 +69,7 @@ def test_a_changed_bill_relists_and_nothing_is_charged(parts) -> None:
 
 
 def test_leaving_after_pre_settlement_cancels_it(parts) -> None:
-    services, his, terminal, flow = parts
+    services, his, _terminal, flow = parts
     state = flow.confirm(flow.identify_insurance_card(flow.start(), create_insurance_card()))
     flow.end(state)
     assert [p["status"] for p in his.presettlements.values()] == ["cancelled"]
