@@ -10,6 +10,7 @@ import logging
 import os
 import socket
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -121,6 +122,26 @@ def _rss_mib() -> float:
     return 0.0
 
 
+def _recover_before_home(window: Any, recovery: Recovery, qt_app: Any) -> None:
+    """Every step a crash left half-done is settled before a patient can start a new one; the screen
+    says `recovering` meanwhile. Recovery's own waits (HIS timeout, terminal T2) bound this."""
+    window.show_screen(window.recovering)
+    finished = threading.Event()
+
+    def settle() -> None:
+        try:
+            recovery.run()
+        except Exception:
+            log.exception("recovery at start failed")
+        finally:
+            finished.set()
+
+    threading.Thread(target=settle, name="sync-recovery-start", daemon=True).start()
+    while not finished.wait(0.05):
+        qt_app.processEvents()
+    window.show_screen(window.home)
+
+
 def run(config: Config, rig: SimulatorRig | None = None, smoke: bool = False) -> int:
     """`kiosk run`: the full-screen app. Returns the process exit code. With `smoke`, exit once the home
     screen is up and print how long that took (from process start) and the memory it holds."""
@@ -136,9 +157,7 @@ def run(config: Config, rig: SimulatorRig | None = None, smoke: bool = False) ->
     except ConfigError as exc:
         print(f"kiosk: config error: {exc.detail}", file=sys.stderr)
         return 2
-    # Every step a crash left half-done is settled before a patient can start a new one.
     his = app.services.his
-    app.recovery.run()
 
     def drain() -> None:
         if app.journal.backlog():
@@ -156,14 +175,15 @@ def run(config: Config, rig: SimulatorRig | None = None, smoke: bool = False) ->
         Periodic("metrics", 15.0, export_metrics),
     ]
     export_metrics()
-    for worker in workers:
-        worker.start()
     window = MainWindow(app.services)
     if config.kiosk.fullscreen:
         window.showFullScreen()
     else:
         window.resize(1080, 1920 * 2 // 3)
         window.show()
+    _recover_before_home(window, app.recovery, qt_app)
+    for worker in workers:
+        worker.start()
     window.start_health_checks()
     qt_app.processEvents()
     startup_s = time.time() - _process_start_time()
