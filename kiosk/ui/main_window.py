@@ -82,7 +82,7 @@ class MainWindow(QMainWindow):
         column = QVBoxLayout(central)
         column.setContentsMargins(0, 0, 0, 0)
         column.setSpacing(0)
-        column.addWidget(self._build_header(config.hospital_name))
+        column.addWidget(self._build_header())
         self.stepbar = StepBar()
         column.addWidget(self.stepbar)
         self.stack = QStackedWidget()
@@ -136,8 +136,9 @@ class MainWindow(QMainWindow):
         self._his_online = True
         # Device threads report status changes; only the signal crosses into the GUI thread.
         self.device_status_changed.connect(self._on_device_status_changed)
-        if services.printer is not None:
-            services.printer.subscribe(lambda name, status: self.device_status_changed.emit(name, status))
+        for device in (services.printer, services.idcard, services.insurance, services.scanner):
+            if device is not None:
+                device.subscribe(lambda name, status: self.device_status_changed.emit(name, status))
         self._update_availability()
         self._retranslate()
         self.show_screen(self.home)
@@ -145,13 +146,13 @@ class MainWindow(QMainWindow):
         self._health_timer.timeout.connect(self.check_his)
 
     # --- chrome -------------------------------------------------------------------------------------------
-    def _build_header(self, hospital: str) -> QWidget:
+    def _build_header(self) -> QWidget:
         header = QWidget()
         header.setObjectName("header")
         header.setAttribute(Qt.WidgetAttribute.WA_StyledBackground)
         row = QHBoxLayout(header)
         row.setContentsMargins(32, 12, 32, 12)
-        self.hospital = label(hospital, wrap=False, name="hospital")
+        self.hospital = label("", wrap=False, name="hospital")
         self.language = button("", name="lang")
         self.language.clicked.connect(self.translator_toggle)
         row.addWidget(self.hospital, 1)
@@ -181,6 +182,8 @@ class MainWindow(QMainWindow):
 
     def _retranslate(self) -> None:
         t = self.translator
+        kiosk = self.services.config.kiosk
+        self.hospital.setText(kiosk.hospital_name_en if t.is_english and kiosk.hospital_name_en else kiosk.hospital_name)
         self.language.setText(t.tr("lang.toggle"))
         self.back.setText(t.tr("nav.back"))
         self.home_button.setText(t.tr("nav.home"))
@@ -267,8 +270,9 @@ class MainWindow(QMainWindow):
             reason = _printer_fault_key(s.printer.status())
         self.home.set_unavailable(COLLECT, reason)
 
-    def _on_device_status_changed(self, _name: str, _status: object) -> None:
+    def _on_device_status_changed(self, name: str, status: DeviceStatus) -> None:
         self._update_availability()
+        self.collect.on_device_status(name, status)
 
     # --- busy and idle -----------------------------------------------------------------------------------------
     def _on_tasks_busy_changed(self, busy: bool, text: str) -> None:
