@@ -7,16 +7,18 @@ becomes the state's `error` with `failed_at`, as in `kiosk.flows.collect`.
 from __future__ import annotations
 
 import dataclasses
+import logging
 import uuid
 from collections.abc import Callable
 from typing import Any, Protocol, TypeVar
 
 from kiosk.domain.document import Document
-from kiosk.domain.errors import DeviceOffline, HisRefused, HisUnavailable, KioskError
+from kiosk.domain.errors import DeviceOffline, HisUnavailable, KioskError
+from kiosk.domain.outcome import Outcome, outcome_of
 from kiosk.domain.patient import IdCardData, InsuranceCardData
 from kiosk.flows.identify import Identified, Identifier
 from kiosk.flows.services import HisApi, Services
-from kiosk.sync.journal import EntryState, JournalError
+from kiosk.sync.journal import EntryState, JournalError, NotOwner
 
 
 class TaskState(Protocol):
@@ -24,6 +26,8 @@ class TaskState(Protocol):
     error: KioskError | None
     failed_at: Any
 
+
+log = logging.getLogger(__name__)
 
 S = TypeVar("S", bound=TaskState)
 T = TypeVar("T")
@@ -38,6 +42,8 @@ class PatientTask:
     def __init__(self, services: Services, new_key: Callable[[], str] = lambda: str(uuid.uuid4())) -> None:
         self._services = services
         self._new_key = new_key
+        self._owners: dict[str, str] = {}
+        """Journal owner (a session) of each key this flow wrote, until `end_session`."""
 
     @property
     def services(self) -> Services:
@@ -67,18 +73,31 @@ class PatientTask:
 
     # --- journal -------------------------------------------------------------------------------
     def journal_intent(self, kind: str, key: str, payload: dict[str, str]) -> None:
-        """Written before the HIS call; a retry with the same key finds it already there."""
+        """Written before the HIS call, owned by this session; a retry with the same key finds it there."""
         journal = self._services.journal
         if journal is None:
             return
+        owner = self._owners.setdefault(key, journal.session())
         try:
             journal.get(key)
         except JournalError:
-            journal.record(kind, payload, key=key)
+            journal.record(kind, payload, key=key, owner=owner)
 
     def journal_settle(self, key: str, state: EntryState, outcome: dict[str, str]) -> None:
-        if self._services.journal is not None:
-            self._services.journal.advance(key, state, outcome)
+        if self._services.journal is None:
+            return
+        try:
+            self._services.journal.advance(key, state, outcome, self._owners.get(key))
+        except NotOwner:
+            log.info("journal: recovery settled this entry meanwhile", extra={"key": key})
+
+    def end_session(self) -> None:
+        """The patient left: entries still open (no answer yet) go to recovery now."""
+        journal = self._services.journal
+        if journal is not None:
+            for owner in set(self._owners.values()):
+                journal.release(owner)
+        self._owners.clear()
 
     def journaled(
         self, kind: str, key: str, payload: dict[str, str], call: Callable[[], T], done: Callable[[T], dict[str, str]]
@@ -88,8 +107,9 @@ class PatientTask:
         self.journal_intent(kind, key, payload)
         try:
             result = call()
-        except HisRefused as exc:
-            self.journal_settle(key, EntryState.FAILED, {"code": exc.code})
+        except KioskError as exc:
+            if outcome_of(exc) is Outcome.REFUSED:
+                self.journal_settle(key, EntryState.FAILED, {"code": getattr(exc, "code", type(exc).__name__)})
             raise
         self.journal_settle(key, EntryState.CONFIRMED, done(result))
         return result

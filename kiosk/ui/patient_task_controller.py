@@ -80,6 +80,8 @@ class PatientTaskController(QObject):
         """Forget the patient (subclasses also give back what they hold, e.g. a slot)."""
         self._session += 1
         self._cancel_reads()
+        if self.flow is not None:
+            self.flow.end_session()
         self.state = None
         self.active = False
 

@@ -143,3 +143,18 @@ def test_cancel_after_the_deadline_sends_the_patient_to_the_window(services) -> 
     refused = flow.cancel(state)
     assert refused.step is LookupStep.ERROR and "人工窗口" in message_for(refused.error, "zh_CN")
     assert services.journal.get(state.key).state is EntryState.FAILED
+
+
+def test_recovery_settles_a_booking_whose_answer_was_lost_after_the_patient_left(services, his) -> None:
+    from kiosk.flows.task_recovery import TaskSettler
+    from kiosk.sync.recovery import Recovery
+
+    flow = BookFlow(services)
+    held = flow.choose_slot(_at_slots(flow), "S1-0900")
+    his.lose_next_book_answer = True
+    assert flow.book(held).step is BookStep.ERROR
+    recovery = Recovery(services.journal, [TaskSettler(services.journal, his)])
+    assert held.book_key not in recovery.run().confirmed  # the session still owns it
+    flow.end_session()  # home or idle: the patient has gone
+    assert recovery.run().confirmed == [held.book_key]
+    assert len(his.booked) == 1 and services.journal.get(held.book_key).state is EntryState.CONFIRMED
