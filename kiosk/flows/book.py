@@ -1,7 +1,8 @@
 """预约挂号 / 当日挂号 — book a visit, as a typed step machine over plain data.
 
 identify -> departments -> doctors -> dates -> slots -> confirm (the slot held 15 min) -> booking ->
-printing -> done, `error` reachable from every step. Choosing a slot holds it (POST /holds); leaving
+[paying, where the hospital wants the fee at once: the payment engine] -> printing -> done, `error`
+reachable from every step. Choosing a slot holds it (POST /holds); leaving
 by back, home or idle releases the hold (`release`). The booking is journaled under its idempotency
 key before it is sent, so a lost answer is settled by asking again with the same key.
 """
@@ -11,20 +12,25 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import logging
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
 
+from kiosk.devices.base import Cancel
 from kiosk.domain.appointment import Appointment
 from kiosk.domain.document import Document
 from kiosk.domain.errors import HisRefused, KioskError
 from kiosk.domain.money import Money
 from kiosk.domain.patient import Patient
+from kiosk.domain.payment import PayMethod, QrMode
 from kiosk.domain.schedule import Department, Doctor, Hold, Schedule, Slot
 from kiosk.flows import department_search
 from kiosk.flows.identify import Identified
 from kiosk.flows.patient_task import PatientTask
+from kiosk.flows.payment import Charge, Paid, PaymentEngine, ViewCallback
 from kiosk.flows.receipts import SlipContext, booking_slip
+from kiosk.flows.services import Services
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +47,7 @@ class BookStep(str, Enum):
     SLOTS = "slots"
     CONFIRM = "confirm"
     BOOKING = "booking"
+    PAYING = "paying"
     PRINTING = "printing"
     DONE = "done"
     ERROR = "error"
@@ -92,6 +99,7 @@ class BookState:
     substitute_confirmed: bool = False
     book_key: str | None = None
     appointment: Appointment | None = None
+    paid: Paid | None = None
     slip: Document | None = None
     printed: bool = False
     next_free: SlotChoice | None = None
@@ -163,6 +171,13 @@ class BookFlow(PatientTask):
     """The transitions of 预约挂号 over the injected services."""
 
     ERROR = BookStep.ERROR
+
+    def __init__(
+        self, services: Services, new_key: Callable[[], str] = lambda: str(uuid.uuid4()),
+        engine: PaymentEngine | None = None,
+    ) -> None:
+        super().__init__(services, new_key)
+        self._engine = engine or PaymentEngine(services)
 
     def start(self) -> BookState:
         return BookState()
@@ -288,12 +303,45 @@ class BookFlow(PatientTask):
             return self.fail(booking, exc)
         except KioskError as exc:
             return self.fail(booking, exc)  # unknown: the intent stays open; retry asks with the same key
+        log.info("book: booked", extra={"appointment_id": appointment.id, "pay_now": pay_now})
+        booked = dataclasses.replace(booking, appointment=appointment, hold=None)
+        if pay_now and appointment.paid < appointment.fee:
+            return dataclasses.replace(booked, step=BookStep.PAYING)
+        return dataclasses.replace(booked, step=BookStep.PRINTING, slip=self._slip(booked, None))
+
+    def pay_fee(
+        self, state: BookState, method: PayMethod, on_view: ViewCallback | None = None, cancel: Cancel | None = None,
+        mode: QrMode = QrMode.SHOW, auth_code: str | None = None,
+    ) -> BookState:
+        """Pay the registration fee now, through the one payment engine (journaled, undone on failure).
+        On a failure the booking stands with the fee due at collection; a new attempt starts from the
+        choice of method, and what the engine could not settle is recovery's."""
+        appointment, patient = state.appointment, state.patient
+        if state.step not in (BookStep.PAYING, BookStep.ERROR) or appointment is None or patient is None:
+            raise ValueError("nothing booked to pay for")
+        paying = dataclasses.replace(state, step=BookStep.PAYING, error=None, failed_at=None)
+        due = appointment.fee - appointment.paid
+        charge = Charge.for_appointment(patient, appointment.id, due, f"挂号费 {appointment.department}")
+        journal = self._services.journal
+        owner = self._owners.setdefault(f"pay:{appointment.id}", journal.session()) if journal else None
+        try:
+            paid = self._engine.start(charge, owner).pay(method, on_view, cancel, mode, auth_code)
+        except KioskError as exc:
+            return self.fail(paying, exc)
+        paid_state = dataclasses.replace(paying, paid=paid)
+        return dataclasses.replace(paid_state, step=BookStep.PRINTING, slip=self._slip(paid_state, paid.method.label))
+
+    def pay_later(self, state: BookState) -> BookState:
+        """The patient pays at collection instead (支付方式 on the slip says so). Next: printing."""
+        if state.appointment is None:
+            raise ValueError("nothing booked")
+        return dataclasses.replace(state, step=BookStep.PRINTING, error=None, failed_at=None, slip=self._slip(state, None))
+
+    def _slip(self, state: BookState, method: str | None) -> Document:
+        assert state.patient is not None and state.appointment is not None and state.book_key is not None
         config = self._services.config.kiosk
-        slip = booking_slip(
-            patient, appointment, SlipContext(config.hospital_name, config.id, self._services.clock(), key)
-        )
-        log.info("book: booked", extra={"appointment_id": appointment.id})
-        return dataclasses.replace(booking, step=BookStep.PRINTING, appointment=appointment, hold=None, slip=slip)
+        context = SlipContext(config.hospital_name, config.id, self._services.clock(), state.book_key, method)
+        return booking_slip(state.patient, state.appointment, context)
 
     def print_slip(self, state: BookState) -> BookState:
         if state.slip is None:

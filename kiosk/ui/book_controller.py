@@ -19,7 +19,7 @@ STEP_KEYS = ("step.identify", "book.step.department", "book.step.doctor", "book.
              "book.step.confirm", "step.done")
 _STEP = {
     BookStep.IDENTIFY: 0, BookStep.DEPARTMENTS: 1, BookStep.DOCTORS: 2, BookStep.DATES: 3, BookStep.SLOTS: 3,
-    BookStep.CONFIRM: 4, BookStep.BOOKING: 4, BookStep.PRINTING: 4, BookStep.DONE: 5,
+    BookStep.CONFIRM: 4, BookStep.BOOKING: 4, BookStep.PAYING: 4, BookStep.PRINTING: 4, BookStep.DONE: 5,
 }
 HINTS = ("头痛", "胸痛", "咳嗽", "腹痛", "牙")
 """The symptom chips above the departments (department_search.HINTS knows more)."""
@@ -87,6 +87,9 @@ class BookController(PatientTaskController):
         elif state.step is BookStep.CONFIRM:
             s.confirm.show_review(self._review, state.hold_seconds, state.substitute_confirmed)
             self.shell.show(s.confirm, step)
+        elif state.step is BookStep.PAYING:
+            # The payment screens are the pay task's; until this task drives them the fee is due at 取号.
+            self._run(lambda: self.flow.pay_later(state), "busy.print")
         elif state.step is BookStep.PRINTING:
             self._run(lambda: self.flow.print_slip(state), "busy.print")
         elif state.step is BookStep.DONE:

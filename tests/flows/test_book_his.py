@@ -7,21 +7,27 @@ import datetime as dt
 from collections.abc import Iterator
 
 import pytest
+import requests
 from kiosk_test_fakes import create_id_card, create_services
 
+from kiosk.devices.payment import EcrPaymentTerminal
 from kiosk.domain.appointment import AppointmentStatus
+from kiosk.domain.payment import PayMethod
 from kiosk.flows import department_search
 from kiosk.flows.book import BookFlow, BookStep
 from kiosk.flows.lookup import LookupFlow
+from kiosk.flows.payment import EngineTiming, PaymentEngine
 from kiosk.flows.records import LookupStep
 from kiosk.flows.services import HOSPITAL_TZ
 from kiosk.sync.client import HisClient
 from kiosk.sync.journal import EntryState, Journal
 from simulators.his.clock import Clock
 from simulators.his.server import start_in_thread
+from simulators.payment import Behaviour, PaymentTerminalSimulator, TerminalTiming
 
 NOW = dt.datetime(2026, 11, 23, 8, 40)
 TOKEN = "demo-kiosk-token"
+FAST = EngineTiming(record_retries=1, retry_pause_s=0.05, query_retries=2, qr_poll_s=0.05, qr_timeout_s=60)
 
 
 @pytest.fixture
@@ -83,3 +89,48 @@ def test_department_search_by_name_initials_and_symptom() -> None:
     assert [d.id for d in department_search.search(departments, "xxg")] == ["D2"]
     assert [d.id for d in department_search.search(departments, "心血管")] == ["D2"]
     assert [d.id for d in department_search.search(departments, "")] == ["D1", "D2"]  # groups are headings
+
+
+@pytest.fixture
+def terminal(services) -> Iterator:
+    sim = PaymentTerminalSimulator(ack_timeout_s=0.2, timing=TerminalTiming.instant())
+    sim.start()
+    driver = EcrPaymentTerminal(sim.path, t1_s=0.2, t2_s=2.0, t4_s=10.0, reconnect_interval_s=0.05)
+    driver.open()
+    sim.behaviour = Behaviour.APPROVE
+    yield sim, driver
+    driver.close()
+    sim.stop()
+
+
+def test_a_hospital_that_wants_the_fee_at_once_takes_it_on_the_terminal(services, terminal) -> None:
+    """GIVEN registration_pay_later = false WHEN a patient books and pays by card THEN the HIS's payment,
+    the terminal's ledger and the slip agree to the fen, and the booking is paid."""
+    services, handle = services
+    sim, driver = terminal
+    config = services.config
+    services = dataclasses.replace(
+        services, payment=driver,
+        config=dataclasses.replace(config, kiosk=dataclasses.replace(config.kiosk, registration_pay_later=False)),
+    )
+    flow = BookFlow(services, engine=PaymentEngine(services, FAST))
+    state = flow.identify_id_card(flow.start(), create_id_card("钱七", "11010519750101123"))
+    state = flow.choose_department(state, state.shown_departments[0].id)
+    state = flow.choose_doctor(state, state.choices[0].key)
+    state = flow.choose_date(state, state.dates[-1])
+    state = flow.choose_slot(state, state.slots[0].slot.id)
+    state = flow.book(state)
+    assert state.step is BookStep.PAYING
+    state = flow.pay_fee(state, PayMethod.BANK_CARD)
+    assert state.step is BookStep.PRINTING
+    fee = state.appointment.fee
+    ref = state.paid.terminal.ref
+    payments = requests.get(f"{handle.url}/payments", params={"date": NOW.date().isoformat()},
+                            headers={"Authorization": f"Bearer {TOKEN}"}, timeout=10).json()["payments"]
+    [payment] = [p for p in payments if p["terminal_ref"] == ref]
+    charged = {t.ref: t.amount_fen for t in sim.transactions if t.command == "01" and t.approved and not t.voided}
+    assert payment["amount_fen"] == charged[ref] == fee.fen and payment["appointment_id"] == state.appointment.id
+    assert "支付方式：银行卡" in state.slip.plain_text()
+    [booked] = services.his.list_appointments(state.patient.id, None)
+    assert booked.paid == fee
+    assert services.journal.open_entries() == []
