@@ -108,15 +108,16 @@ class Walk:
         self.enter_code(code, last4)
         return self.on("error")
 
-    def book_first_free(self, patient_id: str) -> dict[str, Any]:
-        """预约挂号: ID card, the first department, doctor, day and time, 确认挂号; stops on the result."""
+    def book_first_free(self, patient_id: str, day: int = 0) -> dict[str, Any]:
+        """预约挂号: ID card, the first department and doctor, the `day`-th day offered, its first time,
+        确认挂号; stops on the result."""
         self.kiosk.tap(id="task-book")
         self.on("identify")
         self.sims.act("idcard/insert", patient_id=patient_id)
         for screen in ("departments", "doctors", "dates", "slots"):
             self.on(screen)
             self.shot(screen)
-            self.kiosk.tap(id="item-0")
+            self.kiosk.tap(id=f"item-{day}" if screen == "dates" else "item-0")
         self.on("confirm")
         self.shot("confirm")
         self.kiosk.tap(id="primary")
@@ -134,6 +135,22 @@ class Walk:
         self.kiosk.tap(id="primary")
         result = self.on("result")
         self.shot("result-checked-in")
+        return result
+
+    def cancel_last(self, patient_id: str) -> dict[str, Any]:
+        """退号: 查询补打, the latest registration, 退号, 确认退号; stops on the result (or the refusal)."""
+        self.kiosk.tap(id="task-records")
+        self.on("identify")
+        self.sims.act("idcard/insert", patient_id=patient_id)
+        shown = self.on("records")
+        last = [e for e in shown["elements"] if e["role"] == "item"][-1]
+        self.kiosk.tap(id=last["id"])
+        self.kiosk.tap(id="cancel-booking")
+        self.on("confirm")
+        self.shot("cancel-confirm")
+        self.kiosk.tap(id="primary")
+        result = self.on("result")
+        self.shot("result-cancelled")
         return result
 
     def reprint_first(self, patient_id: str) -> dict[str, Any]:
@@ -190,17 +207,23 @@ def scripted_walk(kiosk: AutomationClient, sims: ControlClient, out: Path) -> Wa
     walk.receipt("registration-slip-booking-code", printed + 2)
     walk.finish()
 
-    # 预约挂号 for a patient with nothing booked, then 报到 and 补打 for the one who collected by card.
+    # 预约挂号 (today, then a later day which 退号 cancels) for a patient with nothing booked, then 报到
+    # and 补打 for the one who collected by card.
     booked_ids = {a["patient_id"] for a in his_fixtures(his_url)["appointments"]}
     fresh = next(p for p in reversed(list(patients.values())) if p["id"] not in booked_ids)
     walk.book_first_free(fresh["id"])
     walk.receipt("registration-slip-booking", printed + 3)
     walk.finish()
+    walk.book_first_free(fresh["id"], day=2)  # a later day: still cancellable today
+    walk.receipt("registration-slip-later-day", printed + 4)
+    walk.finish()
+    walk.cancel_last(fresh["id"])
+    walk.finish()
     walk.check_in(by_card["patient_id"])
-    walk.receipt("queue-ticket", printed + 4)
+    walk.receipt("queue-ticket", printed + 5)
     walk.finish()
     walk.reprint_first(by_card["patient_id"])
-    walk.receipt("reprint", printed + 5)
+    walk.receipt("reprint", printed + 6)
     walk.finish()
 
     # English, then what a patient sees when the hospital system is down.
