@@ -111,6 +111,8 @@ class PaymentRecord:
     receipt_no: str
     method: str = ""
     terminal_ref: str | None = None
+    appointment_id: str | None = None
+    """Set when the payment was a registration fee (挂号费) rather than bills."""
 
 
 class QrStatus(str, Enum):

@@ -17,10 +17,18 @@ from kiosk.domain.document import Document
 from kiosk.domain.errors import KioskError
 from kiosk.domain.money import Money
 from kiosk.domain.patient import Patient
+from kiosk.domain.payment import PaymentRecord
 from kiosk.flows.cancel import CancelSteps
 from kiosk.flows.identify import Identified
-from kiosk.flows.receipts import SlipContext, booking_slip, queue_ticket, registration_slip, reprint
-from kiosk.flows.records import LookupState, LookupStep, Outcome
+from kiosk.flows.receipts import (
+    SlipContext,
+    booking_slip,
+    payment_copy,
+    queue_ticket,
+    registration_slip,
+    reprint,
+)
+from kiosk.flows.records import LookupState, LookupStep, Outcome, payment_key
 from kiosk.sync.journal import EntryState
 
 log = logging.getLogger(__name__)
@@ -47,29 +55,35 @@ class LookupFlow(CancelSteps):
         try:
             patient = resolve().patient
             records = self._records(patient)
+            payments = tuple(self._his().patient_payments(patient.id, self.services.today()))
         except KioskError as exc:
             return self.fail(dataclasses.replace(state, step=LookupStep.IDENTIFY), exc)
-        return LookupState(LookupStep.RECORDS, patient, records)
+        return LookupState(LookupStep.RECORDS, patient, records, payments)
 
     def _records(self, patient: Patient) -> tuple[Appointment, ...]:
         today = self.services.today()
         every = self._his().list_appointments(patient.id, None)
         return tuple(sorted((a for a in every if a.date >= today), key=lambda a: a.start))
 
-    def select(self, state: LookupState, appointment_id: str) -> LookupState:
-        if not any(a.id == appointment_id for a in state.records):
-            raise ValueError(f"no record {appointment_id}")
-        return dataclasses.replace(state, selected_id=appointment_id, key=None)
+    def select(self, state: LookupState, key: str) -> LookupState:
+        """Pick a registration (its id) or a payment (`records.payment_key`)."""
+        if not any(a.id == key for a in state.records) and not any(payment_key(p) == key for p in state.payments):
+            raise ValueError(f"no record {key}")
+        return dataclasses.replace(state, selected_id=key, key=None)
 
     # --- reprint --------------------------------------------------------------------------------
     def reprint(self, state: LookupState) -> LookupState:
         """Print the selected registration's slip (or its queue ticket once checked in) marked 补打."""
-        appointment, patient = state.selected, state.patient
-        if appointment is None or patient is None or not can_reprint(appointment):
+        appointment, payment, patient = state.selected, state.selected_payment, state.patient
+        if patient is None or (payment is None and (appointment is None or not can_reprint(appointment))):
             raise ValueError("nothing selected that can be reprinted")
         working = dataclasses.replace(state, step=LookupStep.REPRINTING, error=None, failed_at=None)
         try:
-            document, what = self._document(patient, appointment)
+            if payment is not None:
+                document, what = self._receipt(patient, payment), f"receipt:{payment.id}"
+            else:
+                assert appointment is not None
+                document, what = self._document(patient, appointment)
             count = self._count(what)
             self.print_document(reprint(document, count, self.services.clock()))
         except KioskError as exc:
@@ -88,6 +102,11 @@ class LookupFlow(CancelSteps):
             collected = Collected(appointment, appointment.queue_number, appointment.room, appointment.floor, Money(0))
             return registration_slip(patient, collected, context), f"slip:{appointment.id}"
         return booking_slip(patient, appointment, context), f"booking:{appointment.id}"
+
+    def _receipt(self, patient: Patient, payment: PaymentRecord) -> Document:
+        config = self.services.config.kiosk
+        return payment_copy(patient, payment, SlipContext(config.hospital_name, config.id, self.services.clock(),
+                                                          payment.receipt_no or payment.id))
 
     def _count(self, what: str) -> int:
         """This document's reprint number (1 = first reprint), recorded before printing."""

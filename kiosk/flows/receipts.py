@@ -233,3 +233,30 @@ def _footer(ctx: SlipContext) -> list[Block]:
         Text(f"打印时间：{ctx.printed_at:%Y-%m-%d %H:%M:%S}"),
         Text(f"终端号：{ctx.kiosk_id}"),
     ]
+
+
+def payment_copy(patient: Patient, payment: PaymentRecord, ctx: SlipContext) -> Document:
+    """缴费凭条 as the HIS's payment record has it (a reprint: the items live with the paid bills)."""
+    try:
+        method = PayMethod(payment.method).label
+    except ValueError:
+        method = payment.method
+    what = "挂号费" if payment.appointment_id else "门诊费用"
+    blocks: list[Block] = [
+        Text(ctx.hospital_name, Align.CENTER, width=2, height=2, bold=True),
+        Text("缴费凭条", Align.CENTER, bold=True),
+        Rule(),
+        Text(f"姓名：{mask_name(patient.name)}"),
+        Text(f"证件：{mask_id_number(patient.id_number_masked)}"),
+        Rule(),
+        Text(f"{what}：{payment.amount}", bold=True),
+        Text(f"支付方式：{method}"),
+        Text(f"收据号：{payment.receipt_no}"),
+        Text(f"交易时间：{payment.paid_at:%Y-%m-%d %H:%M:%S}"),
+    ]
+    if payment.terminal_ref:
+        blocks.append(Text(f"终端流水：{payment.terminal_ref}"))
+    if payment.status != "paid":
+        blocks.append(Text(f"状态：{'已冲正' if payment.status == 'reversed' else payment.status}", bold=True))
+    blocks += _footer(ctx)
+    return Document(title="缴费凭条", blocks=tuple(blocks))

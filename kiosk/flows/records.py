@@ -9,6 +9,12 @@ from kiosk.domain.appointment import Appointment
 from kiosk.domain.errors import KioskError
 from kiosk.domain.money import Money
 from kiosk.domain.patient import Patient
+from kiosk.domain.payment import PaymentRecord
+
+
+def payment_key(payment: PaymentRecord) -> str:
+    """A payment's key among the records (ids of payments and appointments may coincide)."""
+    return f"pay:{payment.id}"
 
 
 class LookupStep(str, Enum):
@@ -32,6 +38,8 @@ class LookupState:
     patient: Patient | None = None
     records: tuple[Appointment, ...] = ()
     """Today's and later registrations, newest day last."""
+    payments: tuple[PaymentRecord, ...] = ()
+    """Today's payments of the patient (fees and bills), wherever they were made."""
     selected_id: str | None = None
     key: str | None = None
     outcome: Outcome | None = None
@@ -43,6 +51,10 @@ class LookupState:
     @property
     def selected(self) -> Appointment | None:
         return next((a for a in self.records if a.id == self.selected_id), None)
+
+    @property
+    def selected_payment(self) -> PaymentRecord | None:
+        return next((p for p in self.payments if payment_key(p) == self.selected_id), None)
 
     @property
     def can_retry(self) -> bool:

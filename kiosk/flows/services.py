@@ -19,6 +19,7 @@ from kiosk.devices.ports import (
 from kiosk.domain.appointment import Appointment, Collected
 from kiosk.domain.money import Money
 from kiosk.domain.patient import IdCardData, Identity, Patient
+from kiosk.domain.payment import PaymentRecord
 from kiosk.domain.schedule import Department, Doctor, Hold, QueueTicket, Schedule, Slot
 from kiosk.sync.client import Health
 from kiosk.sync.journal import Journal
@@ -56,6 +57,8 @@ class HisApi(Protocol):
     def cancel_appointment(self, appointment_id: str, idempotency_key: str) -> Money: ...
 
     def checkin(self, appointment_id: str, idempotency_key: str) -> QueueTicket: ...
+
+    def patient_payments(self, patient_id: str, date: dt.date) -> list[PaymentRecord]: ...
 
 
 def hospital_now() -> dt.datetime:

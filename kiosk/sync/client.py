@@ -321,6 +321,13 @@ class HisClient:
         return self._call("POST", "/payments", lambda b: wire.payment_record(wire.unwrap(b, "payment")),
                           body=body, idempotency_key=idempotency_key)
 
+    def patient_payments(self, patient_id: str, date: dt.date) -> list[PaymentRecord]:
+        """GET /payments?patient_id=&date=: the patient's payments that day (for 查询补打)."""
+        return self._call(
+            "GET", "/payments", lambda b: [wire.payment_record(p) for p in wire.unwrap_list(b, "payments")],
+            params={"patient_id": patient_id, "date": date.isoformat()},
+        )
+
     def reverse_payment(self, payment_id: str, idempotency_key: str) -> PaymentRecord:
         return self._call("POST", f"/payments/{payment_id}/reverse",
                           lambda b: wire.payment_record(wire.unwrap(b, "payment")), body={},

@@ -262,6 +262,7 @@ def payment_record(data: Json) -> PaymentRecord:
         receipt_no=str(data.get("receipt_no") or ""),
         method=str(data.get("method") or ""),
         terminal_ref=_opt_str(data.get("terminal_ref")),
+        appointment_id=_opt_id(data.get("appointment_id")),
     )
 
 

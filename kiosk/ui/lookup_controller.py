@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from kiosk.domain.idnumber import mask_name
+from kiosk.domain.payment import PaymentRecord, PayMethod
 from kiosk.flows.cancel import can_cancel
 from kiosk.flows.lookup import LookupFlow, can_reprint
-from kiosk.flows.records import LookupState, LookupStep
+from kiosk.flows.records import LookupState, LookupStep, payment_key
 from kiosk.flows.records import Outcome as Done
 from kiosk.ui.checkin_controller import appointment_item
 from kiosk.ui.patient_task_controller import PatientTaskController
-from kiosk.ui.screens.choice import ChoiceScreen, Content
+from kiosk.ui.screens.choice import ChoiceScreen, Content, Item
 from kiosk.ui.screens.confirm import ConfirmScreen, Review
 from kiosk.ui.screens.done import DoneScreen, Outcome
 
@@ -58,17 +59,35 @@ class LookupController(PatientTaskController):
             self.show_error(retry, None, _STEP.get(state.failed_at or LookupStep.IDENTIFY, 0))
 
     def _actions(self, selected: str | None) -> set[str]:
-        record = next((a for a in self.state.records if a.id == selected), None) if self.state else None
+        state: LookupState | None = self.state
+        if state is None:
+            return set()
+        if any(payment_key(p) == selected for p in state.payments):
+            return {REPRINT}
+        record = next((a for a in state.records if a.id == selected), None)
         if record is None:
             return set()
         return {name for name, ok in ((REPRINT, can_reprint(record)), (CANCEL, can_cancel(record))) if ok}
 
     def _content(self) -> Content:
         state: LookupState = self.state
-        items = tuple(appointment_item(self.t, a, True) for a in state.records)
+        items = tuple(appointment_item(self.t, a, True) for a in state.records) + tuple(
+            self._payment_item(p) for p in state.payments
+        )
         name = mask_name(state.patient.name) if state.patient else ""
         return Content(self.t.tr("appts.hello", name=name), self.t.tr("records.title"), items,
                        self.t.tr("records.none"))
+
+    def _payment_item(self, payment: PaymentRecord) -> Item:
+        t = self.t
+        what = t.tr("records.fee_paid" if payment.appointment_id else "records.bills_paid")
+        try:
+            method = t.tr(f"records.method.{PayMethod(payment.method).value}")
+        except ValueError:
+            method = payment.method
+        when = f"{payment.paid_at:%Y-%m-%d %H:%M}  {t.tr('records.receipt_no', no=payment.receipt_no)}"
+        corner = method if payment.status == "paid" else t.tr("records.reversed")
+        return Item(payment_key(payment), f"{what}  {payment.amount}", when, corner)
 
     def _review(self) -> Review:
         a, t = self.state.selected, self.t
@@ -96,7 +115,7 @@ class LookupController(PatientTaskController):
 
     def _on_action(self, element: str) -> None:
         state = self.state
-        if state is None or state.selected is None:
+        if state is None or state.selected_id is None:
             return
         if element == REPRINT:
             self._run(lambda: self.flow.reprint(state), "busy.print")

@@ -208,8 +208,14 @@ def reverse(s: Session, ctx: Ctx, payment_id: str) -> Answer:
     return 200, {"payment": views.payment(p, ctx)}
 
 
-def list_payments(s: Session, ctx: Ctx, day: dt.date, kiosk_id: str | None) -> Answer:
+def list_payments(
+    s: Session, ctx: Ctx, day: dt.date, kiosk_id: str | None, patient_id: str | None = None
+) -> Answer:
+    """The calling kiosk's payments that day (`kiosk_id=all`: every kiosk's); with `patient_id`, that
+    patient's payments that day wherever they were made (查询补打 of the identified patient)."""
     stmt = select(m.Payment).where(m.Payment.date == day).order_by(m.Payment.paid_at, m.Payment.id)
-    if kiosk_id != "all":
+    if patient_id is not None:
+        stmt = stmt.where(m.Payment.patient_id == patient_id)
+    elif kiosk_id != "all":
         stmt = stmt.where(m.Payment.kiosk_id == (kiosk_id or ctx.kiosk_id))
     return 200, {"payments": [views.payment(p, ctx) for p in s.execute(stmt).scalars()]}

@@ -524,10 +524,11 @@ async def cancel_qr_order(
 
 @api.get("/payments", tags=["payment"], responses=doc.with_outage(doc.answers(200, doc.Payments)))
 def payments(
-    request: Request, date: QueryDate = None, kiosk_id: Annotated[QueryId | None, Query()] = None
+    request: Request, date: QueryDate = None, kiosk_id: Annotated[QueryId | None, Query()] = None,
+    patient_id: Annotated[QueryId | None, Query()] = None,
 ) -> JSONResponse:
     return _hub(request).read(
-        request, lambda s, ctx: billing.list_payments(s, ctx, date or ctx.today, kiosk_id)
+        request, lambda s, ctx: billing.list_payments(s, ctx, date or ctx.today, kiosk_id, patient_id)
     )
 
 

@@ -411,3 +411,27 @@ def test_a_substitute_doctor_is_shown_and_must_be_accepted(kiosk: Any) -> None:
         kiosk.tap(id="confirm-substitute")
     kiosk.tap(id="primary")
     assert kiosk.wait("result")
+
+
+def test_records_list_todays_payment_and_reprint_its_receipt(kiosk: Any) -> None:
+    patient, booking = kiosk.patient_with_booking()
+    due = booking["fee_fen"] - booking.get("paid_fen", 0)
+    if due <= 0:
+        appointment = _his(kiosk, "GET", f"/appointments?patient_id={patient['id']}")["appointments"][0]
+        due = appointment["fee_fen"] - appointment["paid_fen"]
+    assert due > 0
+    paid = _his(kiosk, "POST", "/payments", {"patient_id": patient["id"], "appointment_id": booking["id"],
+                                              "amount_fen": due, "method": "bank_card", "terminal_ref": "E2E000001"})
+    receipt_no = paid["payment"]["receipt_no"]
+    kiosk.tap(id="task-records")
+    kiosk.wait("identify")
+    kiosk.sim("idcard/insert", patient_id=patient["id"])
+    shown = kiosk.wait("records")
+    item = next(e for e in _items(shown) if receipt_no in e["text"])
+    assert "挂号费" in item["text"]
+    kiosk.tap(id=item["id"])
+    kiosk.tap(id="reprint")
+    kiosk.wait("result")
+    receipt = kiosk.jobs()[-1]["text"]
+    assert "缴费凭条" in receipt and "补打" in receipt and receipt_no in receipt
+    assert f"¥{due // 100}.{due % 100:02d}" in receipt

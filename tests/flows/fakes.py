@@ -346,6 +346,11 @@ class BookingHis(FakeHis):
     booked: dict[str, Appointment] = field(default_factory=dict)
     released: list[str] = field(default_factory=list)
     taken: set[str] = field(default_factory=set)
+    payments_made: list[PaymentRecord] = field(default_factory=list)
+
+    def patient_payments(self, patient_id: str, date: dt.date) -> list[PaymentRecord]:
+        self._check("payments")
+        return list(self.payments_made)
 
     def list_appointments(self, patient_id: str, date: dt.date | None) -> list[Appointment]:
         self._check("list")

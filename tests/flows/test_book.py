@@ -5,15 +5,16 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
-from kiosk_test_fakes import TOMORROW, BookingHis, create_booking_his, create_id_card, create_services
+from kiosk_test_fakes import NOW, TOMORROW, BookingHis, create_booking_his, create_id_card, create_services
 
 from kiosk.domain.errors import HisRefused
 from kiosk.domain.messages import message_for
 from kiosk.domain.money import Money
+from kiosk.domain.payment import PaymentRecord
 from kiosk.flows.book import BookFlow, BookStep
 from kiosk.flows.checkin import CheckinFlow, CheckinStep
 from kiosk.flows.lookup import LookupFlow
-from kiosk.flows.records import LookupStep
+from kiosk.flows.records import LookupStep, payment_key
 from kiosk.sync.journal import EntryState, Journal
 
 
@@ -158,3 +159,15 @@ def test_recovery_settles_a_booking_whose_answer_was_lost_after_the_patient_left
     flow.end_session()  # home or idle: the patient has gone
     assert recovery.run().confirmed == [held.book_key]
     assert len(his.booked) == 1 and services.journal.get(held.book_key).state is EntryState.CONFIRMED
+
+
+def test_todays_payments_are_listed_and_a_receipt_reprinted(services, his) -> None:
+    paid = PaymentRecord("PM1", "paid", Money(12345), NOW, "R0001", "wechat", None, None)
+    his.payments_made = [paid]
+    flow = LookupFlow(services)
+    state = flow.identify_id_card(flow.start(), create_id_card())
+    assert state.payments == (paid,)
+    done = flow.reprint(flow.select(state, payment_key(paid)))
+    receipt = services.printer.printed[-1].plain_text()
+    assert done.reprint_count == 1 and "缴费凭条" in receipt and "【补打】第 1 次" in receipt
+    assert "¥123.45" in receipt and "微信" in receipt and "R0001" in receipt
