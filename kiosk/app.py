@@ -118,8 +118,8 @@ def _rss_mib() -> float:
     return 0.0
 
 
-WINDOW_SIZE = (1080, 1280)
-"""The windowed (not full-screen) size asked for; cut to the screen it opens on."""
+WINDOW_SIZES = {"portrait": (1080, 1920), "landscape": (1920, 1080)}
+"""The windowed (not full-screen) size per `[kiosk] orientation`; cut to the screen it opens on."""
 SIGNAL_POLL_MS = 250
 """How often the Qt loop lets Python run its signal handlers (SIGTERM ends the kiosk cleanly)."""
 
@@ -131,7 +131,8 @@ class RunOptions:
     smoke: bool = False
     automation_port: int | None = None
     """Serve the automation port here (0 = a free port); None = as `[kiosk] automation_port` says."""
-    window_size: tuple[int, int] = WINDOW_SIZE
+    window_size: tuple[int, int] | None = None
+    """None = as `[kiosk] orientation` says."""
     ready: Callable[[Any, int | None], None] | None = None
     """Called on the GUI thread once the home screen shows, with the window and the automation port."""
 
@@ -208,7 +209,7 @@ def run(config: Config, rig: SimulatorRig | None = None, smoke: bool = False,
     for worker in workers:
         worker.start()
     window = MainWindow(app.services)
-    _place_window(window, options.window_size, config.kiosk.fullscreen)
+    _place_window(window, options.window_size or WINDOW_SIZES[config.kiosk.orientation], config.kiosk.fullscreen)
     window.start_health_checks()
     qt_app.processEvents()
     startup_s = time.time() - _process_start_time()
@@ -249,7 +250,6 @@ def run(config: Config, rig: SimulatorRig | None = None, smoke: bool = False,
         app.close()
 
 
-DEMO_WINDOW_SIZE = (1080, 1500)
 DEMO_CONTROL_PORT = 8765
 """The demo's simulator control port: `kiosk simctl`'s default, so it reaches the demo's rig as it is."""
 
@@ -334,8 +334,7 @@ def run_demo(config: Config, out_dir: Path, scripted: bool = False, automation_p
                 threading.Thread(target=_walk, args=(port, control_url, config, out_dir, walked),
                                  name="demo-walk", daemon=True).start()
 
-        code = run(config, rig, options=RunOptions(automation_port=0 if walk_it else automation_port,
-                                                   window_size=DEMO_WINDOW_SIZE, ready=ready))
+        code = run(config, rig, options=RunOptions(automation_port=0 if walk_it else automation_port, ready=ready))
         if not walk_it:
             return code
         if "error" in walked:
