@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
 
 from kiosk.assets import VOICE_DIR
 from kiosk.devices.base import READY_STATES, Detail, DeviceState, DeviceStatus
-from kiosk.domain.patient import IdCardData
+from kiosk.domain.patient import IdCardData, age_on
 from kiosk.flows.services import Services
 from kiosk.ui.automation.elements import language_code
 from kiosk.ui.collect_controller import STEP_KEYS, CollectController, CollectScreens
@@ -49,10 +49,6 @@ COMPACT_BELOW_PX = 1300
 """A window shorter than this (landscape 1080 p) gets the compact layout: smaller tiles and numbers."""
 ELDER_AGE = 65
 """An ID card holder this old or older gets elder mode (长辈模式) switched on by itself."""
-
-
-def age_on(birth_date: dt.date, today: dt.date) -> int:
-    return today.year - birth_date.year - ((today.month, today.day) < (birth_date.month, birth_date.day))
 
 
 def _printer_fault_key(status: DeviceStatus) -> str | None:
