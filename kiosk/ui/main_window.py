@@ -96,7 +96,7 @@ class MainWindow(QMainWindow):
         column = QVBoxLayout(central)
         column.setContentsMargins(0, 0, 0, 0)
         column.setSpacing(0)
-        column.addWidget(self._build_header(config.hospital_name))
+        column.addWidget(self._build_header())
         self.stepbar = StepBar()
         column.addWidget(self.stepbar)
         self.stack = QStackedWidget()
@@ -149,8 +149,9 @@ class MainWindow(QMainWindow):
         self._his_online = True
         # Device threads report status changes; only the signal crosses into the GUI thread.
         self.device_status_changed.connect(self._on_device_status_changed)
-        if services.printer is not None:
-            services.printer.subscribe(lambda name, status: self.device_status_changed.emit(name, status))
+        for device in (services.printer, services.idcard, services.insurance, services.scanner):
+            if device is not None:
+                device.subscribe(lambda name, status: self.device_status_changed.emit(name, status))
         self._update_availability()
         self._retranslate()
         self.show_screen(self.home)
@@ -158,13 +159,13 @@ class MainWindow(QMainWindow):
         self._health_timer.timeout.connect(self.check_his)
 
     # --- chrome -------------------------------------------------------------------------------------------
-    def _build_header(self, hospital: str) -> QWidget:
+    def _build_header(self) -> QWidget:
         header = QWidget()
         header.setObjectName("header")
         header.setAttribute(Qt.WidgetAttribute.WA_StyledBackground)
         row = QHBoxLayout(header)
         row.setContentsMargins(32, 16, 32, 16)
-        self.hospital = label(hospital, wrap=False, name="hospital")
+        self.hospital = label("", name="hospital")  # wraps: a long English name must not push the buttons off
         self.repeat_voice = button("", name="repeat_voice")
         self.repeat_voice.clicked.connect(lambda: self._announce(self.current_screen))
         self.elder_button = button("", name="elder")
@@ -202,9 +203,11 @@ class MainWindow(QMainWindow):
 
     def _retranslate(self) -> None:
         t = self.translator
+        kiosk = self.services.config.kiosk
+        self.hospital.setText(kiosk.hospital_name_en if t.is_english and kiosk.hospital_name_en else kiosk.hospital_name)
         self.language.setText(t.tr("lang.toggle"))
         self.repeat_voice.setText(t.tr("voice.repeat"))
-        self.elder_button.setText(t.tr("elder.on" if self.elder else "elder.off"))
+        self.elder_button.setText(t.tr("elder"))
         self.back.setText(t.tr("nav.back"))
         self.home_button.setText(t.tr("nav.home"))
         self.countdown.more.setText(t.tr("idle.more"))
@@ -328,8 +331,9 @@ class MainWindow(QMainWindow):
             reason = _printer_fault_key(s.printer.status())
         self.home.set_unavailable(COLLECT, reason)
 
-    def _on_device_status_changed(self, _name: str, _status: object) -> None:
+    def _on_device_status_changed(self, name: str, status: DeviceStatus) -> None:
         self._update_availability()
+        self.collect.on_device_status(name, status)
 
     # --- busy and idle -----------------------------------------------------------------------------------------
     def _on_tasks_busy_changed(self, busy: bool, text: str) -> None:

@@ -19,9 +19,14 @@ _FONT_SIZE = re.compile(r"font-size:\s*(\d+)px")
 _MIN_SIZE = re.compile(r"min-(height|width):\s*(\d+)px")
 
 
+ELDER_KEEPS = "\n#header QLabel#hospital { font-size: 40px; }\n"
+"""The hospital's name is not something to read and act on: it keeps its size (still over 36 px) so the
+header keeps room for repeat_voice, elder and lang beside a long English name."""
+
+
 def _elder(qss: str) -> str:
     qss = _FONT_SIZE.sub(lambda m: f"font-size: {round(int(m.group(1)) * ELDER_TEXT_SCALE)}px", qss)
-    return _MIN_SIZE.sub(lambda m: f"min-{m.group(1)}: {max(int(m.group(2)), ELDER_TARGET_PX)}px", qss)
+    return _MIN_SIZE.sub(lambda m: f"min-{m.group(1)}: {max(int(m.group(2)), ELDER_TARGET_PX)}px", qss) + ELDER_KEEPS
 
 
 @cache
