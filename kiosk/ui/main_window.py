@@ -49,6 +49,8 @@ COMPACT_BELOW_PX = 1300
 """A window shorter than this (landscape 1080 p) gets the compact layout: smaller tiles and numbers."""
 ELDER_AGE = 65
 """An ID card holder this old or older gets elder mode (长辈模式) switched on by itself."""
+ELDER_IDLE_FACTOR = 2
+"""Elder mode's slower pace: this many times `idle_timeout_s` before the session is wiped."""
 
 
 def _printer_fault_key(status: DeviceStatus) -> str | None:
@@ -257,6 +259,8 @@ class MainWindow(QMainWindow):
             return
         self.elder = on
         self.elder_button.setChecked(on)
+        self.idle.timeout_s = self.services.config.kiosk.idle_timeout_s * (ELDER_IDLE_FACTOR if on else 1)
+        self.idle.poke()
         self.centralWidget().setProperty("elder", on)
         self.setStyleSheet(stylesheet(elder=on))
         self.stepbar.setVisible(self.current_screen.show_navigation and not on)

@@ -161,6 +161,7 @@ def test_idle_timeout_counts_down_and_clears_patient_data(qtbot, make_window, sh
     window = make_window(services)
     window.collect.start()
     qtbot.mouseClick(window.language, Qt.MouseButton.LeftButton)  # English, to check it resets too
+    qtbot.mouseClick(window.elder_button, Qt.MouseButton.LeftButton)  # 76, declines elder mode's longer time
     qtbot.mouseClick(window.appointments.cards["A2"], Qt.MouseButton.LeftButton)
     assert window.current_screen is window.appointments and window.idle.armed
     assert WARN_SECONDS >= 20
