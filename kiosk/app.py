@@ -23,13 +23,15 @@ from kiosk import __version__
 from kiosk.config import Config
 from kiosk.devices.registry import DEVICE_KINDS, build_device
 from kiosk.domain.errors import ConfigError
+from kiosk.flows.collect_recovery import CollectSettler
+from kiosk.flows.payment_recovery import PaymentSettler
 from kiosk.flows.services import Services
 from kiosk.sync.background import Periodic
 from kiosk.sync.client import HisClient
 from kiosk.sync.heartbeat import Heartbeat
 from kiosk.sync.journal import Journal
 from kiosk.sync.metrics import render, write_atomically
-from kiosk.sync.recovery import recover
+from kiosk.sync.recovery import Recovery
 
 if TYPE_CHECKING:
     from simulators.rig import SimulatorRig
@@ -44,6 +46,7 @@ class App:
     config: Config
     services: Services
     journal: Journal
+    recovery: Recovery
     devices: dict[str, Any] = field(default_factory=dict)
 
     def close(self) -> None:
@@ -86,9 +89,12 @@ def build(config: Config, rig: SimulatorRig | None = None) -> App:
             continue
         devices[kind] = device
     his = HisClient(config.his.url, config.his.token, config.kiosk.id, config.his.timeout_s)
-    services = Services(config=config, his=his, journal=journal, **devices)
+    recovery = Recovery(
+        journal, [CollectSettler(journal, his), PaymentSettler(journal, his, devices.get("payment"), config.kiosk.id)]
+    )
+    services = Services(config=config, his=his, journal=journal, closed_tasks=lambda: recovery.blocked, **devices)
     log.info("kiosk built", extra={"kiosk": config.kiosk.id, "version": __version__, "devices": ",".join(devices)})
-    return App(config, services, journal, devices)
+    return App(config, services, journal, recovery, devices)
 
 
 def _process_start_time() -> float:
@@ -117,6 +123,26 @@ def _rss_mib() -> float:
             if line.startswith("VmRSS:"):
                 return int(line.split()[1]) / 1024
     return 0.0
+
+
+def _recover_before_home(window: Any, recovery: Recovery, qt_app: Any) -> None:
+    """Every step a crash left half-done is settled before a patient can start a new one; the screen
+    says `recovering` meanwhile. Recovery's own waits (HIS timeout, terminal T2) bound this."""
+    window.show_screen(window.recovering)
+    finished = threading.Event()
+
+    def settle() -> None:
+        try:
+            recovery.run()
+        except Exception:
+            log.exception("recovery at start failed")
+        finally:
+            finished.set()
+
+    threading.Thread(target=settle, name="sync-recovery-start", daemon=True).start()
+    while not finished.wait(0.05):
+        qt_app.processEvents()
+    window.show_screen(window.home)
 
 
 WINDOW_SIZES = {"portrait": (1080, 1920), "landscape": (1920, 1080)}
@@ -187,13 +213,11 @@ def run(config: Config, rig: SimulatorRig | None = None, smoke: bool = False,
     except ConfigError as exc:
         print(f"kiosk: config error: {exc.detail}", file=sys.stderr)
         return 2
-    # Every step a crash left half-done is settled before a patient can start a new one.
     his = app.services.his
-    recover(app.journal, his)
 
     def drain() -> None:
         if app.journal.backlog():
-            recover(app.journal, his)
+            app.recovery.run()
 
     heartbeat = Heartbeat(his, app.devices, app.journal)
     metrics_path = Path(config.kiosk.data_dir) / "kiosk.prom"
@@ -207,10 +231,11 @@ def run(config: Config, rig: SimulatorRig | None = None, smoke: bool = False,
         Periodic("metrics", 15.0, export_metrics),
     ]
     export_metrics()
-    for worker in workers:
-        worker.start()
     window = MainWindow(app.services)
     _place_window(window, options.window_size or WINDOW_SIZES[config.kiosk.orientation], config.kiosk.fullscreen)
+    _recover_before_home(window, app.recovery, qt_app)
+    for worker in workers:
+        worker.start()
     window.start_health_checks()
     qt_app.processEvents()
     startup_s = time.time() - _process_start_time()

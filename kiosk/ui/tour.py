@@ -103,7 +103,7 @@ def collected(tour: Tour) -> None:
 
 ROUTES: tuple[Callable[[Tour], None], ...] = (identify_and_code_entry, refused, collected)
 SCREENS = ("home", "identify", "code_entry", "appointments", "error", "result")
-"""The screens ROUTES reach (out_of_service shows only when the kiosk decides so)."""
+"""The screens ROUTES reach (out_of_service and recovering show only when the kiosk decides so)."""
 
 
 def take_tour(kiosk: AutomationClient, sims: ControlClient, visit: Visit, patient_id: str) -> list[str]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 
+import pytest
 from kiosk_test_fakes import create_id_card, create_services
 from kiosk_test_support import wait_for
 from PySide6.QtCore import Qt
@@ -82,14 +83,16 @@ def test_a_younger_patients_card_leaves_the_mode_alone(qtbot, make_window) -> No
     assert window.current_screen is window.appointments and _screen(window).mode == "normal"
 
 
-def test_out_of_service_passes_the_accessibility_check_in_every_variant(make_window) -> None:
-    """暂停服务 shows only when the kiosk itself decides so: checked here as the tour checks the others."""
+@pytest.mark.parametrize("screen", ["out_of_service", "recovering"])
+def test_screens_the_tour_cannot_reach_pass_the_accessibility_check_in_every_variant(make_window, screen) -> None:
+    """暂停服务 and 正在恢复 show only when the kiosk itself decides so: checked here as the tour checks the
+    others (kiosk/ui/tour.py)."""
     window = make_window(create_services())
-    window.show_out_of_service("printer")
+    window.show_screen(getattr(window, screen))
     driver = AutomationDriver(window)
     found = []
     for variant in VARIANTS:
         state = driver.view(variant.size, variant.lang, variant.mode)
-        assert state.screen == "out_of_service"
+        assert state.screen == screen
         found.extend(problems(state.as_json()))
     assert found == []
