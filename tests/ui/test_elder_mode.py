@@ -68,10 +68,10 @@ def test_an_id_card_of_someone_65_or_older_switches_elder_mode_on_until_the_sess
     qtbot.mouseClick(window.home.tiles["collect"], Qt.MouseButton.LeftButton)
     assert window.current_screen is window.appointments and _screen(window).mode == "elder"
     assert not window.stepbar.isVisible()  # fewer things on an elder's screen
-    assert window.idle.remaining == 120  # a slower pace: twice the time before the wipe
+    assert window.idle.timeout_s == 120  # a slower pace: twice the time before the wipe
     qtbot.mouseClick(window.elder_button, Qt.MouseButton.LeftButton)  # the patient may say no
     assert _screen(window).mode == "normal" and window.stepbar.isVisible()
-    assert window.idle.remaining == 60
+    assert window.idle.timeout_s == 60
     qtbot.mouseClick(window.elder_button, Qt.MouseButton.LeftButton)
     qtbot.mouseClick(window.home_button, Qt.MouseButton.LeftButton)
     assert window.current_screen is window.home and _screen(window).mode == "normal"
