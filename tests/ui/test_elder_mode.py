@@ -13,6 +13,7 @@ from PySide6.QtCore import Qt
 from kiosk.ui.automation.a11y import problems
 from kiosk.ui.automation.driver import AutomationDriver
 from kiosk.ui.tour import VARIANTS
+from kiosk.ui.widgets.idle import WARN_SECONDS
 
 YOUNG = "11010520000101002"  # born 2000: 26 at the fakes' clock (and today)
 OLD = "11010519491231002"  # born 1949
@@ -94,5 +95,22 @@ def test_screens_the_tour_cannot_reach_pass_the_accessibility_check_in_every_var
     for variant in VARIANTS:
         state = driver.view(variant.size, variant.lang, variant.mode)
         assert state.screen == screen
+        found.extend(problems(state.as_json()))
+    assert found == []
+
+
+def test_the_idle_warning_passes_the_accessibility_check_in_every_variant(make_window) -> None:
+    """The more_time banner shows only in the last 20 s, so the tour never sees it: checked here."""
+    window = make_window(create_services())
+    window.collect.start()
+    assert window.current_screen is window.identify
+    driver = AutomationDriver(window)
+    found = []
+    for variant in VARIANTS:
+        driver.view(variant.size, variant.lang, variant.mode)  # switching the mode restarts the countdown
+        while window.idle.remaining > WARN_SECONDS:
+            window.idle.tick()
+        state = driver.screen()
+        assert "more_time" in {e.id for e in state.elements}
         found.extend(problems(state.as_json()))
     assert found == []
