@@ -120,7 +120,7 @@ class BookController(PatientTaskController):
         for group, members in department_search.grouped(state.departments, state.shown_departments):
             for d in members:
                 items.append(Item(d.id, d.name_en if en and d.name_en else d.name,
-                                  " ".join(p for p in (d.floor, d.room) if p), group=group if not en else ""))
+                                  (" ".join(p for p in (d.floor, d.room) if p),), group=group if not en else ""))
         hints = tuple((h, self.t.tr(f"book.hint.{h}")) for h in HINTS) + (("", self.t.tr("book.all")),)
         return Content(self._hello(state), self.t.tr("book.departments"), tuple(items),
                        self.t.tr("book.no_department"), hints)
@@ -131,13 +131,13 @@ class BookController(PatientTaskController):
         items = []
         for c in state.choices:
             if c.doctor is None:
-                title, line = t.tr("appts.general"), t.tr("book.general_line")
+                name, rank, line = t.tr("appts.general"), "", t.tr("book.general_line")
             else:
-                title = f"{c.doctor.name}  {c.doctor.title_en if en else c.doctor.title}"
-                line = c.doctor.specialty
+                name, rank, line = c.doctor.name, c.doctor.title_en if en else c.doctor.title, c.doctor.specialty
             if c.substitute is not None:
                 line = t.tr("book.substituted", name=c.substitute.name)
-            items.append(Item(c.key, title, f"{line}  {t.tr('book.free', count=c.free)}", t.tr("appts.fee", fee=c.fee)))
+            lines = tuple(x for x in (rank, f"{line}  {t.tr('book.free', count=c.free)}") if x)
+            items.append(Item(c.key, name, lines, t.tr("appts.fee", fee=c.fee)))
         department = state.department
         name = (department.name_en if en and department and department.name_en else department.name) if department else ""
         return Content(name, t.tr("book.doctors"), tuple(items), t.tr("book.no_doctor"))

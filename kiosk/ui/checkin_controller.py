@@ -22,7 +22,7 @@ def appointment_item(t: Translator, a: Appointment, enabled: bool) -> Item:
     doctor = " ".join(p for p in (a.doctor or t.tr("appts.general"), title) if p)
     department = (a.department_en if en else "") or a.department
     when = f"{a.date:%Y-%m-%d}  {t.tr(f'period.{a.period}')}  {a.time_text}"
-    return Item(a.id, f"{department}  {doctor}", when, t.tr(f"status.{a.status.value}"), enabled)
+    return Item(a.id, department, (doctor, when), t.tr(f"status.{a.status.value}"), enabled)
 
 
 class CheckinController(PatientTaskController):

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from kiosk.ui.automation.client import AutomationClient
-from kiosk.ui.demo import Walk
+from kiosk.ui.demo import Walk, his_fixtures
 from simulators.control_client import ControlClient
 
 PORTRAIT = (1080, 1920)
@@ -101,8 +101,41 @@ def collected(tour: Tour) -> None:
     tour.walk.finish()
 
 
-ROUTES: tuple[Callable[[Tour], None], ...] = (identify_and_code_entry, refused, collected)
-SCREENS = ("home", "identify", "code_entry", "appointments", "error", "result")
+def booking(tour: Tour) -> None:
+    """预约挂号 for a patient with nothing booked, down to `confirm`; back releases the hold."""
+    his_url = tour.sims.describe()["simulators"]["his"]["url"]
+    fixtures = his_fixtures(his_url)
+    booked = {a["patient_id"] for a in fixtures["appointments"]}
+    fresh = next(p for p in reversed(fixtures["patients"]) if p["id"] not in booked)
+    tour.kiosk.tap(id="task-book")
+    tour.walk.on("identify")
+    tour.sims.act("idcard/insert", patient_id=fresh["id"])
+    for screen in ("departments", "doctors", "dates", "slots"):
+        tour.look(screen)
+        tour.kiosk.tap(id="item-0")
+    tour.look("confirm")
+    tour.kiosk.tap(id="back")
+    tour.walk.on("slots")
+    tour.home()
+    tour.sims.act("idcard/remove")
+
+
+def checkin_and_records(tour: Tour) -> None:
+    """报到排队 and 查询补打 for the patient who has just collected."""
+    for task, screen in (("task-checkin", "checkin"), ("task-records", "records")):
+        tour.kiosk.tap(id=task)
+        tour.walk.on("identify")
+        tour.sims.act("idcard/insert", patient_id=tour.patient_id)
+        tour.look(screen)
+        tour.home()
+        tour.sims.act("idcard/remove")
+
+
+ROUTES: tuple[Callable[[Tour], None], ...] = (
+    identify_and_code_entry, refused, collected, booking, checkin_and_records,
+)
+SCREENS = ("home", "identify", "code_entry", "appointments", "error", "result",
+           "departments", "doctors", "dates", "slots", "confirm", "checkin", "records")
 """The screens ROUTES reach (out_of_service and recovering show only when the kiosk decides so)."""
 
 

@@ -32,7 +32,8 @@ class Item:
 
     key: str
     title: str
-    line: str = ""
+    lines: tuple[str, ...] = ()
+    """One line each, below the title (no wrapping: the card grows with its text in either mode)."""
     corner: str = ""
     enabled: bool = True
     group: str = ""
@@ -50,6 +51,9 @@ class Content:
     note: str = ""
 
 
+HINTS_PER_ROW = 3
+
+
 class ChoiceScreen(Screen):
     chosen = Signal(str)
     action = Signal(str)  # element id of the action button
@@ -65,8 +69,8 @@ class ChoiceScreen(Screen):
         self.title = label("", "title")
         self.note = label("", "warning", name="note")
         self.empty = label("", "warning", center=True, name="empty")
-        self._hints = QHBoxLayout()
-        self._hints.setSpacing(12)
+        self._hints = QGridLayout()
+        self._hints.setSpacing(16)
         self._list = QWidget()
         self._list_layout = QVBoxLayout(self._list)
         self._list_layout.setSpacing(16)
@@ -141,7 +145,7 @@ class ChoiceScreen(Screen):
         for index, (key, text) in enumerate(content.hints):
             chip = button(text, "chip", name=f"hint-{index}")
             chip.clicked.connect(lambda _=False, k=key: self.hint.emit(k))
-            self._hints.addWidget(chip)
+            self._hints.addWidget(chip, *divmod(index, HINTS_PER_ROW))
             self._widgets.append(chip)
         group = None
         for index, item in enumerate(content.items):
@@ -166,14 +170,14 @@ class ChoiceScreen(Screen):
         card.clicked.connect(lambda _=False, k=item.key: self._on_card_clicked(k))
         grid = QGridLayout(card)
         grid.setContentsMargins(28, 14, 28, 14)
-        parts = [(label(item.title, "card-title"), 0, 0), (label(item.corner, "card-fee"), 0, 1)]
-        if item.line:
-            parts.append((label(item.line, "card-line"), 1, 0))
+        grid.setSizeConstraint(QGridLayout.SizeConstraint.SetMinimumSize)  # grows with elder mode's text
+        parts = [(label(item.title, "card-title", wrap=False), 0, 0), (label(item.corner, "card-fee", wrap=False), 0, 1)]
+        parts += [(label(line, "card-line", wrap=False), row, 0) for row, line in enumerate(item.lines, start=1)]
         for widget, row, column in parts:
             widget.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
             if column:
                 widget.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignTop)
-            grid.addWidget(widget, row, column)
+            grid.addWidget(widget, row, column, 1, 1 if column or not row else 2)
         return card
 
     def _on_card_clicked(self, key: str) -> None:
