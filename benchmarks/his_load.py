@@ -3,7 +3,7 @@ on SQLite and on PostgreSQL, then a check that no slot was booked twice.
 
 Run: `.venv/bin/python benchmarks/his_load.py [--backend sqlite|postgres|both] [--clients 50,200]
 [--seconds 10] [--workers 2] [--client-procs 2] [--sqlite-sync FULL|NORMAL]
-[--group-commit auto|on|off]`.
+[--group-commit auto|on|off] [--profile FILE]`.
 
 The server runs as its own process (`python -m simulators.his serve`, optionally with several
 workers); the clients are asyncio coroutines over keep-alive HTTP/1.1 connections, spread over
@@ -36,11 +36,11 @@ from pathlib import Path
 
 from sqlalchemy import func, insert, select
 
-from kiosk.domain.idnumber import check_char
 from simulators.his import models as m
 from simulators.his.clock import Clock
 from simulators.his.db import Database
 from simulators.his.pgtemp import TempCluster
+from simulators.his.residentid import check_character
 from simulators.his.rules import Rules
 from simulators.his.seed import seed
 
@@ -66,7 +66,7 @@ def prepare(url: str, extra_patients: int) -> list[str]:
                     "name": "测试",
                     "sex": "male" if int(first17[-1]) % 2 else "female",
                     "birth_date": dt.date.fromisoformat(f"{first17[6:10]}-{first17[10:12]}-{first17[12:14]}"),
-                    "id_number": first17 + check_char(first17),
+                    "id_number": first17 + check_character(first17),
                     "ethnicity": "汉",
                     "address": "",
                     "visit_card": f"77{n:08d}",
@@ -129,10 +129,14 @@ def _free_port() -> int:
 
 
 def start_server(
-    url: str, workers: int, sqlite_sync: str, group_commit: str = "auto"
+    url: str, workers: int, sqlite_sync: str, group_commit: str = "auto", profile: Path | None = None
 ) -> tuple[subprocess.Popen, int]:
+    """The HIS in its own process; with `profile`, under py-spy (raw collapsed stacks to that file)."""
     port = _free_port()
     cmd = [sys.executable, "-m", "simulators.his", "serve", "--port", str(port), "--db", url]
+    if profile is not None:
+        spy = Path(sys.executable).with_name("py-spy")
+        cmd = [str(spy), "record", "--subprocesses", "--format", "raw", "-r", "200", "-o", str(profile), "--", *cmd]
     cmd += ["--now", START.isoformat(), "--token", TOKEN, "--workers", str(workers)]
     cmd += ["--sqlite-synchronous", sqlite_sync, "--group-commit", group_commit, "--log-level", "warning"]
     proc = subprocess.Popen(cmd, cwd=REPO, start_new_session=True)
@@ -155,7 +159,8 @@ def start_server(
 
 def stop_server(proc: subprocess.Popen) -> None:
     if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGTERM)  # its own session: the server and its workers only
+        # SIGINT: uvicorn shuts down as on SIGTERM, and py-spy (when profiling) writes its profile
+        os.killpg(proc.pid, signal.SIGINT)  # its own session: the server and its workers only
         try:
             proc.wait(timeout=30)
         except subprocess.TimeoutExpired:
@@ -286,7 +291,7 @@ def _pct(values: list[float], q: float) -> float:
 def run(url: str, args: argparse.Namespace, clients: int) -> dict:
     slots = prepare(url, args.extra_patients)
     patients = [f"P{n:06d}" for n in range(1, 1201)] + [f"B{n:07d}" for n in range(args.extra_patients)]
-    proc, port = start_server(url, args.workers, args.sqlite_sync, args.group_commit)
+    proc, port = start_server(url, args.workers, args.sqlite_sync, args.group_commit, args.profile)
     try:
         procs = min(args.client_procs, clients)
         shares = [clients // procs + (1 if k < clients % procs else 0) for k in range(procs)]
@@ -328,6 +333,9 @@ def main() -> None:
     parser.add_argument("--extra-patients", type=int, default=30000)
     parser.add_argument("--sqlite-sync", choices=["FULL", "NORMAL"], default="FULL")
     parser.add_argument("--group-commit", choices=["auto", "on", "off"], default="auto")
+    parser.add_argument(
+        "--profile", type=Path, default=None, help="run the server under py-spy; collapsed stacks to FILE"
+    )
     args = parser.parse_args()
     counts = [int(c) for c in args.clients.split(",")]
     backends = ["sqlite", "postgres"] if args.backend == "both" else [args.backend]
