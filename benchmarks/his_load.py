@@ -50,32 +50,38 @@ REPO = Path(__file__).resolve().parent.parent
 
 
 # --- the database ------------------------------------------------------------------------------
-def prepare(url: str, extra_patients: int) -> list[str]:
+def bench_patients(count: int, start: dt.datetime = START) -> list[dict]:
+    """Benchmark patients B0000000, B0000001, ...: valid ID numbers, a fifth of them first visits."""
+    rows = []
+    for n in range(count):
+        first17 = f"110101{dt.date(1960, 1, 1) + dt.timedelta(days=n % 15000):%Y%m%d}{n // 15000:03d}"
+        rows.append(
+            {
+                "id": f"B{n:07d}",
+                "name": "测试",
+                "sex": "male" if int(first17[-1]) % 2 else "female",
+                "birth_date": dt.date.fromisoformat(f"{first17[6:10]}-{first17[10:12]}-{first17[12:14]}"),
+                "id_number": first17 + check_character(first17),
+                "ethnicity": "汉",
+                "address": "",
+                "visit_card": f"77{n:08d}",
+                "qr": f"BENCH{n:010d}",
+                "account_balance_fen": 0,
+                "first_visit": n % 5 == 0,
+                "created_at": start - dt.timedelta(days=30),
+            }
+        )
+    return rows
+
+
+def prepare(url: str, extra_patients: int, start: dt.datetime = START) -> list[str]:
     """Seed the hospital, add benchmark patients; the slot ids a client may try (days 1..7, public)."""
     db = Database(url)
     try:
         db.create_schema()
         rules = Rules()
-        seed(db, 1, Clock(rules.timezone, START), rules)
-        rows = []
-        for n in range(extra_patients):
-            first17 = f"110101{dt.date(1960, 1, 1) + dt.timedelta(days=n % 15000):%Y%m%d}{n // 15000:03d}"
-            rows.append(
-                {
-                    "id": f"B{n:07d}",
-                    "name": "测试",
-                    "sex": "male" if int(first17[-1]) % 2 else "female",
-                    "birth_date": dt.date.fromisoformat(f"{first17[6:10]}-{first17[10:12]}-{first17[12:14]}"),
-                    "id_number": first17 + check_character(first17),
-                    "ethnicity": "汉",
-                    "address": "",
-                    "visit_card": f"77{n:08d}",
-                    "qr": f"BENCH{n:010d}",
-                    "account_balance_fen": 0,
-                    "first_visit": n % 5 == 0,
-                    "created_at": START - dt.timedelta(days=30),
-                }
-            )
+        seed(db, 1, Clock(rules.timezone, start), rules)
+        rows = bench_patients(extra_patients, start)
         with db.write() as s:
             if rows:
                 s.execute(insert(m.Patient), rows)
@@ -85,8 +91,8 @@ def prepare(url: str, extra_patients: int) -> list[str]:
                     select(m.Slot.id)
                     .join(m.Schedule, m.Schedule.id == m.Slot.schedule_id)
                     .where(
-                        m.Schedule.date > START.date(),
-                        m.Schedule.date <= START.date() + dt.timedelta(days=rules.booking_window_days),
+                        m.Schedule.date > start.date(),
+                        m.Schedule.date <= start.date() + dt.timedelta(days=rules.booking_window_days),
                         m.Schedule.state.in_(("open", "substituted")),
                         m.Slot.appointment_id.is_(None),
                         m.Slot.reserved_followup.is_(False),
@@ -129,15 +135,22 @@ def _free_port() -> int:
 
 
 def start_server(
-    url: str, workers: int, sqlite_sync: str, group_commit: str = "auto", profile: Path | None = None
+    url: str,
+    workers: int,
+    sqlite_sync: str,
+    group_commit: str = "auto",
+    profile: Path | None = None,
+    now: dt.datetime = START,
+    tokens: tuple[str, ...] = (TOKEN,),
 ) -> tuple[subprocess.Popen, int]:
-    """The HIS in its own process; with `profile`, under py-spy (raw collapsed stacks to that file)."""
+    """The HIS in its own process, its clock at `now`; with `profile`, under py-spy (raw stacks to it)."""
     port = _free_port()
     cmd = [sys.executable, "-m", "simulators.his", "serve", "--port", str(port), "--db", url]
     if profile is not None:
         spy = Path(sys.executable).with_name("py-spy")
         cmd = [str(spy), "record", "--subprocesses", "--format", "raw", "-r", "200", "-o", str(profile), "--", *cmd]
-    cmd += ["--now", START.isoformat(), "--token", TOKEN, "--workers", str(workers)]
+    cmd += ["--now", now.isoformat(), "--workers", str(workers)]
+    cmd += [arg for token in tokens for arg in ("--token", token)]
     cmd += ["--sqlite-synchronous", sqlite_sync, "--group-commit", group_commit, "--log-level", "warning"]
     proc = subprocess.Popen(cmd, cwd=REPO, start_new_session=True)
     deadline = time.monotonic() + 60
@@ -184,19 +197,26 @@ class Result:
 class Connection:
     """One keep-alive HTTP/1.1 connection; just enough client for JSON POSTs with Content-Length."""
 
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self.reader, self.writer = reader, writer
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, token: str) -> None:
+        self.reader, self.writer, self.token = reader, writer, token
 
     @classmethod
-    async def open(cls, port: int) -> Connection:
+    async def open(cls, port: int, token: str = TOKEN) -> Connection:
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
         writer.get_extra_info("socket").setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        return cls(reader, writer)
+        return cls(reader, writer, token)
 
     async def post(self, path: str, body: dict) -> tuple[int, dict]:
-        payload = json.dumps(body).encode()
+        return await self.request("POST", path, body)
+
+    async def request(
+        self, method: str, path: str, body: dict | None = None, key: str | None = None
+    ) -> tuple[int, dict]:
+        """One request on this connection (path below /api/v1), with an Idempotency-Key when given."""
+        payload = b"" if body is None else json.dumps(body).encode()
+        extra = "" if key is None else f"Idempotency-Key: {key}\r\n"
         self.writer.write(
-            f"POST /api/v1{path} HTTP/1.1\r\nHost: his\r\nAuthorization: Bearer {TOKEN}\r\n"
+            f"{method} /api/v1{path} HTTP/1.1\r\nHost: his\r\nAuthorization: Bearer {self.token}\r\n{extra}"
             f"Content-Type: application/json\r\nContent-Length: {len(payload)}\r\n\r\n".encode()
             + payload
         )
