@@ -1,7 +1,7 @@
 """A morning at the hospital: a fleet of kiosks on the reference HIS, and the booking surge at release.
 
 Run: `.venv/bin/python benchmarks/his_fleet.py [--backend sqlite|postgres|both] [--kiosks 10,100,300]
-[--seconds 60] [--compress 10] [--workers 2] [--client-procs 2] [--surge-after 20]`.
+[--seconds 60] [--compress 10] [--workers 2] [--client-procs 2] [--surge-after 20] [--profile FILE]`.
 
 Each simulated kiosk is one keep-alive HTTP connection with its own token (so its own kiosk id and
 idempotency keys) doing what a kiosk does in the morning rush, time-compressed by --compress (10: a
@@ -365,7 +365,9 @@ def run(url: str, kiosks: int, args: argparse.Namespace) -> dict:
     tokens = tuple(f"fleet-K{n:03d}:K{n:03d}" for n in range(kiosks))
     server_now = RELEASE - dt.timedelta(seconds=STARTUP_LEAD_S + args.surge_after)
     spawned = time.time()
-    proc, port = start_server(url, args.workers, args.sqlite_sync, now=server_now, tokens=tokens)
+    proc, port = start_server(
+        url, args.workers, args.sqlite_sync, profile=args.profile, now=server_now, tokens=tokens
+    )
     try:
         # The server's clock started near `spawned`; the release is due LEAD + surge_after later.
         start = spawned + STARTUP_LEAD_S
@@ -446,6 +448,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--client-procs", type=int, default=2, help="kiosk processes")
     parser.add_argument("--request-timeout", type=float, default=30.0)
     parser.add_argument("--sqlite-sync", choices=["FULL", "NORMAL"], default="FULL")
+    parser.add_argument(
+        "--profile", type=Path, default=None, help="run the server under py-spy; collapsed stacks to FILE"
+    )
     return parser
 
 

@@ -4,7 +4,8 @@ the profile showed costing about three times the database's own work for the hol
 
 A `Prepared` keeps SQLAlchemy's SQL text and its type conversions (the dialect's own bind and result
 processors, looked up once), so values stored this way read back the same through the ORM. It runs
-inside the caller's transaction on the caller's connection: nothing about transactions changes.
+inside the caller's transaction on the caller's connection: nothing about transactions changes, and a
+driver error is raised as SQLAlchemy's own exception class.
 Statements must not use expanding (IN-list) parameters.
 """
 
@@ -16,6 +17,7 @@ from typing import Any, NamedTuple
 
 from sqlalchemy import Connection
 from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql import ClauseElement
 
 Processor = Callable[[Any], Any] | None
@@ -79,7 +81,16 @@ class Prepared:
             value = given[name] if name in given else plan.defaults.get(name)
             values.append(bind(value) if bind is not None and value is not None else value)
         cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
-        cursor.execute(plan.sql, values if plan.positional else dict(zip(plan.names, values, strict=True)))
+        driver_error = conn.dialect.loaded_dbapi.Error
+        try:
+            cursor.execute(
+                plan.sql, values if plan.positional else dict(zip(plan.names, values, strict=True))
+            )
+        except driver_error as error:
+            cursor.close()
+            # As SQLAlchemy would raise it (IntegrityError, OperationalError, ...): the callers' retries
+            # on a lost unique-constraint race or a lock depend on that class.
+            raise DBAPIError.instance(plan.sql, values, error, driver_error) from error
         return Cursor(cursor, plan)
 
     def write(self, conn: Connection, params: Mapping[str, Any] | None = None) -> int:
