@@ -170,6 +170,25 @@ def start_server(
     raise RuntimeError("the HIS did not start")
 
 
+def server_cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) used so far by the server process and every process under it.
+
+    Less disturbed than throughput by other load on a shared machine: the cost of the work itself.
+    """
+    total = 0.0
+    pending = [pid]
+    while pending:
+        current = pending.pop()
+        try:
+            fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+            for task in Path(f"/proc/{current}/task").iterdir():
+                pending += [int(c) for c in (task / "children").read_text().split()]
+        except (FileNotFoundError, ProcessLookupError):
+            continue  # it ended meanwhile
+    return total
+
+
 def stop_server(proc: subprocess.Popen) -> None:
     if proc.poll() is None:
         # SIGINT: uvicorn shuts down as on SIGTERM, and py-spy (when profiling) writes its profile
@@ -318,6 +337,7 @@ def run(url: str, args: argparse.Namespace, clients: int) -> dict:
         start = time.time() + 2.0  # every process has its connections open by then
         deadline = start + args.seconds
         result = Result()
+        cpu_before = server_cpu_s(proc.pid)
         with ProcessPoolExecutor(procs) as pool:
             futures = [
                 pool.submit(client_process, port, n, k, slots, patients, start, deadline, args.max_per_client)
@@ -325,11 +345,13 @@ def run(url: str, args: argparse.Namespace, clients: int) -> dict:
             ]
             for f in futures:
                 result.merge(f.result(timeout=args.seconds + 180))
+        cpu = server_cpu_s(proc.pid) - cpu_before
         elapsed = args.seconds
     finally:
         stop_server(proc)
     return {
         "clients": clients,
+        "server_cpu_ms_per_booking": 1000 * cpu / max(1, result.outcomes["booked"]),
         "holds_per_s": len(result.hold_ms) / elapsed,
         "bookings_per_s": result.outcomes["booked"] / elapsed,
         "hold_p50_ms": _pct(result.hold_ms, 0.5),
@@ -383,7 +405,8 @@ def main() -> None:
                     f"{backend:8s} w{args.workers} {clients:4d} clients: {row['holds_per_s']:7.1f} holds/s "
                     f"{row['bookings_per_s']:6.1f} bookings/s | hold p50 {row['hold_p50_ms']:6.1f} ms "
                     f"p99 {row['hold_p99_ms']:7.1f} ms | book p50 {row['book_p50_ms']:6.1f} ms "
-                    f"p99 {row['book_p99_ms']:7.1f} ms | double bookings {row['double_bookings']}",
+                    f"p99 {row['book_p99_ms']:7.1f} ms | server CPU {row['server_cpu_ms_per_booking']:.2f} ms/booking "
+                    f"| double bookings {row['double_bookings']}",
                     flush=True,
                 )
                 print(f"          outcomes: {row['outcomes']}", flush=True)
