@@ -10,7 +10,22 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, case, exists, insert, or_, select, update
+from sqlalchemy import (
+    Connection,
+    DateTime,
+    String,
+    and_,
+    bindparam,
+    case,
+    cast,
+    insert,
+    literal,
+    null,
+    or_,
+    select,
+    union_all,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from simulators.his import booking, views
@@ -54,7 +69,14 @@ _SLOT = Prepared(
     .outerjoin(_docs, _docs.c.id == _effective_doctor)
     .where(_slots.c.id == bindparam("slot_id"))
 )
-_HOLD_OWNER = Prepared(select(_holds.c.patient_id).where(_holds.c.id == bindparam("hold_id")))
+_HOLD_OWNER_LOCKED = Prepared(  # the hold's patient, locked as above, in one round trip
+    select(_patients.c.id, _patients.c.first_visit)
+    .where(
+        _patients.c.id
+        == select(_holds.c.patient_id).where(_holds.c.id == bindparam("hold_id")).scalar_subquery()
+    )
+    .with_for_update()
+)
 _HOLD = Prepared(
     select(
         _holds.c.id,
@@ -80,30 +102,43 @@ _HOLD = Prepared(
     .outerjoin(_docs, _docs.c.id == _effective_doctor)
     .where(_holds.c.id == bindparam("hold_id"))
 )
-# Every appointment that can matter to the rules: bans look back `since`, limits around the day.
+# Everything the rules need in one round trip: the appointments that can matter (bans look back
+# `since`, limits around the day), any booking left "booked" after its day (to be recorded as a no-show),
+# and the live holds around the day (status "hold").
 _HISTORY = Prepared(
-    select(
-        _appts.c.status,
-        _appts.c.date,
-        _appts.c.period,
-        _appts.c.start,
-        _appts.c.department_id,
-        _appts.c.first_visit_expert,
-    ).where(
-        _appts.c.patient_id == bindparam("patient_id"),
-        _appts.c.date >= bindparam("since"),
-        or_(
-            *(_appts.c.status == status for status in ("no_show", *m.ACTIVE_STATUSES))
-        ),  # no IN-list: fastsql
-    )
-)
-_LIVE_HOLDS = Prepared(
-    select(_holds.c.date, _holds.c.department_id, _holds.c.first_visit_expert).where(
-        _holds.c.patient_id == bindparam("patient_id"),
-        _holds.c.status == "live",
-        _holds.c.expires_at > bindparam("now"),
-        _holds.c.date.between(bindparam("lo"), bindparam("hi")),
-        _holds.c.id != bindparam("exclude_hold"),
+    union_all(
+        select(
+            _appts.c.status,
+            _appts.c.date,
+            _appts.c.period,
+            _appts.c.start,
+            _appts.c.department_id,
+            _appts.c.first_visit_expert,
+        ).where(
+            _appts.c.patient_id == bindparam("patient_id"),
+            or_(
+                and_(
+                    _appts.c.date >= bindparam("since"),
+                    # no IN-list: fastsql has no expanding parameters
+                    or_(*(_appts.c.status == status for status in ("no_show", *m.ACTIVE_STATUSES))),
+                ),
+                and_(_appts.c.status == "booked", _appts.c.date < bindparam("today")),
+            ),
+        ),
+        select(
+            literal("hold").label("status"),
+            _holds.c.date,
+            cast(null(), String).label("period"),
+            cast(null(), DateTime).label("start"),
+            _holds.c.department_id,
+            _holds.c.first_visit_expert,
+        ).where(
+            _holds.c.patient_id == bindparam("patient_id"),
+            _holds.c.status == "live",
+            _holds.c.expires_at > bindparam("now"),
+            _holds.c.date.between(bindparam("lo"), bindparam("hi")),
+            _holds.c.id != bindparam("exclude_hold"),
+        ),
     )
 )
 _TAKE_FOR_HOLD = Prepared(
@@ -139,7 +174,6 @@ _APPOINTMENT_COLUMNS = (
 _INSERT_HOLD = Prepared(insert(_holds).values({c: bindparam(c) for c in _HOLD_COLUMNS}))
 _INSERT_APPOINTMENT = Prepared(insert(_appts).values({c: bindparam(c) for c in _APPOINTMENT_COLUMNS}))
 _HOLD_BOOKED = Prepared(update(_holds).where(_holds.c.id == bindparam("hold_id")).values(status="booked"))
-_CODE_USED = Prepared(select(exists().where(_appts.c.booking_code == bindparam("code")).label("used")))
 _SWEEP_BEFORE_TODAY = Prepared(
     update(_appts)
     .where(
@@ -186,22 +220,39 @@ def _check_patient(
     fv_expert: bool,
     exclude_hold: str = "",
 ) -> None:
-    """booking.check_rules over the patient's history, read in two queries."""
+    """booking.check_rules over the patient's history and live holds, read in one query.
+
+    Bookings whose collection window closed are recorded as no-shows first, when the history shows any
+    (the sweep's UPDATE changes nothing otherwise, and is skipped).
+    """
     rules = ctx.rules
     since = ctx.today - dt.timedelta(days=rules.no_show_window_days + rules.no_show_ban_days)
     lo, hi = booking.limits_span(ctx, day)
     no_shows: list[dt.date] = []
     existing: list[booking.Booked] = []
-    for a in _HISTORY.run(conn, {"patient_id": patient_id, "since": min(since, lo)}):
+    stale = False
+    params = {
+        "patient_id": patient_id,
+        "since": min(since, lo),
+        "today": ctx.today,
+        "now": ctx.now,
+        "lo": lo,
+        "hi": hi,
+        "exclude_hold": exclude_hold,
+    }
+    for a in _HISTORY.run(conn, params):
+        if a.status == "hold":
+            existing.append(booking.Booked(a.date, a.department_id, a.first_visit_expert))
+            continue
         status = booking.effective_status(a, ctx)
         if status == "no_show":
+            stale |= a.status == "booked"
             if a.date >= since:
                 no_shows.append(a.date)
         elif lo <= a.date <= hi:
             existing.append(booking.Booked(a.date, a.department_id, a.first_visit_expert))
-    params = {"patient_id": patient_id, "now": ctx.now, "lo": lo, "hi": hi, "exclude_hold": exclude_hold}
-    for h in _LIVE_HOLDS.run(conn, params):
-        existing.append(booking.Booked(h.date, h.department_id, h.first_visit_expert))
+    if stale:
+        _sweep_no_shows(conn, ctx, patient_id)
     booking.check_rules(ctx, booking.ban_end(ctx, no_shows), existing, department_id, day, fv_expert)
 
 
@@ -224,7 +275,6 @@ def create_hold(s: Session, ctx: Ctx, slot_id: str, patient_id: str) -> Answer:
     if slot.reserved_followup:
         raise ApiError("SLOT_TAKEN", {"slot_id": slot_id, "reason": "reserved_for_followup"})
     fv_expert = bool(patient.first_visit) and ctx.rules.is_expert(_title(slot))
-    _sweep_no_shows(conn, ctx, patient_id)
     _check_patient(conn, ctx, patient_id, slot.department_id, slot.date, fv_expert)
     hold_id = new_id("H")
     expires = ctx.now + dt.timedelta(minutes=ctx.rules.hold_minutes)
@@ -255,28 +305,18 @@ def create_hold(s: Session, ctx: Ctx, slot_id: str, patient_id: str) -> Answer:
     }
 
 
-def _booking_code(conn: Connection) -> str:
-    for _ in range(100):
-        code = booking.random_booking_code()
-        if not _CODE_USED.run(conn, {"code": code}).scalar():
-            return code
-    raise RuntimeError("no free booking code")  # 10^8 codes: unreachable in practice
-
-
 def book(s: Session, ctx: Ctx, hold_id: str, pay_now: bool) -> Answer:
     conn = s.connection()
-    patient_id = _HOLD_OWNER.run(conn, {"hold_id": hold_id}).scalar()
-    if patient_id is None:
+    owner = _HOLD_OWNER_LOCKED.run(conn, {"hold_id": hold_id}).first()
+    if owner is None:  # no such hold (a hold's patient always exists)
         raise ApiError("NOT_FOUND", {"resource": "holds", "id": hold_id})
-    if _PATIENT_LOCKED.run(conn, {"patient_id": patient_id}).first() is None:
-        raise ApiError("NOT_FOUND", {"resource": "patients", "id": patient_id})
+    patient_id = owner.id
     hold = _HOLD.run(conn, {"hold_id": hold_id}).one()  # read under the patient's lock
     if hold.status == "booked":
         return booking.rebook(s, ctx, hold_id)  # a retry without a key: the booking it made
     if hold.status != "live" or hold.expires_at <= ctx.now:
         raise ApiError("HOLD_EXPIRED", {"hold_id": hold_id})
     booking.schedule_open(hold.state, hold.schedule_id)
-    _sweep_no_shows(conn, ctx, patient_id)
     # The time window was judged when the slot was held; limits and bans are checked again now.
     _check_patient(
         conn, ctx, patient_id, hold.department_id, hold.date, hold.first_visit_expert, exclude_hold=hold_id
@@ -288,7 +328,8 @@ def book(s: Session, ctx: Ctx, hold_id: str, pay_now: bool) -> Answer:
     title = _title(hold)
     row = {
         "id": appt_id,
-        "booking_code": _booking_code(conn),
+        # Unique by index: a clash (1 in 10^8 a pair) raises IntegrityError, and the write is run again.
+        "booking_code": booking.random_booking_code(),
         "patient_id": patient_id,
         "slot_id": hold.slot_id,
         "schedule_id": hold.schedule_id,

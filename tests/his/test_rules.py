@@ -255,6 +255,16 @@ def test_after_the_window_the_booking_is_a_no_show(his: His) -> None:
     assert next(a for a in listed if a["id"] == appt["id"])["status"] == "no_show"
 
 
+def test_a_missed_booking_is_recorded_as_a_no_show_when_the_patient_books_again(his: His) -> None:
+    appt = _todays_booked(his, "am")
+    his.set_now(at(1, "09:00:00"))  # the next day: yesterday's morning window has closed
+    assert his.count(m.Appointment, m.Appointment.id == appt["id"], m.Appointment.status == "booked") == 1
+    slot = his.free_slot(day(3), titles=JUNIORS)[0]
+    r = his.hold(slot, appt["patient_id"])
+    assert r.status_code == 201, r.text
+    assert his.count(m.Appointment, m.Appointment.id == appt["id"], m.Appointment.status == "no_show") == 1
+
+
 def test_collection_at_least_n_minutes_before_the_slot_when_configured(db_url: str) -> None:
     his = His(db_url, rules=Rules(collect_min_before_slot=30))
     try:
