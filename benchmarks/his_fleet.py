@@ -13,7 +13,8 @@ arrives every 9 s):
   booking (40%): identification, the department's schedules for a day, its slots, hold + book with
   pay_now, then the registration fee paid (POST /payments); every write with an Idempotency-Key;
 - at the release time (08:30, --surge-after seconds into the run) every kiosk tries to book the newly
-  released day at once, most of them the same few popular slots (SLOT_TAKEN is the expected refusal).
+  released day at once, most of them the same few popular slots (SLOT_TAKEN is the expected refusal;
+  the patient then picks the next slot after --think seconds, compressed, up to 6 times).
 
 The server runs in its own process (`python -m simulators.his serve --workers N`) with its clock set so
 that the day's last booking date is released mid-run; the kiosks run as asyncio coroutines in
@@ -27,12 +28,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime as dt
+import json
 import random
+import socket
 import tempfile
 import time
 import uuid
 from collections import Counter, defaultdict
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -290,13 +294,17 @@ class Kiosk:
         visitor = self.bookers.pop()
         slots = self.plan.surge_slots
         index = self.rng.randrange(len(slots))
-        for _ in range(10):
+        early = taken = 0
+        while early < 10 and taken < 6:
             status, code = await self.book(visitor, slots[index % len(slots)], "surge ")
             if status != 409:
                 return  # booked, another refusal, or an error (counted)
             if code == "OUTSIDE_BOOKING_WINDOW":
+                early += 1
                 await asyncio.sleep(0.2)  # early by the server's clock (±1 s): again in a moment
             elif code == "SLOT_TAKEN":
+                taken += 1
+                await asyncio.sleep(self.args.think / self.args.compress)  # the patient picks another
                 index += 1
             else:
                 return
@@ -360,20 +368,31 @@ def _pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
+def _server_clock(port: int) -> dt.datetime:
+    """The server's hospital-local time now (GET /health, to the second)."""
+    with closing(socket.create_connection(("127.0.0.1", port), timeout=10)) as sock:
+        sock.sendall(b"GET /api/v1/health HTTP/1.1\r\nHost: his\r\nConnection: close\r\n\r\n")
+        answer = b""
+        while chunk := sock.recv(4096):
+            answer += chunk
+    body = json.loads(answer.split(b"\r\n\r\n", 1)[1])
+    return dt.datetime.fromisoformat(body["time"]).replace(tzinfo=None)
+
+
 def run(url: str, kiosks: int, args: argparse.Namespace) -> dict:
     plan = prepare(url, kiosks, args)
     tokens = tuple(f"fleet-K{n:03d}:K{n:03d}" for n in range(kiosks))
     server_now = RELEASE - dt.timedelta(seconds=STARTUP_LEAD_S + args.surge_after)
-    spawned = time.time()
     proc, port = start_server(
         url, args.workers, args.sqlite_sync, profile=args.profile, now=server_now, tokens=tokens
     )
     try:
-        # The server's clock started near `spawned`; the release is due LEAD + surge_after later.
-        start = spawned + STARTUP_LEAD_S
-        if time.time() > start - 2:
+        # The release by the server's own clock (it started when the process had imported its code).
+        release = time.time() + (RELEASE - _server_clock(port)).total_seconds()
+        start = release - args.surge_after
+        if start < time.time() + 2:
             raise RuntimeError(f"the server took over {STARTUP_LEAD_S - 2:.0f} s to start")
-        times = (start, start + args.surge_after, start + args.seconds)
+        times = (start, release, start + args.seconds)
         procs = min(args.client_procs, kiosks)
         stats = Stats()
         with ProcessPoolExecutor(procs) as pool:
@@ -447,6 +466,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--workers", type=int, default=2, help="server worker processes")
     parser.add_argument("--client-procs", type=int, default=2, help="kiosk processes")
     parser.add_argument("--request-timeout", type=float, default=30.0)
+    parser.add_argument("--think", type=float, default=3.0, help="seconds a patient takes to pick again")
     parser.add_argument("--sqlite-sync", choices=["FULL", "NORMAL"], default="FULL")
     parser.add_argument(
         "--profile", type=Path, default=None, help="run the server under py-spy; collapsed stacks to FILE"
