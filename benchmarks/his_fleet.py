@@ -469,7 +469,10 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--think", type=float, default=3.0, help="seconds a patient takes to pick again")
     parser.add_argument("--sqlite-sync", choices=["FULL", "NORMAL"], default="FULL")
     parser.add_argument(
-        "--profile", type=Path, default=None, help="run the server under py-spy; collapsed stacks to FILE"
+        "--profile",
+        type=Path,
+        default=None,
+        help="run the server under py-spy: FILE.svg a flame graph, else stacks",
     )
     return parser
 

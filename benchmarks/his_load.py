@@ -143,12 +143,26 @@ def start_server(
     now: dt.datetime = START,
     tokens: tuple[str, ...] = (TOKEN,),
 ) -> tuple[subprocess.Popen, int]:
-    """The HIS in its own process, its clock at `now`; with `profile`, under py-spy (raw stacks to it)."""
+    """The HIS in its own process, its clock at `now`; with `profile`, under py-spy (FILE.svg: a flame
+    graph; any other name: collapsed stacks for profile_summary.py)."""
     port = _free_port()
     cmd = [sys.executable, "-m", "simulators.his", "serve", "--port", str(port), "--db", url]
     if profile is not None:
         spy = Path(sys.executable).with_name("py-spy")
-        cmd = [str(spy), "record", "--subprocesses", "--format", "raw", "-r", "200", "-o", str(profile), "--", *cmd]
+        fmt = "flamegraph" if profile.suffix == ".svg" else "raw"  # raw: for profile_summary.py
+        cmd = [
+            str(spy),
+            "record",
+            "--subprocesses",
+            "--format",
+            fmt,
+            "-r",
+            "200",
+            "-o",
+            str(profile),
+            "--",
+            *cmd,
+        ]
     cmd += ["--now", now.isoformat(), "--workers", str(workers)]
     cmd += [arg for token in tokens for arg in ("--token", token)]
     cmd += ["--sqlite-synchronous", sqlite_sync, "--group-commit", group_commit, "--log-level", "warning"]
@@ -376,7 +390,10 @@ def main() -> None:
     parser.add_argument("--sqlite-sync", choices=["FULL", "NORMAL"], default="FULL")
     parser.add_argument("--group-commit", choices=["auto", "on", "off"], default="auto")
     parser.add_argument(
-        "--profile", type=Path, default=None, help="run the server under py-spy; collapsed stacks to FILE"
+        "--profile",
+        type=Path,
+        default=None,
+        help="run the server under py-spy: FILE.svg a flame graph, else stacks",
     )
     args = parser.parse_args()
     counts = [int(c) for c in args.clients.split(",")]

@@ -31,7 +31,10 @@ _LOOKUP = Prepared(
 )
 _STORE = Prepared(
     insert(_keys).values(
-        {c: bindparam(c) for c in ("kiosk_id", "key", "request_hash", "status_code", "response", "created_at")}
+        {
+            c: bindparam(c)
+            for c in ("kiosk_id", "key", "request_hash", "status_code", "response", "created_at")
+        }
     )
 )
 
