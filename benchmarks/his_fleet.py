@@ -54,6 +54,7 @@ RULES = Rules()
 TODAY = dt.date(2026, 11, 23)  # a Monday
 RELEASE = dt.datetime.combine(TODAY, RULES.release_time)  # day +7 opens now
 SURGE_DAY = TODAY + dt.timedelta(days=RULES.booking_window_days)
+IDLE_REUSE_S = 4.0  # keep-alive connections idle longer are not reused (the server drops them at 5 s)
 STARTUP_LEAD_S = 15.0  # the server's clock starts this long (plus --surge-after) before the release
 
 
@@ -185,6 +186,7 @@ class Kiosk:
         self.stats = stats
         self.rng = random.Random(number)
         self.conn: Connection | None = None
+        self.last_used = 0.0
 
     async def call(
         self, name: str, method: str, path: str, body: dict | None = None, keyed: bool = False
@@ -193,9 +195,9 @@ class Kiosk:
         key = f"{self.id}-{uuid.uuid4().hex}" if keyed else None
         t0 = time.perf_counter()
         try:
-            if self.conn is not None and self.conn.reader.at_eof():
-                # The server closed the idle keep-alive connection (uvicorn: after 5 s), as an HTTP
-                # client's pool would notice before reusing it: not an error, a new connection.
+            if self.conn is not None and (self.conn.reader.at_eof() or t0 - self.last_used > IDLE_REUSE_S):
+                # The server closes a keep-alive connection idle for 5 s (uvicorn): like an HTTP client's
+                # pool, a connection idle nearly that long is not reused (it could close mid-request).
                 self.conn.close()
                 self.conn = None
             if self.conn is None:
@@ -209,7 +211,8 @@ class Kiosk:
                 self.conn.close()
             self.conn = None
             return 0, {}
-        self.stats.latency_ms[name].append((time.perf_counter() - t0) * 1000)
+        self.last_used = time.perf_counter()
+        self.stats.latency_ms[name].append((self.last_used - t0) * 1000)
         if status >= 500:
             self.stats.outcomes[name]["5xx"] += 1
         elif status >= 400:
