@@ -18,12 +18,15 @@ from typing import Any
 from kiosk.domain.errors import ConfigError
 
 DEFAULT_PATH = Path("/etc/kiosk/kiosk.toml")
+DEFAULTS_SOURCE = "(built-in defaults)"
 
 
 @dataclass(frozen=True)
 class KioskSection:
     id: str = "K01"
     hospital_name: str = "示范医院"
+    hospital_name_en: str = "Demonstration Hospital"
+    """The header in English. A file that names its hospital but no English name shows hospital_name."""
     language: str = "zh_CN"
     idle_timeout_s: int = 60
     """Seconds without a touch before the screen is cleared."""
@@ -32,6 +35,10 @@ class KioskSection:
     fullscreen: bool = False
     voice: bool = False
     admin_pin: str = "000000"
+    automation_port: int = 0
+    """The tester automation port on 127.0.0.1 (AUTOMATION.md); 0 = off."""
+    automation_token: str = ""
+    """When set, every automation request needs `Authorization: Bearer <token>`."""
 
 
 @dataclass(frozen=True)
@@ -103,13 +110,15 @@ class Config:
     kiosk: KioskSection = field(default_factory=KioskSection)
     his: HisSection = field(default_factory=HisSection)
     devices: DevicesSection = field(default_factory=DevicesSection)
-    source: str = "(built-in defaults)"
+    source: str = DEFAULTS_SOURCE
 
     def redacted(self) -> dict[str, Any]:
         """The effective config as a dict with secrets hidden (for `kiosk config --show`, logs)."""
         data = dataclasses.asdict(self)
         data["his"]["token"] = "***"
         data["kiosk"]["admin_pin"] = "***"
+        if data["kiosk"]["automation_token"]:
+            data["kiosk"]["automation_token"] = "***"
         return data
 
 
@@ -178,6 +187,8 @@ def _check(config: Config) -> None:
         raise ConfigError(f"{src}: 'kiosk.idle_timeout_s' must be at least 10 seconds")
     if not config.his.url.startswith(("http://", "https://")):
         raise ConfigError(f"{src}: 'his.url' must start with http:// or https://")
+    if not 0 <= config.kiosk.automation_port <= 65535:
+        raise ConfigError(f"{src}: 'kiosk.automation_port' must be 0 (off) or a port number")
     if config.his.timeout_s <= 0:
         raise ConfigError(f"{src}: 'his.timeout_s' must be positive")
 
@@ -190,6 +201,10 @@ def parse(text: str, source: str = "<config>") -> Config:
         raise ConfigError(f"{source}: not valid TOML: {exc}") from None
     config: Config = _build(Config, raw, "", source)
     config = dataclasses.replace(config, source=source)
+    kiosk = raw.get("kiosk", {})
+    if "hospital_name" in kiosk and "hospital_name_en" not in kiosk:
+        # the demo's English name belongs to no real hospital: show this one's own name instead
+        config = dataclasses.replace(config, kiosk=dataclasses.replace(config.kiosk, hospital_name_en=""))
     _check(config)
     return config
 

@@ -6,12 +6,22 @@ import logging
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QResizeEvent
-from PySide6.QtWidgets import QApplication, QHBoxLayout, QMainWindow, QStackedWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QApplication,
+    QHBoxLayout,
+    QLabel,
+    QMainWindow,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
 
 from kiosk.devices.base import READY_STATES, Detail, DeviceState, DeviceStatus
 from kiosk.flows.services import Services
+from kiosk.ui.automation.elements import language_code
 from kiosk.ui.collect_controller import STEP_KEYS, CollectController, CollectScreens
 from kiosk.ui.i18n import Translator
+from kiosk.ui.prompts import PromptLog
 from kiosk.ui.screens.appointments import AppointmentsScreen
 from kiosk.ui.screens.base import Screen
 from kiosk.ui.screens.code_entry import CodeEntryScreen
@@ -19,11 +29,12 @@ from kiosk.ui.screens.error import ErrorScreen
 from kiosk.ui.screens.home import COLLECT, HomeScreen
 from kiosk.ui.screens.identify import IdentifyScreen
 from kiosk.ui.screens.out_of_service import OutOfServiceScreen
+from kiosk.ui.screens.recovering import RecoveringScreen
 from kiosk.ui.screens.result import ResultScreen
 from kiosk.ui.tasks import Runner, TaskRunner, ThreadRunner
 from kiosk.ui.theme import stylesheet
 from kiosk.ui.widgets.busy import BusyOverlay
-from kiosk.ui.widgets.common import button, label
+from kiosk.ui.widgets.common import button, dynamic_property, label
 from kiosk.ui.widgets.idle import CountdownBanner, IdleWatcher
 from kiosk.ui.widgets.stepbar import StepBar
 
@@ -59,7 +70,8 @@ class MainWindow(QMainWindow):
         self.setStyleSheet(stylesheet())
         self.translator = Translator(config.language)
         self.tasks = TaskRunner(runner or ThreadRunner(), self)
-        self.idle = IdleWatcher(config.idle_timeout_s, paused=lambda: self.tasks.busy, parent=self)
+        self.idle = IdleWatcher(config.idle_timeout_s, paused=lambda: self.tasks.busy, scope=self, parent=self)
+        self.prompts = PromptLog()
         app = QApplication.instance()
         if app is not None:
             app.installEventFilter(self.idle)
@@ -70,7 +82,7 @@ class MainWindow(QMainWindow):
         column = QVBoxLayout(central)
         column.setContentsMargins(0, 0, 0, 0)
         column.setSpacing(0)
-        column.addWidget(self._build_header(config.hospital_name))
+        column.addWidget(self._build_header())
         self.stepbar = StepBar()
         column.addWidget(self.stepbar)
         self.stack = QStackedWidget()
@@ -91,6 +103,7 @@ class MainWindow(QMainWindow):
         self.result = ResultScreen(t)
         self.error = ErrorScreen(t)
         self.out_of_service = OutOfServiceScreen(t)
+        self.recovering = RecoveringScreen(t)
         self.screens: list[Screen] = [
             self.home,
             self.identify,
@@ -99,6 +112,7 @@ class MainWindow(QMainWindow):
             self.result,
             self.error,
             self.out_of_service,
+            self.recovering,
         ]
         for screen in self.screens:
             self.stack.addWidget(screen)
@@ -122,8 +136,9 @@ class MainWindow(QMainWindow):
         self._his_online = True
         # Device threads report status changes; only the signal crosses into the GUI thread.
         self.device_status_changed.connect(self._on_device_status_changed)
-        if services.printer is not None:
-            services.printer.subscribe(lambda name, status: self.device_status_changed.emit(name, status))
+        for device in (services.printer, services.idcard, services.insurance, services.scanner):
+            if device is not None:
+                device.subscribe(lambda name, status: self.device_status_changed.emit(name, status))
         self._update_availability()
         self._retranslate()
         self.show_screen(self.home)
@@ -131,14 +146,14 @@ class MainWindow(QMainWindow):
         self._health_timer.timeout.connect(self.check_his)
 
     # --- chrome -------------------------------------------------------------------------------------------
-    def _build_header(self, hospital: str) -> QWidget:
+    def _build_header(self) -> QWidget:
         header = QWidget()
         header.setObjectName("header")
         header.setAttribute(Qt.WidgetAttribute.WA_StyledBackground)
         row = QHBoxLayout(header)
         row.setContentsMargins(32, 12, 32, 12)
-        self.hospital = label(hospital, wrap=False)
-        self.language = button("", name="language")
+        self.hospital = label("", wrap=False, name="hospital")
+        self.language = button("", name="lang")
         self.language.clicked.connect(self.translator_toggle)
         row.addWidget(self.hospital, 1)
         row.addWidget(self.language)
@@ -167,6 +182,8 @@ class MainWindow(QMainWindow):
 
     def _retranslate(self) -> None:
         t = self.translator
+        kiosk = self.services.config.kiosk
+        self.hospital.setText(kiosk.hospital_name_en if t.is_english and kiosk.hospital_name_en else kiosk.hospital_name)
         self.language.setText(t.tr("lang.toggle"))
         self.back.setText(t.tr("nav.back"))
         self.home_button.setText(t.tr("nav.home"))
@@ -188,11 +205,18 @@ class MainWindow(QMainWindow):
         self.stepbar.setVisible(task_screen)
         self.footer.setVisible(task_screen)
         self.stepbar.set_current(step)
+        self._announce(screen)
         if task_screen:
             self.idle.arm()
         else:
             self.idle.disarm()
             self.countdown.hide()
+
+    def _announce(self, screen: Screen) -> None:
+        """Each screen's prompt is its heading; with no voice engine yet it is recorded as muted."""
+        heading = screen.findChild(QLabel, "title")
+        if heading is not None:
+            self.prompts.say(heading.text(), language_code(self.translator.language), muted=True)
 
     def go_home(self) -> None:
         """End the session: forget every patient datum, back to the default language and the home screen."""
@@ -246,8 +270,9 @@ class MainWindow(QMainWindow):
             reason = _printer_fault_key(s.printer.status())
         self.home.set_unavailable(COLLECT, reason)
 
-    def _on_device_status_changed(self, _name: str, _status: object) -> None:
+    def _on_device_status_changed(self, name: str, status: DeviceStatus) -> None:
         self._update_availability()
+        self.collect.on_device_status(name, status)
 
     # --- busy and idle -----------------------------------------------------------------------------------------
     def _on_tasks_busy_changed(self, busy: bool, text: str) -> None:
@@ -270,7 +295,7 @@ class MainWindow(QMainWindow):
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         compact = event.size().height() < COMPACT_BELOW_PX
-        if compact != self.centralWidget().property("compact"):
+        if compact != dynamic_property(self.centralWidget(), "compact"):
             self.centralWidget().setProperty("compact", compact)
             self.setStyleSheet(self.styleSheet())  # re-evaluate the [compact="true"] rules
             for screen in self.screens:

@@ -23,7 +23,7 @@ class AppointmentsScreen(Screen):
         layout.setSpacing(20)
         self.hello = label("", "subtitle")
         self.title = label("", "title")
-        self.empty = label("", "warning", center=True)
+        self.empty = label("", "warning", center=True, name="appointments_note")
         self.empty_hint = label("", "hint", center=True)
         self._list = QWidget()
         self._list_layout = QVBoxLayout(self._list)
@@ -33,7 +33,7 @@ class AppointmentsScreen(Screen):
         scroll.setWidgetResizable(True)
         scroll.setWidget(self._list)
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.confirm = button("", "primary", name="confirm_collect")
+        self.confirm = button("", "primary", name="primary")
         self.confirm.clicked.connect(self.confirmed.emit)
         for widget in (self.hello, self.title, self.empty, self.empty_hint):
             layout.addWidget(widget)
@@ -68,8 +68,9 @@ class AppointmentsScreen(Screen):
             self._list_layout.takeAt(0)
         # collectable first, in time order; the others stay visible so nobody wonders where they went
         ordered = sorted(self._appointments, key=lambda a: (not a.collectable, a.start))
-        for appointment in ordered:
+        for index, appointment in enumerate(ordered):
             card = self._card(appointment)
+            card.setObjectName(f"item-{index}")  # the automation id: the list's order as shown
             self.cards[appointment.id] = card
             self._group.addButton(card)
             self._list_layout.addWidget(card)
@@ -77,7 +78,7 @@ class AppointmentsScreen(Screen):
         self.retranslate()
 
     def _card(self, appointment: Appointment) -> QPushButton:
-        card = button("", "card", name=f"appointment_{appointment.id}")
+        card = button("", "card")
         card.setCheckable(True)
         card.setEnabled(appointment.collectable)
         card.setChecked(appointment.id == self._selected_id)
@@ -85,7 +86,7 @@ class AppointmentsScreen(Screen):
         grid = QGridLayout(card)
         grid.setContentsMargins(32, 20, 32, 20)
         parts = [
-            (label(appointment.department, "card-title"), 0, 0),
+            (label("", "card-title"), 0, 0),
             (label("", "card-fee" if appointment.collectable else "card-status"), 0, 1),
             (label("", "card-line"), 1, 0),
             (label("", "card-line"), 2, 0),
@@ -109,22 +110,31 @@ class AppointmentsScreen(Screen):
         self.hello.setText(t.tr("appts.hello", name=self._patient_name))
         self.title.setText(t.tr("appts.title"))
         collectable = [a for a in self._appointments if a.collectable]
-        self.empty.setText(t.tr("appts.none"))
+        later = any(a.opens_later for a in self._appointments)
+        self.empty.setText(t.tr("appts.later" if later else "appts.none"))
         self.empty_hint.setText(t.tr("appts.none_hint"))
         self.empty.setVisible(not collectable)
-        self.empty_hint.setVisible(not collectable)
+        self.empty_hint.setVisible(not collectable and not later)
         self.title.setVisible(bool(collectable))
         self.confirm.setText(t.tr("appts.confirm"))
         self.confirm.setVisible(bool(collectable))
         self.confirm.setEnabled(self._selected_id in {a.id for a in collectable})
         by_id = {a.id: a for a in self._appointments}
+        english = t.is_english
         for appointment_id, card in self.cards.items():
             a = by_id[appointment_id]
-            _, corner, doctor, when = card.labels  # type: ignore[attr-defined]
-            corner.setText(
-                t.tr("appts.fee", fee=a.fee) if a.collectable else t.tr(f"status.{a.status.value}")
-            )
+            department, corner, doctor, when = card.labels  # type: ignore[attr-defined]
+            department.setText(a.department_in(english))
+            corner.setText(self._corner(a))
             doctor.setText(
-                " ".join(p for p in (a.doctor or t.tr("appts.general"), a.doctor_title or "") if p)
+                " ".join(p for p in (a.doctor or t.tr("appts.general"), a.doctor_title_in(english) or "") if p)
             )
             when.setText(f"{a.date:%Y-%m-%d}  {t.tr(f'period.{a.period}')}  {a.time_text}")
+
+    def _corner(self, a: Appointment) -> str:
+        """The fee of one that can be collected now; otherwise why not (collected, or from when)."""
+        if a.collectable:
+            return self.t.tr("appts.fee", fee=a.fee)
+        if a.opens_later and a.collect_from is not None:
+            return self.t.tr("appts.opens_at", time=f"{a.collect_from:%H:%M}")
+        return self.t.tr(f"status.{a.status.value}")
