@@ -4,22 +4,13 @@ twice. A reprint's entry only counts it: nothing to ask."""
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Callable
-
-from kiosk.domain.errors import HisUnavailable, KioskError
-from kiosk.domain.outcome import Outcome, outcome_of
 from kiosk.flows.book import JOURNAL_KIND as BOOK
 from kiosk.flows.cancel import CANCEL_KIND as CANCEL
 from kiosk.flows.checkin import JOURNAL_KIND as CHECKIN
 from kiosk.flows.lookup import REPRINT_KIND as REPRINT
+from kiosk.flows.replay_settler import Replay, ReplaySettler
 from kiosk.flows.services import HisApi
-from kiosk.sync.journal import Entry, EntryState, Journal
-from kiosk.sync.recovery import RecoveryReport
-
-log = logging.getLogger(__name__)
-
-Replay = Callable[[Entry, HisApi], dict[str, str]]
+from kiosk.sync.journal import Entry
 
 
 def _book(entry: Entry, his: HisApi) -> dict[str, str]:
@@ -42,29 +33,5 @@ def _reprint(_entry: Entry, _his: HisApi) -> dict[str, str]:
 REPLAYS: dict[str, Replay] = {BOOK: _book, CHECKIN: _checkin, CANCEL: _cancel, REPRINT: _reprint}
 
 
-class TaskSettler:
-    kinds = frozenset(REPLAYS)
-
-    def __init__(self, journal: Journal, his: HisApi) -> None:
-        self.journal, self.his = journal, his
-
-    def settle(self, entries: list[Entry], owner: str) -> RecoveryReport:
-        report = RecoveryReport()
-        for index, entry in enumerate(entries):
-            try:
-                outcome = REPLAYS[entry.kind](entry, self.his)
-            except HisUnavailable:
-                report.pending.extend(e.key for e in entries[index:])  # the link is down: ask later
-                break
-            except KioskError as exc:
-                if outcome_of(exc) is Outcome.UNKNOWN:
-                    report.pending.append(entry.key)
-                    continue
-                code = getattr(exc, "code", type(exc).__name__)
-                self.journal.advance(entry.key, EntryState.FAILED, {"code": code, "recovered": "yes"}, owner)
-                report.failed.append(entry.key)
-                log.warning("recovery: the HIS refused a journaled step", extra={"key": entry.key, "code": code})
-                continue
-            self.journal.advance(entry.key, EntryState.CONFIRMED, {**outcome, "recovered": "yes"}, owner)
-            report.confirmed.append(entry.key)
-        return report
+class TaskSettler(ReplaySettler):
+    replays = REPLAYS
