@@ -36,7 +36,8 @@ class LookupController(PatientTaskController):
 
     def reset(self) -> None:
         super().reset()
-        self.screen.clear()
+        for screen in (self.screen, self.confirm, self.result):
+            screen.clear()  # no screen keeps a view of the patient's records (a language switch re-reads it)
 
     def _render(self) -> None:
         state: LookupState | None = self.state

@@ -44,6 +44,14 @@ def _items(screen: dict[str, Any]) -> list[dict[str, Any]]:
     return [e for e in screen["elements"] if e["role"] == "item"]
 
 
+def _open(kiosk: Any, task: str, screen: str, **card: Any) -> dict[str, Any]:
+    """Tap the task's tile, lay the ID card, wait for the task's first screen."""
+    kiosk.tap(id=task)
+    kiosk.wait("identify")
+    kiosk.sim("idcard/insert", **card)
+    return kiosk.wait(screen)
+
+
 def _fresh_patient(kiosk: Any) -> dict[str, Any]:
     """A patient with no appointment at all (no booking limit in the way) no other test has used."""
     fixtures = kiosk.fixtures()
@@ -57,10 +65,7 @@ def _fresh_patient(kiosk: Any) -> dict[str, Any]:
 
 def _to_slots(kiosk: Any, patient: dict[str, Any]) -> int:
     """task-book, ID card, first department, first doctor, first day: on `slots`; the touches taken."""
-    kiosk.tap(id="task-book")
-    kiosk.wait("identify")
-    kiosk.sim("idcard/insert", patient_id=patient["id"])
-    kiosk.wait("departments")
+    _open(kiosk, "task-book", "departments", patient_id=patient["id"])
     for screen in ("doctors", "dates", "slots"):
         kiosk.tap(id="item-0")
         kiosk.wait(screen)
@@ -106,10 +111,7 @@ def test_back_from_confirm_releases_the_hold(kiosk: Any) -> None:
 
 def test_symptom_hint_finds_the_department(kiosk: Any) -> None:
     patient = _fresh_patient(kiosk)
-    kiosk.tap(id="task-book")
-    kiosk.wait("identify")
-    kiosk.sim("idcard/insert", patient_id=patient["id"])
-    shown = kiosk.wait("departments")
+    shown = _open(kiosk, "task-book", "departments", patient_id=patient["id"])
     chip = next(e for e in shown["elements"] if e["text"] == "头痛")
     filtered = kiosk.tap(id=chip["id"])
     assert "神经内科" in _items(filtered)[0]["text"]
@@ -162,10 +164,7 @@ def _collected_patient(kiosk: Any) -> tuple[dict[str, Any], dict[str, Any]]:
 def test_checkin_prints_and_shows_the_queue_ticket(kiosk: Any) -> None:
     patient, _ = _collected_patient(kiosk)
     printed = len(kiosk.jobs())
-    kiosk.tap(id="task-checkin")
-    kiosk.wait("identify")
-    kiosk.sim("idcard/insert", patient_id=patient["id"])
-    shown = kiosk.wait("checkin")
+    shown = _open(kiosk, "task-checkin", "checkin", patient_id=patient["id"])
     assert _items(shown)[0]["enabled"]
     kiosk.tap(id="primary")  # the one visit that can check in comes selected
     result = kiosk.wait("result")
@@ -179,10 +178,7 @@ def test_checkin_prints_and_shows_the_queue_ticket(kiosk: Any) -> None:
 
 def test_checkin_before_collection_is_refused_in_plain_words(kiosk: Any) -> None:
     patient, _ = kiosk.patient_with_booking()
-    kiosk.tap(id="task-checkin")
-    kiosk.wait("identify")
-    kiosk.sim("idcard/insert", patient_id=patient["id"])
-    shown = kiosk.wait("checkin")
+    shown = _open(kiosk, "task-checkin", "checkin", patient_id=patient["id"])
     assert not _items(shown)[0]["enabled"]
     assert "请先取号" in " ".join(e["text"] for e in shown["elements"])
 
@@ -208,10 +204,7 @@ def test_records_reprint_is_marked_and_counted(kiosk: Any) -> None:
 
 def test_cancel_today_is_too_late_go_to_the_window(kiosk: Any) -> None:
     patient, _ = kiosk.patient_with_booking()
-    kiosk.tap(id="task-records")
-    kiosk.wait("identify")
-    kiosk.sim("idcard/insert", patient_id=patient["id"])
-    kiosk.wait("records")
+    _open(kiosk, "task-records", "records", patient_id=patient["id"])
     kiosk.tap(id="item-0")
     kiosk.tap(id="cancel-booking")
     kiosk.wait("confirm")
@@ -229,10 +222,7 @@ def test_cancel_tomorrows_booking(kiosk: Any) -> None:
     slot = next(s for s in _his(kiosk, "GET", f"/schedules/{schedule['id']}/slots")["slots"] if s["available"])
     hold = _his(kiosk, "POST", "/holds", {"slot_id": slot["id"], "patient_id": patient["id"]})
     booked = _his(kiosk, "POST", "/appointments", {"hold_id": hold["hold_id"], "pay_now": False})["appointment"]
-    kiosk.tap(id="task-records")
-    kiosk.wait("identify")
-    kiosk.sim("idcard/insert", patient_id=patient["id"])
-    kiosk.wait("records")
+    _open(kiosk, "task-records", "records", patient_id=patient["id"])
     kiosk.tap(id="item-0")
     kiosk.tap(id="cancel-booking")
     kiosk.wait("confirm")
@@ -256,10 +246,7 @@ def _containing(text: str) -> Any:
 
 
 def _start_booking(kiosk: Any, **card: Any) -> None:
-    kiosk.tap(id="task-book")
-    kiosk.wait("identify")
-    kiosk.sim("idcard/insert", **card)
-    kiosk.wait("departments")
+    _open(kiosk, "task-book", "departments", **card)
 
 
 def _hold(kiosk: Any, department: Any = _first, doctor: Any = _first, date: Any = _first) -> dict[str, Any]:
@@ -423,10 +410,7 @@ def test_records_list_todays_payment_and_reprint_its_receipt(kiosk: Any) -> None
     paid = _his(kiosk, "POST", "/payments", {"patient_id": patient["id"], "appointment_id": booking["id"],
                                               "amount_fen": due, "method": "bank_card", "terminal_ref": "E2E000001"})
     receipt_no = paid["payment"]["receipt_no"]
-    kiosk.tap(id="task-records")
-    kiosk.wait("identify")
-    kiosk.sim("idcard/insert", patient_id=patient["id"])
-    shown = kiosk.wait("records")
+    shown = _open(kiosk, "task-records", "records", patient_id=patient["id"])
     item = next(e for e in _items(shown) if receipt_no in e["text"])
     assert "挂号费" in item["text"]
     kiosk.tap(id=item["id"])

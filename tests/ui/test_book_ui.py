@@ -69,3 +69,15 @@ def test_booking_prints_the_slip_and_shows_the_booking_code(qtbot, window, his) 
     assert _text(window, "queue_number") == "55556666"
     assert "55556666" in window.services.printer.printed[-1].plain_text()
     assert his.released == []  # booked: nothing to give back
+
+
+def test_after_a_cancellation_no_screen_keeps_the_patient_and_language_still_switches(qtbot, window) -> None:
+    _tap(qtbot, window, "task-records")
+    assert window.current_screen.name == "records"
+    _tap(qtbot, window, "item-1")  # A1, booked: can be cancelled
+    _tap(qtbot, window, "cancel-booking")
+    assert window.current_screen.name == "confirm"
+    _tap(qtbot, window, "home")
+    _tap(qtbot, window, "lang")  # every screen retranslates: none may still read the gone patient
+    assert window.current_screen.name == "home"
+    assert all("张" not in label.text() for label in window.findChildren(QLabel))
