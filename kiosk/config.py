@@ -1,7 +1,8 @@
 """The kiosk's one config file (TOML), validated at start.
 
-Defaults (no file at all) give the all-simulated demo. A typo or a wrong type stops the start with one
-line naming the file and the key, with a "did you mean" hint — never a traceback.
+Each section is a pydantic dataclass (strict types, unknown keys refused). Defaults (no file at all)
+give the all-simulated demo. A typo or a wrong type stops the start with one line naming the file and
+the key, with a "did you mean" hint — never a traceback.
 """
 
 from __future__ import annotations
