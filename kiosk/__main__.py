@@ -34,8 +34,10 @@ def _parser() -> argparse.ArgumentParser:
     cfg.add_argument("--show", action="store_true", default=True)
 
     from kiosk.admin import cli as device_cli
+    from kiosk.admin import diag_cli
 
     device_cli.add_parsers(sub)
+    diag_cli.add_parsers(sub)
     return parser
 
 
@@ -59,6 +61,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from kiosk.ui.demo import run_demo
 
         return run_demo(cfg, out_dir=args.out, scripted=args.scripted)
+    if args.command in ("diag", "admin"):
+        from kiosk.admin import diag_cli
+
+        return diag_cli.dispatch(args, cfg)
     from kiosk.admin import cli as device_cli
 
     return device_cli.dispatch(args, cfg)
