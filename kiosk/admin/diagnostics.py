@@ -133,6 +133,8 @@ def device_row(kind: str, device: Any, config: Config) -> DeviceRow:
 
 def his_row(his: Any, config: Config, clock: Callable[[], float] = time.perf_counter) -> HisRow:
     """One GET /health, timed."""
+    if his is None:
+        return HisRow(config.his.url, Health.OFFLINE, None, "no HIS client")
     started = clock()
     try:
         answer = his.health()
@@ -169,6 +171,8 @@ def system_log(lines: int = 30) -> list[str]:
 
 
 def open_entries(journal: Any) -> tuple[OpenEntry, ...]:
+    if journal is None:
+        return ()
     return tuple(OpenEntry(e.key, e.kind, e.state.value, e.created_at, _masked(e.payload))
                  for e in journal.open_entries())
 

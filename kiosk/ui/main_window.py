@@ -3,20 +3,26 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Sequence
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QResizeEvent
 from PySide6.QtWidgets import QApplication, QHBoxLayout, QMainWindow, QStackedWidget, QVBoxLayout, QWidget
 
-from kiosk.devices.base import READY_STATES, Detail, DeviceState, DeviceStatus
+from kiosk.admin.pin import PinGate
+from kiosk.devices.base import Health
+from kiosk.flows.gating import Need, NeedState, closed_tasks
 from kiosk.flows.services import Services
+from kiosk.ui.admin_controller import AdminController
 from kiosk.ui.collect_controller import STEP_KEYS, CollectController, CollectScreens
 from kiosk.ui.i18n import Translator
+from kiosk.ui.screens.admin_pin import AdminPinScreen
 from kiosk.ui.screens.appointments import AppointmentsScreen
 from kiosk.ui.screens.base import Screen
 from kiosk.ui.screens.code_entry import CodeEntryScreen
+from kiosk.ui.screens.diagnostics import DiagnosticsScreen
 from kiosk.ui.screens.error import ErrorScreen
-from kiosk.ui.screens.home import COLLECT, HomeScreen
+from kiosk.ui.screens.home import COLLECT, TASKS, HomeScreen
 from kiosk.ui.screens.identify import IdentifyScreen
 from kiosk.ui.screens.out_of_service import OutOfServiceScreen
 from kiosk.ui.screens.result import ResultScreen
@@ -24,6 +30,7 @@ from kiosk.ui.tasks import Runner, TaskRunner, ThreadRunner
 from kiosk.ui.theme import stylesheet
 from kiosk.ui.widgets.busy import BusyOverlay
 from kiosk.ui.widgets.common import button, label
+from kiosk.ui.widgets.corner_taps import CornerTaps
 from kiosk.ui.widgets.idle import CountdownBanner, IdleWatcher
 from kiosk.ui.widgets.stepbar import StepBar
 
@@ -31,17 +38,9 @@ log = logging.getLogger(__name__)
 
 COMPACT_BELOW_PX = 1300
 """A window shorter than this (landscape 1080 p) gets the compact layout: smaller tiles and numbers."""
-
-
-def _printer_fault_key(status: DeviceStatus) -> str | None:
-    """Why a printer in this status cannot print a slip now (paper low still prints), or None."""
-    if status.state in READY_STATES or status.state is DeviceState.STARTING:
-        return None
-    if status.detail is Detail.PAPER_OUT:
-        return "task.printer_paper_out"
-    if status.detail is Detail.COVER_OPEN:
-        return "task.printer_cover_open"
-    return "task.printer_down"
+RESTART_EXIT_CODE = 75
+"""`kiosk run` exits with this when a technician asks for a restart (systemd's Restart=always restarts it)."""
+DEVICE_NEEDS = (Need.IDCARD, Need.INSURANCE, Need.PRINTER, Need.PAYMENT, Need.SCANNER)
 
 
 class MainWindow(QMainWindow):
@@ -50,7 +49,13 @@ class MainWindow(QMainWindow):
     device_status_changed = Signal(str, object)
 
     def __init__(
-        self, services: Services, runner: Runner | None = None, parent: QWidget | None = None
+        self,
+        services: Services,
+        runner: Runner | None = None,
+        parent: QWidget | None = None,
+        *,
+        recent_log: Callable[[], Sequence[str]] = tuple,
+        restart: Callable[[], None] | None = None,
     ) -> None:
         super().__init__(parent)
         self.services = services
@@ -91,6 +96,9 @@ class MainWindow(QMainWindow):
         self.result = ResultScreen(t)
         self.error = ErrorScreen(t)
         self.out_of_service = OutOfServiceScreen(t)
+        self.out_of_service.set_staffed_window(config.staffed_window)
+        self.admin_pin = AdminPinScreen(t)
+        self.diagnostics = DiagnosticsScreen(t)
         self.screens: list[Screen] = [
             self.home,
             self.identify,
@@ -99,6 +107,8 @@ class MainWindow(QMainWindow):
             self.result,
             self.error,
             self.out_of_service,
+            self.admin_pin,
+            self.diagnostics,
         ]
         for screen in self.screens:
             self.stack.addWidget(screen)
@@ -113,6 +123,21 @@ class MainWindow(QMainWindow):
             parent=self,
         )
 
+        self.admin = AdminController(
+            services,
+            PinGate(services.config.admin.pin_hash),
+            self.tasks,
+            (self.admin_pin, self.diagnostics),
+            show=self.show_screen,
+            leave=self.go_home,
+            restart=restart or (lambda: QApplication.exit(RESTART_EXIT_CODE)),
+            recent_log=recent_log,
+            parent=self,
+        )
+        self.corner_taps = CornerTaps(self)
+        self.corner_taps.triggered.connect(self._on_corner_taps_triggered)
+        if app is not None:
+            app.installEventFilter(self.corner_taps)
         self.home.task_chosen.connect(self._on_home_task_chosen)
         self.tasks.busy_changed.connect(self._on_tasks_busy_changed)
         self.idle.countdown.connect(self._on_idle_countdown)
@@ -120,13 +145,16 @@ class MainWindow(QMainWindow):
         self.countdown.more.clicked.connect(self.idle.poke)
         self.translator.language_changed.connect(self._retranslate)
         self._his_online = True
+        self._gated_out = False
         # Device threads report status changes; only the signal crosses into the GUI thread.
         self.device_status_changed.connect(self._on_device_status_changed)
-        if services.printer is not None:
-            services.printer.subscribe(lambda name, status: self.device_status_changed.emit(name, status))
-        self._update_availability()
+        for need in DEVICE_NEEDS:
+            device = getattr(services, need.value)
+            if device is not None:
+                device.subscribe(lambda name, status: self.device_status_changed.emit(name, status))
         self._retranslate()
         self.show_screen(self.home)
+        self._update_availability()
         self._health_timer = QTimer(self)
         self._health_timer.timeout.connect(self.check_his)
 
@@ -188,7 +216,7 @@ class MainWindow(QMainWindow):
         self.stepbar.setVisible(task_screen)
         self.footer.setVisible(task_screen)
         self.stepbar.set_current(step)
-        if task_screen:
+        if task_screen or screen in (self.admin_pin, self.diagnostics):
             self.idle.arm()
         else:
             self.idle.disarm()
@@ -201,6 +229,7 @@ class MainWindow(QMainWindow):
         self.translator.reset()
         if self.current_screen is not self.out_of_service:
             self.show_screen(self.home)
+        self._update_availability()
 
     def show_out_of_service(self, reason: str = "") -> None:
         """暂停服务: for when something essential is missing; `reason` is for technicians (no patient data)."""
@@ -213,6 +242,10 @@ class MainWindow(QMainWindow):
 
     def _on_back_clicked(self) -> None:
         self.collect.back(self.current_screen)
+
+    def _on_corner_taps_triggered(self) -> None:
+        if self.current_screen in (self.home, self.out_of_service):
+            self.admin.enter()
 
     def _on_home_task_chosen(self, task: str) -> None:
         if task == COLLECT:
@@ -236,15 +269,35 @@ class MainWindow(QMainWindow):
         self._his_online = online
         self._update_availability()
 
-    def _update_availability(self) -> None:
+    def need_states(self) -> dict[Need, NeedState]:
+        """What each need of the tasks is doing now (an absent device or HIS client is left out)."""
         s = self.services
-        if s.his is None or not self._his_online:
-            reason: str | None = "task.no_his"
-        elif s.printer is None:
-            reason = "task.no_printer"
-        else:
-            reason = _printer_fault_key(s.printer.status())
-        self.home.set_unavailable(COLLECT, reason)
+        states: dict[Need, NeedState] = {}
+        for need in DEVICE_NEEDS:
+            device = getattr(s, need.value)
+            if device is not None:
+                status = device.status()
+                states[need] = NeedState(Health.of(status), status.detail)
+        if s.his is not None:
+            states[Need.HIS] = NeedState(Health.OK if self._his_online else Health.OFFLINE)
+        return states
+
+    def _update_availability(self) -> None:
+        """Close exactly the tasks whose needs fail, reopen the rest; 暂停服务 when none is left."""
+        closed = closed_tasks(self.need_states())
+        for task in TASKS:
+            if task.active:
+                self.home.set_unavailable(task.key, closed.get(task.key))
+        open_tasks = [task.key for task in TASKS if task.active and task.key not in closed]
+        if not open_tasks and self.current_screen is self.home:
+            self._gated_out = True
+            reasons = sorted(set(closed.values()))
+            log.warning("no task possible: out of service", extra={"reasons": ",".join(reasons)})
+            self.show_out_of_service(" · ".join(self.translator.tr(r) for r in reasons))
+        elif open_tasks and self._gated_out and self.current_screen is self.out_of_service:
+            self._gated_out = False
+            log.info("a task is possible again: back in service", extra={"tasks": ",".join(open_tasks)})
+            self.leave_out_of_service()
 
     def _on_device_status_changed(self, _name: str, _status: object) -> None:
         self._update_availability()

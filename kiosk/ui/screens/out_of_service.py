@@ -20,13 +20,21 @@ class OutOfServiceScreen(Screen):
         layout.setSpacing(40)
         self.title = label("", "title", center=True)
         self.body = label("", "subtitle", center=True)
+        self.window_note = label("", "subtitle", center=True)
+        self.window_note.setObjectName("oos_window")
         self.reason = label("", "hint", center=True)
         self.reason.setObjectName("oos_reason")
         layout.addStretch(1)
-        for widget in (self.title, self.body, self.reason):
+        for widget in (self.title, self.body, self.window_note, self.reason):
             layout.addWidget(widget)
         layout.addStretch(2)
         self._reason = ""
+        self._window = ""
+
+    def set_staffed_window(self, where: str) -> None:
+        """Where the hospital's staffed window is (config `kiosk.staffed_window`)."""
+        self._window = where
+        self.retranslate()
 
     def set_reason(self, reason: str) -> None:
         """A short reason for technicians (no patient data), shown small under the notice."""
@@ -36,3 +44,4 @@ class OutOfServiceScreen(Screen):
     def retranslate(self) -> None:
         self.title.setText(self.t.tr("oos.title"))
         self.body.setText(self.t.tr("oos.body"))
+        self.window_note.setText(self.t.tr("oos.window", window=self._window) if self._window else "")
