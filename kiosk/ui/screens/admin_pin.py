@@ -25,7 +25,7 @@ class AdminPinScreen(Screen):
         layout.setContentsMargins(96, 48, 96, 48)
         layout.setSpacing(24)
         self.title = label("", "title", center=True)
-        self.dots = label("", "queue", center=True)
+        self.dots = label("", "pin-dots", center=True)
         self.dots.setObjectName("pin_dots")
         self.message = label("", "warning", center=True)
         self.message.setObjectName("pin_message")
