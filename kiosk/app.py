@@ -6,6 +6,7 @@ the end-to-end tests, so the production wiring is the one the tests exercise.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import socket
@@ -15,8 +16,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from kiosk import __version__
+from kiosk import __version__, logging_setup
+from kiosk.admin import diagnostics
+from kiosk.admin.diag_cli import snapshot_path
+from kiosk.atomic_file import write_atomically
 from kiosk.config import Config
+from kiosk.devices.base import READY_STATES, DeviceStatus
 from kiosk.devices.registry import DEVICE_KINDS, build_device
 from kiosk.domain.errors import ConfigError
 from kiosk.flows.services import Services
@@ -24,7 +29,7 @@ from kiosk.sync.background import Periodic
 from kiosk.sync.client import HisClient
 from kiosk.sync.heartbeat import Heartbeat
 from kiosk.sync.journal import Journal
-from kiosk.sync.metrics import render, write_atomically
+from kiosk.sync.metrics import KioskMetrics, count_start
 from kiosk.sync.recovery import recover
 
 if TYPE_CHECKING:
@@ -40,6 +45,7 @@ class App:
     config: Config
     services: Services
     journal: Journal
+    metrics: KioskMetrics
     devices: dict[str, Any] = field(default_factory=dict)
 
     def close(self) -> None:
@@ -81,10 +87,20 @@ def build(config: Config, rig: SimulatorRig | None = None) -> App:
             log.warning("device not available", extra={"device": kind, "detail": f"{type(exc).__name__}: {exc}"})
             continue
         devices[kind] = device
-    his = HisClient(config.his.url, config.his.token, config.kiosk.id, config.his.timeout_s)
-    services = Services(config=config, his=his, journal=journal, **devices)
+    metrics = KioskMetrics(config.kiosk.id)
+    for device in devices.values():
+        _feed_device_metrics(metrics, device.name, device.status())
+        device.subscribe(lambda name, status: _feed_device_metrics(metrics, name, status))
+    his = HisClient(config.his.url, config.his.token, config.kiosk.id, config.his.timeout_s,
+                    on_answer=metrics.his_answered)
+    services = Services(config=config, his=his, journal=journal, metrics=metrics, **devices)
     log.info("kiosk built", extra={"kiosk": config.kiosk.id, "version": __version__, "devices": ",".join(devices)})
-    return App(config, services, journal, devices)
+    return App(config, services, journal, metrics, devices)
+
+
+def _feed_device_metrics(metrics: KioskMetrics, name: str, status: DeviceStatus) -> None:
+    """Device states reach the metrics as plain strings: the sync layer does not know the drivers."""
+    metrics.set_device(name, status.state.value, status.detail.value, status.state in READY_STATES)
 
 
 def _process_start_time() -> float:
@@ -139,20 +155,34 @@ def run(config: Config, rig: SimulatorRig | None = None, smoke: bool = False) ->
             recover(app.journal, his)
 
     heartbeat = Heartbeat(his, app.devices, app.journal)
-    metrics_path = Path(config.kiosk.data_dir) / "kiosk.prom"
+    data_dir = Path(config.kiosk.data_dir)
+    app.metrics.set_restarts(count_start(data_dir / "starts"))
+    recent = logging_setup.RecentLines()
+    logging.getLogger().addHandler(recent)
 
     def export_metrics() -> None:
-        write_atomically(metrics_path, render(config.kiosk.id, app.devices, app.journal.backlog(), heartbeat.his_up))
+        app.metrics.set_backlog(app.journal.backlog())
+        app.metrics.write_textfile(data_dir / "kiosk.prom")
+
+    def snapshot() -> None:
+        report = diagnostics.collect(config, app.devices, his, app.journal, recent.last(30))
+        write_atomically(snapshot_path(config), json.dumps(report.as_dict(), ensure_ascii=False, default=str))
 
     workers = [
         Periodic("sync-recovery", 30.0, drain),
         Periodic("sync-heartbeat", 60.0, heartbeat.beat),
         Periodic("metrics", 15.0, export_metrics),
+        Periodic("diag-snapshot", 15.0, snapshot),
     ]
     export_metrics()
+    if config.kiosk.metrics_port:
+        try:
+            app.metrics.serve(config.kiosk.metrics_port)
+        except OSError as exc:  # a busy port costs the scrape endpoint, not the kiosk; the textfile remains
+            log.error("metrics port not available", extra={"port": config.kiosk.metrics_port, "error": str(exc)})
     for worker in workers:
         worker.start()
-    window = MainWindow(app.services)
+    window = MainWindow(app.services, recent_log=lambda: recent.last(30))
     if config.kiosk.fullscreen:
         window.showFullScreen()
     else:
@@ -164,8 +194,6 @@ def run(config: Config, rig: SimulatorRig | None = None, smoke: bool = False) ->
     log.info("home screen shown", extra={"startup_ms": round(startup_s * 1000),
                                          "build_ms": round((time.perf_counter() - started) * 1000)})
     if smoke:
-        import json
-
         print(json.dumps({"startup_s": round(startup_s, 3), "rss_mib": round(_rss_mib(), 1),
                           "devices": sorted(app.devices),
                           "states": {k: d.status().state.value for k, d in app.devices.items()}}), flush=True)

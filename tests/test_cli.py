@@ -112,8 +112,8 @@ def test_smoke_start_with_production_drivers_recovers_the_journal(rig: Simulator
     assert figures["states"]["idcard"] == "online" and figures["states"]["printer"] == "online"
     assert figures["states"]["insurance"] in ("no-device", "offline")
     metrics = (tmp_path / "kiosk.prom").read_text(encoding="utf-8")
-    assert 'kiosk_device_up{kiosk="K01",device="idcard"} 1' in metrics
-    assert 'kiosk_device_up{kiosk="K01",device="insurance"} 0' in metrics
+    assert 'kiosk_device_up{device="idcard",kiosk="K01"} 1.0' in metrics
+    assert 'kiosk_device_up{device="insurance",kiosk="K01"} 0.0' in metrics
     settled = Journal(tmp_path / "journal.db").get(key)
     assert settled.state in (EntryState.CONFIRMED, EntryState.FAILED)  # the HIS answered either way
     assert settled.outcome.get("recovered") == "yes"

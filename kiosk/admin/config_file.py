@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import os
 import re
-import tempfile
 from pathlib import Path
 
 from kiosk import config
+from kiosk.atomic_file import write_atomically
 
 _SECTION = re.compile(r"^\s*\[([^\]]+)\]\s*(#.*)?$")
 _PIN_LINE = re.compile(r"^\s*pin_hash\s*=")
@@ -38,14 +37,4 @@ def write_pin_hash(path: Path, stored: str) -> None:
     text = path.read_text(encoding="utf-8") if path.exists() else ""
     new = with_pin_hash(text, stored)
     config.parse(new, str(path))
-    mode = path.stat().st_mode & 0o777 if path.exists() else 0o640
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            out.write(new)
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomically(path, new, path.stat().st_mode & 0o777 if path.exists() else 0o640)

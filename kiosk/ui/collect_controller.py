@@ -25,6 +25,7 @@ from kiosk.ui.screens.appointments import AppointmentsScreen
 from kiosk.ui.screens.base import Screen
 from kiosk.ui.screens.code_entry import CodeEntryScreen
 from kiosk.ui.screens.error import ErrorScreen
+from kiosk.ui.screens.home import COLLECT
 from kiosk.ui.screens.identify import IdentifyScreen
 from kiosk.ui.screens.result import ResultScreen
 from kiosk.ui.tasks import TaskRunner
@@ -100,6 +101,7 @@ class CollectController(QObject):
     # --- session ----------------------------------------------------------------------------------
     def start(self) -> None:
         self.reset()
+        self.services.metrics.task_started(COLLECT)
         self.state = self.flow.start()
         self._render()
 
@@ -164,6 +166,7 @@ class CollectController(QObject):
             self._run(lambda: self.flow.print_slip(state), "busy.print")
         elif state.step is CollectStep.DONE:
             assert state.collected is not None
+            self.services.metrics.task_completed(COLLECT)
             s.result.show_result(state.collected, self._id_card_used)
             self._show(s.result, 3)
         elif state.step is CollectStep.ERROR:
@@ -171,6 +174,7 @@ class CollectController(QObject):
 
     def _show_error(self, state: CollectState) -> None:
         assert state.error is not None
+        self.services.metrics.task_failed(COLLECT, type(state.error).__name__)
         retry_key, note = None, None
         if state.failed_at is CollectStep.PRINTING:
             retry_key = "error.reprint"

@@ -318,6 +318,7 @@ class MainWindow(QMainWindow):
 
     def _on_idle_expired(self) -> None:
         log.info("idle timeout: session cleared")
+        self.services.metrics.idle_wipe()
         self.countdown.hide()
         self.go_home()
 
