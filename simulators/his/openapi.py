@@ -246,6 +246,30 @@ class HeartbeatAnswer(Answer):
     server_time: str
 
 
+class KioskStanding(str, Enum):
+    DOWN = "down"
+    FAULT = "fault"
+    WARNING = "warning"
+    OK = "ok"
+
+
+class KioskEntry(Answer):
+    kiosk_id: str
+    standing: KioskStanding
+    problems: list[str]
+    last_seen: str
+    seconds_since: int
+    version: str
+    journal_backlog: int
+    devices: dict[str, dict[str, Any]]
+
+
+class KiosksAnswer(Answer):
+    kiosks: list[KioskEntry]
+    server_time: str
+    stale_after_s: int
+
+
 class Fixtures(Answer):
     patients: list[dict[str, Any]]
     appointments: list[dict[str, Any]]
