@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from kiosk_test_support import production_config
 
 from kiosk.config import Config
 from kiosk.sync.journal import EntryState, Journal
@@ -89,22 +90,12 @@ def test_smoke_start_with_production_drivers_recovers_the_journal(rig: Simulator
     """GIVEN a production config (real driver names) pointing at the simulators, and a journal left with
     an open collect intent by a crash WHEN the kiosk starts THEN the intent is settled before the home
     screen, and the start-up figures are printed."""
-    idcard, printer = rig.endpoint_for("idcard"), rig.endpoint_for("printer")
     fixtures = rig.fixtures()
     appt = fixtures["appointments"][0]
     journal = Journal(tmp_path / "journal.db")
     key = journal.record("collect", {"appointment_id": appt["id"], "patient_id": appt["patient_id"]}).key
     journal.close()
-    path = tmp_path / "kiosk.toml"
-    path.write_text(
-        f'[kiosk]\ndata_dir = "{tmp_path}"\n[his]\nurl = "{rig.his_url}"\n'
-        f'[devices.idcard]\ndriver = "ga467-serial"\ndevice = "{idcard["device"]}"\n'
-        f'[devices.printer]\ndriver = "escpos-network"\nhost = "{printer["host"]}"\nport = {printer["port"]}\n'
-        f'[devices.payment]\ndriver = "ecr-serial"\ndevice = "{rig.endpoint_for("payment")["device"]}"\n'
-        f'[devices.scanner]\ndriver = "serial-scanner"\ndevice = "{rig.endpoint_for("scanner")["device"]}"\n'
-        '[devices.insurance]\ndriver = "pcsc"\nreader = "no such reader"\n',
-        encoding="utf-8",
-    )
+    path = production_config(rig, tmp_path)
     result = kiosk("run", "--smoke", config=path, timeout=120)
     assert result.returncode == 0, result.stderr[-2000:]
     figures = json.loads(next(line for line in result.stdout.splitlines() if line.startswith("{")))

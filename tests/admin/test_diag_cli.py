@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from kiosk_test_support import production_config
 
 from kiosk.admin import diagnostics
 from kiosk.admin.pin import verify_pin
@@ -32,17 +33,8 @@ def rig() -> SimulatorRig:
 
 
 def _production_config(rig: SimulatorRig, tmp_path: Path, his_url: str | None = None) -> Path:
-    idcard, printer = rig.endpoint_for("idcard"), rig.endpoint_for("printer")
-    path = tmp_path / "kiosk.toml"
-    path.write_text(
-        f'[kiosk]\ndata_dir = "{tmp_path}"\n[his]\nurl = "{his_url or rig.his_url}"\ntimeout_s = 2\n'
-        f'[devices.idcard]\ndriver = "ga467-serial"\ndevice = "{idcard["device"]}"\n'
-        f'[devices.printer]\ndriver = "escpos-network"\nhost = "{printer["host"]}"\nport = {printer["port"]}\n'
-        f'[devices.payment]\ndriver = "ecr-serial"\ndevice = "{rig.endpoint_for("payment")["device"]}"\n'
-        f'[devices.scanner]\ndriver = "serial-scanner"\ndevice = "{rig.endpoint_for("scanner")["device"]}"\n'
-        '[devices.insurance]\ndriver = "pcsc"\nreader = "no such reader"\n',
-        encoding="utf-8",
-    )
+    path = production_config(rig, tmp_path, his_url)
+    path.write_text(path.read_text(encoding="utf-8").replace("[his]\n", "[his]\ntimeout_s = 2\n"), encoding="utf-8")
     return path
 
 
