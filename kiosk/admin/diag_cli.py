@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import getpass
 import json
+import sqlite3
 import sys
 import time
 from pathlib import Path
@@ -101,7 +102,11 @@ def _live_report(config: Config, self_test: str | None) -> tuple[diagnostics.Rep
     from kiosk.sync.journal import Journal
 
     his = HisClient(config.his.url, config.his.token, config.kiosk.id, config.his.timeout_s)
-    journal = Journal(Path(config.kiosk.data_dir) / "journal.db")
+    try:
+        journal: Journal | None = Journal(Path(config.kiosk.data_dir) / "journal.db")
+    except (OSError, sqlite3.Error) as exc:  # e.g. not root: the backlog is then not shown, the rest is
+        print(f"kiosk diag: cannot open the journal in {config.kiosk.data_dir}: {exc}", file=sys.stderr)
+        journal = None
     devices, rig = _open_all(config, with_test_cards=self_test is not None)
     try:
         actions = []
@@ -113,7 +118,8 @@ def _live_report(config: Config, self_test: str | None) -> tuple[diagnostics.Rep
             device.close()
         if rig is not None:
             rig.stop()
-        journal.close()
+        if journal is not None:
+            journal.close()
 
 
 def diag(args: argparse.Namespace, config: Config) -> int:

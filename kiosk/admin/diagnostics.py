@@ -283,7 +283,7 @@ def render_text(report: Report) -> list[str]:
     for row in report.devices:
         detail = "" if row.detail == Detail.NONE.value else f" {row.detail}"
         lines.append(f"  {row.kind:<9} {row.health.value.upper():<7} {row.state}{detail}  "
-                     f"driver={row.driver} port={row.port} {row.message}".rstrip())
+                     f"driver={row.driver} port={row.port} {' '.join(row.message.split())}".rstrip())
     latency = f"{row.latency_ms} ms" if (row := report.his).latency_ms is not None else row.error
     lines.append(f"his: {row.health.value.upper()} {row.url} {latency}")
     lines.append(f"journal backlog: {len(report.backlog)}")
