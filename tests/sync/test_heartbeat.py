@@ -30,7 +30,8 @@ def test_heartbeat_carries_device_states_and_backlog(tmp_path: Path) -> None:
     devices = {"printer": Device("printer", DeviceState.USER_ERROR, Detail.PAPER_OUT),
                "idcard": Device("idcard", DeviceState.ONLINE)}
     with start_in_thread(f"sqlite:///{tmp_path / 'his.db'}", seed=None) as his:
-        client = HisClient(his.url, "demo-kiosk-token", "K01", timeout_s=10)
+        answers: list[float | None] = []
+        client = HisClient(his.url, "demo-kiosk-token", "K01", timeout_s=10, on_answer=answers.append)
         heartbeat = Heartbeat(client, devices, journal)
         assert heartbeat.his_up is None
         assert heartbeat.beat() is True and heartbeat.his_up is True
@@ -41,9 +42,11 @@ def test_heartbeat_carries_device_states_and_backlog(tmp_path: Path) -> None:
         assert body["devices"]["printer"]["state"] == "user-error"
         assert body["devices"]["printer"]["detail"] == "paper-out"
         assert body["devices"]["idcard"]["state"] == "online"
-    down = HisClient("http://127.0.0.1:9/api/v1", "demo-kiosk-token", "K01", timeout_s=1)
+    assert len(answers) == 1 and answers[0] is not None and answers[0] > 0  # the latency metric's input
+    down = HisClient("http://127.0.0.1:9/api/v1", "demo-kiosk-token", "K01", timeout_s=1, on_answer=answers.append)
     lost = Heartbeat(down, devices, journal)
     assert lost.beat() is False and lost.his_up is False
+    assert answers[1:] == [None]  # no answer: the HIS is down for the metrics
 
 
 def test_metrics_file_for_node_exporter(tmp_path: Path) -> None:
