@@ -277,3 +277,29 @@ def test_printer_out_of_paper_closes_collection_until_refilled(qtbot, make_windo
     publisher.set(DeviceState.ONLINE, Detail.PAPER_LOW)  # low paper still prints
     qtbot.waitUntil(tile.isEnabled, timeout=2000)
     assert window.current_screen is window.home
+
+
+def test_tasks_and_idle_wipes_reach_the_metrics(qtbot, make_window) -> None:
+    """GIVEN the kiosk's metrics WHEN one patient collects, one hits paper out and one walks away THEN the
+    counters a hospital scrapes say so, by task and by reason."""
+    from kiosk.domain.errors import PaperOut
+    from kiosk.sync.metrics import KioskMetrics
+
+    services = create_services(cards=[create_id_card(), create_id_card(), create_id_card()], idle_timeout_s=10)
+    services.metrics = KioskMetrics("K01")
+    window = make_window(services)
+    for fail in (None, PaperOut("paper out")):
+        services.printer.fail_with = fail
+        qtbot.mouseClick(window.home.tiles["collect"], Qt.MouseButton.LeftButton)
+        qtbot.mouseClick(window.appointments.cards["A1"], Qt.MouseButton.LeftButton)
+        qtbot.mouseClick(window.appointments.confirm, Qt.MouseButton.LeftButton)
+        window.go_home()
+    services.printer.fail_with = None
+    window.collect.start()
+    for _ in range(10):
+        window.idle.tick()
+    value = services.metrics.registry.get_sample_value
+    assert value("kiosk_tasks_started_total", {"kiosk": "K01", "task": "collect"}) == 3
+    assert value("kiosk_tasks_completed_total", {"kiosk": "K01", "task": "collect"}) == 1
+    assert value("kiosk_tasks_failed_total", {"kiosk": "K01", "task": "collect", "reason": "PaperOut"}) == 1
+    assert value("kiosk_idle_wipes_total", {"kiosk": "K01"}) == 1
