@@ -45,7 +45,7 @@ class KioskSection:
     """Journal, cache and metrics textfile directory."""
     fullscreen: StrictBool = False
     voice: StrictBool = False
-    staffed_window: StrictStr = "一楼大厅人工服务窗口 (staffed window, ground-floor hall)"
+    staffed_window: StrictStr = "一楼门诊大厅人工服务窗口"
     """Where patients are sent when the kiosk is out of service (shown on 暂停服务)."""
     metrics_port: StrictInt = Field(default=9108, ge=0, le=65535)
     """Prometheus scrape port on 127.0.0.1; 0 = no HTTP endpoint (the textfile is still written)."""

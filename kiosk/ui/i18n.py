@@ -34,7 +34,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "task.insurance_down": ("医保卡读卡器故障，请联系工作人员", "Unavailable: insurance card reader not ready"),
     "task.payment_down": ("支付终端故障，请联系工作人员", "Unavailable: payment terminal not ready"),
     "task.scanner_down": ("扫码器故障，请联系工作人员", "Unavailable: scanner not ready"),
-    "oos.window": ("请到{window}办理", "Please go to: {window}"),
+    "oos.window": ("人工窗口：{window}", "Staffed window: {window}"),
     "admin.pin_title": ("技术人员入口：请输入密码", "Technician: enter the PIN"),
     "admin.enter": ("进入", "Enter"),
     "admin.cancel": ("取消", "Cancel"),

@@ -273,7 +273,7 @@ def test_printer_out_of_paper_closes_collection_until_refilled(qtbot, make_windo
     assert window.home.notes["collect"].text() == "打印机缺纸，请联系工作人员"
     assert window.current_screen is window.out_of_service  # nothing else to offer
     assert window.out_of_service.reason.text() == "打印机缺纸，请联系工作人员"
-    assert "一楼大厅人工服务窗口" in window.out_of_service.window_note.text()
+    assert window.out_of_service.window_note.text() == "人工窗口：一楼门诊大厅人工服务窗口"
     publisher.set(DeviceState.ONLINE, Detail.PAPER_LOW)  # low paper still prints
     qtbot.waitUntil(tile.isEnabled, timeout=2000)
     assert window.current_screen is window.home
