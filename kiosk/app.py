@@ -54,6 +54,7 @@ class App:
                 device.close()
             except Exception:
                 log.exception("closing %s failed", name)
+        self.metrics.close()
         self.journal.close()
 
 
