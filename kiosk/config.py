@@ -49,6 +49,10 @@ class KioskSection:
     """Where patients are sent when the kiosk is out of service (shown on 暂停服务)."""
     metrics_port: StrictInt = Field(default=9108, ge=0, le=65535)
     """Prometheus scrape port on 127.0.0.1; 0 = no HTTP endpoint (the textfile is still written)."""
+    automation_port: StrictInt = Field(default=0, ge=0, le=65535)
+    """The tester automation port on 127.0.0.1 (AUTOMATION.md); 0 = off."""
+    automation_token: StrictStr = ""
+    """When set, every automation request needs `Authorization: Bearer <token>`."""
 
 
 @dataclass
@@ -135,6 +139,8 @@ class Config:
         data = dataclasses.asdict(self)
         data["his"]["token"] = "***"
         data["admin"]["pin_hash"] = "***" if self.admin.pin_hash else ""
+        if data["kiosk"]["automation_token"]:
+            data["kiosk"]["automation_token"] = "***"
         return data
 
 

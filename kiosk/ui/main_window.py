@@ -7,15 +7,25 @@ from collections.abc import Callable, Sequence
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QResizeEvent
-from PySide6.QtWidgets import QApplication, QHBoxLayout, QMainWindow, QStackedWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QApplication,
+    QHBoxLayout,
+    QLabel,
+    QMainWindow,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
 
 from kiosk.admin.pin import PinGate
 from kiosk.devices.base import Health
 from kiosk.flows.gating import Need, NeedState, closed_tasks
 from kiosk.flows.services import Services
 from kiosk.ui.admin_controller import AdminController
+from kiosk.ui.automation.elements import language_code
 from kiosk.ui.collect_controller import STEP_KEYS, CollectController, CollectScreens
 from kiosk.ui.i18n import Translator
+from kiosk.ui.prompts import PromptLog
 from kiosk.ui.screens.admin_pin import AdminPinScreen
 from kiosk.ui.screens.appointments import AppointmentsScreen
 from kiosk.ui.screens.base import Screen
@@ -29,7 +39,7 @@ from kiosk.ui.screens.result import ResultScreen
 from kiosk.ui.tasks import Runner, TaskRunner, ThreadRunner
 from kiosk.ui.theme import stylesheet
 from kiosk.ui.widgets.busy import BusyOverlay
-from kiosk.ui.widgets.common import button, label
+from kiosk.ui.widgets.common import button, dynamic_property, label
 from kiosk.ui.widgets.corner_taps import CornerTaps
 from kiosk.ui.widgets.idle import CountdownBanner, IdleWatcher
 from kiosk.ui.widgets.stepbar import StepBar
@@ -64,7 +74,8 @@ class MainWindow(QMainWindow):
         self.setStyleSheet(stylesheet())
         self.translator = Translator(config.language)
         self.tasks = TaskRunner(runner or ThreadRunner(), self)
-        self.idle = IdleWatcher(config.idle_timeout_s, paused=lambda: self.tasks.busy, parent=self)
+        self.idle = IdleWatcher(config.idle_timeout_s, paused=lambda: self.tasks.busy, scope=self, parent=self)
+        self.prompts = PromptLog()
         app = QApplication.instance()
         if app is not None:
             app.installEventFilter(self.idle)
@@ -165,8 +176,8 @@ class MainWindow(QMainWindow):
         header.setAttribute(Qt.WidgetAttribute.WA_StyledBackground)
         row = QHBoxLayout(header)
         row.setContentsMargins(32, 12, 32, 12)
-        self.hospital = label(hospital, wrap=False)
-        self.language = button("", name="language")
+        self.hospital = label(hospital, wrap=False, name="hospital")
+        self.language = button("", name="lang")
         self.language.clicked.connect(self.translator_toggle)
         row.addWidget(self.hospital, 1)
         row.addWidget(self.language)
@@ -216,11 +227,18 @@ class MainWindow(QMainWindow):
         self.stepbar.setVisible(task_screen)
         self.footer.setVisible(task_screen)
         self.stepbar.set_current(step)
+        self._announce(screen)
         if task_screen or screen in (self.admin_pin, self.diagnostics):
             self.idle.arm()
         else:
             self.idle.disarm()
             self.countdown.hide()
+
+    def _announce(self, screen: Screen) -> None:
+        """Each screen's prompt is its heading; with no voice engine yet it is recorded as muted."""
+        heading = screen.findChild(QLabel, "title")
+        if heading is not None:
+            self.prompts.say(heading.text(), language_code(self.translator.language), muted=True)
 
     def go_home(self) -> None:
         """End the session: forget every patient datum, back to the default language and the home screen."""
@@ -324,7 +342,7 @@ class MainWindow(QMainWindow):
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         compact = event.size().height() < COMPACT_BELOW_PX
-        if compact != self.centralWidget().property("compact"):
+        if compact != dynamic_property(self.centralWidget(), "compact"):
             self.centralWidget().setProperty("compact", compact)
             self.setStyleSheet(self.styleSheet())  # re-evaluate the [compact="true"] rules
             for screen in self.screens:
