@@ -21,7 +21,7 @@ def _free_port() -> int:
 
 def test_kiosk_run_serves_the_port_when_asked_and_stops_on_sigterm(tmp_path: Path) -> None:
     config = tmp_path / "kiosk.toml"
-    config.write_text(f'[kiosk]\ndata_dir = "{tmp_path / "data"}"\n', encoding="utf-8")
+    config.write_text(f'[kiosk]\ndata_dir = "{tmp_path / "data"}"\nmetrics_port = 0\n', encoding="utf-8")
     port = _free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "kiosk", "--log-level", "WARNING", "--config", str(config), "run",

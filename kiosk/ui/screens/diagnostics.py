@@ -115,6 +115,7 @@ class DiagnosticsScreen(Screen):
         self.backlog.setText("\n".join([t.tr("admin.backlog", count=len(report.backlog)), *entries]))
         self.versions.setText(" · ".join(f"{k} {v}" for k, v in report.versions.items()))
         self.log.setPlainText("\n".join(report.log[-LOG_LINES:]))
+        self.log.verticalScrollBar().setValue(self.log.verticalScrollBar().maximum())  # the newest line shows
         action = self._action
         self.action.setText(
             f"{action.at} {action.action}: {t.tr('admin.ok' if action.ok else 'admin.failed')} "
