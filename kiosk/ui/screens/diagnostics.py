@@ -29,7 +29,7 @@ class DiagnosticsScreen(Screen):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(40, 24, 40, 24)
         layout.setSpacing(14)
-        self.title = label("", "subtitle")
+        self.title = label("", "subtitle", name="title")
         layout.addWidget(self.title)
         grid = QGridLayout()
         grid.setHorizontalSpacing(18)
