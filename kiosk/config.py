@@ -29,6 +29,7 @@ from pydantic import dataclasses as pydantic_dataclasses
 from kiosk.domain.errors import ConfigError
 
 DEFAULT_PATH = Path("/etc/kiosk/kiosk.toml")
+DEFAULTS_SOURCE = "(built-in defaults)"
 
 # pydantic dataclasses: validated on construction (also by dataclasses.replace), typos refused.
 dataclass = pydantic_dataclasses.dataclass(frozen=True, config=ConfigDict(extra="forbid"))
@@ -38,6 +39,8 @@ dataclass = pydantic_dataclasses.dataclass(frozen=True, config=ConfigDict(extra=
 class KioskSection:
     id: StrictStr = "K01"
     hospital_name: StrictStr = "示范医院"
+    hospital_name_en: StrictStr = "Demonstration Hospital"
+    """The header in English. A file that names its hospital but no English name shows hospital_name."""
     language: Literal["zh_CN", "en"] = "zh_CN"
     idle_timeout_s: StrictInt = Field(default=60, ge=10)
     """Seconds without a touch before the screen is cleared."""
@@ -132,7 +135,7 @@ class Config:
     admin: AdminSection = field(default_factory=AdminSection)
     his: HisSection = field(default_factory=HisSection)
     devices: DevicesSection = field(default_factory=DevicesSection)
-    source: StrictStr = "(built-in defaults)"
+    source: StrictStr = DEFAULTS_SOURCE
 
     def redacted(self) -> dict[str, Any]:
         """The effective config as a dict with secrets hidden (for `kiosk config --show`, logs)."""
@@ -196,6 +199,10 @@ def parse(text: str, source: str = "<config>") -> Config:
         config = _CONFIG.validate_python({**raw, "source": source})
     except ValidationError as exc:
         raise ConfigError(f"{source}: {_describe(exc.errors()[0])}") from None
+    kiosk = raw.get("kiosk", {})
+    if "hospital_name" in kiosk and "hospital_name_en" not in kiosk:
+        # the demo's English name belongs to no real hospital: show this one's own name instead
+        config = dataclasses.replace(config, kiosk=dataclasses.replace(config.kiosk, hospital_name_en=""))
     return config
 
 

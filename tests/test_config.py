@@ -84,3 +84,16 @@ def test_range_and_table_errors_name_the_key() -> None:
         config.parse('[his]\ntimeout_s = "5"\n', "k.toml")
     with pytest.raises(ConfigError, match=r"'his.url' must start with http"):
         config.parse('[his]\nurl = "ftp://x"\n', "k.toml")
+
+
+def test_hospital_english_name(tmp_path: Path) -> None:
+    """The example sets [kiosk] hospital_name_en; a file that names its own hospital without an English
+    name never shows the demo's English name (the header then shows hospital_name in English too)."""
+    example = config.load(Path(__file__).parents[1] / "systemd" / "kiosk.toml.example")
+    assert example.kiosk.hospital_name_en == "Demonstration Hospital"
+    path = tmp_path / "kiosk.toml"
+    path.write_text('[kiosk]\nhospital_name = "北京协和医院"\n', encoding="utf-8")
+    assert config.load(path).kiosk.hospital_name_en == ""
+    path.write_text('[kiosk]\nhospital_name = "北京协和医院"\nhospital_name_en = "Peking Union Medical College Hospital"\n',
+                    encoding="utf-8")
+    assert config.load(path).kiosk.hospital_name_en == "Peking Union Medical College Hospital"

@@ -9,7 +9,7 @@ from typing import Any
 from PySide6.QtCore import QObject, QTimer
 from PySide6.QtWidgets import QWidget
 
-from kiosk.devices.base import Cancel
+from kiosk.devices.base import Cancel, Detail, DeviceStatus
 from kiosk.domain.errors import (
     DeviceOffline,
     DeviceTimeout,
@@ -89,14 +89,21 @@ class CollectController(QObject):
         self._go_home = go_home
         self.state: CollectState | None = None
         self._session = 0
-        self._cancels: list[Cancel] = []
+        self._waits: dict[str, Cancel] = {}
+        """Reader name -> its running wait for a card or scan (or the pause before the next one)."""
+        self._held: set[str] = set()
+        """Readers whose card was read and is still in: it identifies nobody again until taken out."""
         self._id_card_used = False
+        self._identify_again: Callable[[], None] | None = None
+        """Repeats the last identification (same card or code), for 重试 when the HIS did not answer."""
+        self._by_code = False
         screens.identify.code_requested.connect(self._on_identify_code_requested)
         screens.code_entry.submitted.connect(self._on_code_entry_submitted)
         screens.appointments.selected.connect(self._on_appointments_selected)
         screens.appointments.confirmed.connect(self._on_appointments_confirmed)
         screens.error.retry_requested.connect(self._on_error_retry_requested)
         screens.result.finished.connect(go_home)
+        screens.result.reprint_requested.connect(self._on_error_retry_requested)
 
     # --- session ----------------------------------------------------------------------------------
     def start(self) -> None:
@@ -111,6 +118,8 @@ class CollectController(QObject):
         self._cancel_reads()
         self.state = None
         self._id_card_used = False
+        self._identify_again = None
+        self._by_code = False
         self.screens.code_entry.clear()
         self.screens.appointments.clear()
         self.screens.result.clear()
@@ -119,6 +128,11 @@ class CollectController(QObject):
     def back(self, current: Screen) -> None:
         if current is self.screens.code_entry:
             self._show_identify()
+        elif current is self.screens.error and self._by_code and self._failed_at(CollectStep.IDENTIFY):
+            # the code was typed: keep it, and let the patient retype only the ID digits
+            self.state = self.flow.start()
+            self.screens.code_entry.retype_last4()
+            self._show(self.screens.code_entry, 0)
         elif self.state is None or current in (self.screens.identify, self.screens.result):
             self._go_home()
         else:
@@ -128,6 +142,9 @@ class CollectController(QObject):
                 return
             self.state = back
             self._render()
+
+    def _failed_at(self, step: CollectStep) -> bool:
+        return self.state is not None and self.state.step is CollectStep.ERROR and self.state.failed_at is step
 
     # --- running transitions ------------------------------------------------------------------------
     def _run(self, op: Callable[[], CollectState], busy_key: str) -> None:
@@ -169,26 +186,24 @@ class CollectController(QObject):
             self.services.metrics.task_completed(COLLECT)
             s.result.show_result(state.collected, self._id_card_used)
             self._show(s.result, 3)
+        elif state.step is CollectStep.ERROR and state.collected is not None:
+            # collected, slip not printed: the collection stands, so it is a success with a note
+            s.result.show_result(state.collected, self._id_card_used, state.error, state.print_failures)
+            self._show(s.result, 3)
         elif state.step is CollectStep.ERROR:
             self._show_error(state)
 
     def _show_error(self, state: CollectState) -> None:
         assert state.error is not None
         self.services.metrics.task_failed(COLLECT, type(state.error).__name__)
-        retry_key, note = None, None
-        if state.failed_at is CollectStep.PRINTING:
-            retry_key = "error.reprint"
-            assert state.collected is not None
-            note = ("error.collected", {"queue": state.collected.queue_number})
-        elif state.failed_at is CollectStep.COLLECTING:
-            retry_key = "error.retry"
-        self.screens.error.show_error(state.error, retry_key, note)
+        self.screens.error.show_error(state.error, "error.retry" if state.can_retry else None)
         self._show(self.screens.error, _STEP_INDEX.get(state.failed_at or CollectStep.IDENTIFY, 0))
 
     # --- identify: card readers and scanner wait in the background ---------------------------------
     def _show_identify(self) -> None:
         self._cancel_reads()
         self.state = self.flow.start()
+        self._by_code = False
         self.screens.identify.set_reader_available(self._usable(self.services.idcard))
         self._show(self.screens.identify, 0)
         self._arm_readers()
@@ -196,16 +211,32 @@ class CollectController(QObject):
     def _usable(self, port: Any) -> bool:
         return port is not None and port.status().state.usable
 
+    def _readers(self) -> tuple[tuple[Any, Callable[[Any], None]], ...]:
+        s = self.services
+        return ((s.idcard, self._on_id_card), (s.insurance, self._on_insurance_card), (s.scanner, self._on_scan))
+
     def _arm_readers(self) -> None:
+        """Wait on every reader that is not waiting already and holds no card it has read."""
         session = self._session
-        for port, on_read in (
-            (self.services.idcard, self._on_id_card),
-            (self.services.insurance, self._on_insurance_card),
-            (self.services.scanner, self._on_scan),
-        ):
+        for port, on_read in self._readers():
             # a synchronous runner may already have identified the patient during this loop
-            if port is not None and self._waiting_for_credentials(session):
+            if port is None or not self._waiting_for_credentials(session):
+                continue
+            if port.name not in self._waits and port.name not in self._held:
                 self._wait_for(port, on_read, session)
+
+    def on_device_status(self, name: str, status: DeviceStatus) -> None:
+        """A reader's status changed (GUI thread): a card taken out may identify again, a reader back
+        online is waited on again, and the identify screen says whether the ID-card reader works."""
+        if status.detail is not Detail.CARD_PRESENT:
+            self._held.discard(name)
+        if not self._waiting_for_credentials(self._session):
+            return
+        idcard = self.services.idcard
+        if idcard is not None and name == idcard.name:
+            self.screens.identify.set_reader_available(status.state.usable)
+        if status.state.usable:
+            self._arm_readers()
 
     def _waiting_for_credentials(self, session: int) -> bool:
         return (
@@ -217,13 +248,15 @@ class CollectController(QObject):
 
     def _wait_for(self, port: Any, on_read: Callable[[Any], None], session: int) -> None:
         cancel = Cancel()
-        self._cancels.append(cancel)
+        self._waits[port.name] = cancel
         read = port.read_code if hasattr(port, "read_code") else port.read_card
 
         def done(value: Any) -> None:
             if cancel.cancelled or not self._waiting_for_credentials(session):
                 return
             self._cancel_reads()
+            if port.status().detail is Detail.CARD_PRESENT:
+                self._held.add(port.name)  # a card that stays in must not identify again on 返回
             on_read(value)
 
         def failed(exc: BaseException) -> None:
@@ -231,11 +264,12 @@ class CollectController(QObject):
                 return
             if isinstance(exc, (NoCard, DeviceTimeout, UserCancelled)):
                 # `self` as context: the timer dies with the window instead of firing into deleted widgets
-                QTimer.singleShot(REARM_MS, self, lambda: self._rearm(port, on_read, session))
-            elif isinstance(exc, DeviceOffline):
-                log.warning(
-                    "reader offline on the identify screen", extra={"device": getattr(port, "name", "?")}
-                )
+                QTimer.singleShot(REARM_MS, self, lambda: self._rearm(port, on_read, session, cancel))
+                return
+            self._waits.pop(port.name, None)
+            if isinstance(exc, DeviceOffline):
+                # waited on again when the reader reports itself back (on_device_status)
+                log.warning("reader offline on the identify screen", extra={"device": port.name})
                 if port is self.services.idcard:
                     self.screens.identify.set_reader_available(False)
             elif isinstance(exc, KioskError):
@@ -248,27 +282,33 @@ class CollectController(QObject):
 
         self.tasks.submit(lambda: read(READ_WAIT_S, cancel), done, failed)
 
-    def _rearm(self, port: Any, on_read: Callable[[Any], None], session: int) -> None:
-        if self._waiting_for_credentials(session):
+    def _rearm(self, port: Any, on_read: Callable[[Any], None], session: int, cancel: Cancel) -> None:
+        if self._waits.get(port.name) is cancel and self._waiting_for_credentials(session):
             self._wait_for(port, on_read, session)
 
     def _cancel_reads(self) -> None:
-        for cancel in self._cancels:
+        for cancel in self._waits.values():
             cancel.cancel()
-        self._cancels = []
+        self._waits = {}
+
+    def _identify(self, op: Callable[[CollectState], CollectState]) -> None:
+        def attempt() -> None:
+            state = self.flow.start()
+            self.state = state
+            self._run(lambda: op(state), "busy.identify")
+
+        self._identify_again = attempt
+        attempt()
 
     def _on_id_card(self, card: Any) -> None:
         self._id_card_used = True
-        state = self._current()
-        self._run(lambda: self.flow.identify_id_card(state, card), "busy.identify")
+        self._identify(lambda state: self.flow.identify_id_card(state, card))
 
     def _on_insurance_card(self, card: Any) -> None:
-        state = self._current()
-        self._run(lambda: self.flow.identify_insurance_card(state, card), "busy.identify")
+        self._identify(lambda state: self.flow.identify_insurance_card(state, card))
 
     def _on_scan(self, code: str) -> None:
-        state = self._current()
-        self._run(lambda: self.flow.identify_scan(state, code), "busy.identify")
+        self._identify(lambda state: self.flow.identify_scan(state, code))
 
     def _current(self) -> CollectState:
         assert self.state is not None
@@ -281,9 +321,8 @@ class CollectController(QObject):
         self._show(self.screens.code_entry, 0)
 
     def _on_code_entry_submitted(self, code: str, last4: str) -> None:
-        state = self.flow.start()
-        self.state = state
-        self._run(lambda: self.flow.identify_booking_code(state, code, last4), "busy.identify")
+        self._by_code = True
+        self._identify(lambda state: self.flow.identify_booking_code(state, code, last4))
 
     def _on_appointments_selected(self, appointment_id: str) -> None:
         self.state = self.flow.select(self._current(), appointment_id)
@@ -295,7 +334,13 @@ class CollectController(QObject):
         self._run(lambda: self.flow.collect(state), "busy.collect")
 
     def _on_error_retry_requested(self) -> None:
+        """重试 / 重新打印: repeat the failed step (identification with the same card or code)."""
         state = self._current()
-        if state.can_retry:
-            busy = "busy.print" if state.failed_at is CollectStep.PRINTING else "busy.collect"
-            self._run(lambda: self.flow.retry(state), busy)
+        if not state.can_retry:
+            return
+        if state.failed_at is CollectStep.IDENTIFY:
+            if self._identify_again is not None:
+                self._identify_again()
+            return
+        busy = "busy.print" if state.failed_at is CollectStep.PRINTING else "busy.collect"
+        self._run(lambda: self.flow.retry(state), busy)

@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (
 )
 
 from kiosk.admin.pin import PinGate
-from kiosk.devices.base import Health
+from kiosk.devices.base import DeviceStatus, Health
 from kiosk.flows.gating import Need, NeedState, closed_tasks
 from kiosk.flows.services import Services
 from kiosk.ui.admin_controller import AdminController
@@ -86,7 +86,7 @@ class MainWindow(QMainWindow):
         column = QVBoxLayout(central)
         column.setContentsMargins(0, 0, 0, 0)
         column.setSpacing(0)
-        column.addWidget(self._build_header(config.hospital_name))
+        column.addWidget(self._build_header())
         self.stepbar = StepBar()
         column.addWidget(self.stepbar)
         self.stack = QStackedWidget()
@@ -170,13 +170,13 @@ class MainWindow(QMainWindow):
         self._health_timer.timeout.connect(self.check_his)
 
     # --- chrome -------------------------------------------------------------------------------------------
-    def _build_header(self, hospital: str) -> QWidget:
+    def _build_header(self) -> QWidget:
         header = QWidget()
         header.setObjectName("header")
         header.setAttribute(Qt.WidgetAttribute.WA_StyledBackground)
         row = QHBoxLayout(header)
         row.setContentsMargins(32, 12, 32, 12)
-        self.hospital = label(hospital, wrap=False, name="hospital")
+        self.hospital = label("", wrap=False, name="hospital")
         self.language = button("", name="lang")
         self.language.clicked.connect(self.translator_toggle)
         row.addWidget(self.hospital, 1)
@@ -206,6 +206,8 @@ class MainWindow(QMainWindow):
 
     def _retranslate(self) -> None:
         t = self.translator
+        kiosk = self.services.config.kiosk
+        self.hospital.setText(kiosk.hospital_name_en if t.is_english and kiosk.hospital_name_en else kiosk.hospital_name)
         self.language.setText(t.tr("lang.toggle"))
         self.back.setText(t.tr("nav.back"))
         self.home_button.setText(t.tr("nav.home"))
@@ -317,8 +319,9 @@ class MainWindow(QMainWindow):
             log.info("a task is possible again: back in service", extra={"tasks": ",".join(open_tasks)})
             self.leave_out_of_service()
 
-    def _on_device_status_changed(self, _name: str, _status: object) -> None:
+    def _on_device_status_changed(self, name: str, status: DeviceStatus) -> None:
         self._update_availability()
+        self.collect.on_device_status(name, status)
 
     # --- busy and idle -----------------------------------------------------------------------------------------
     def _on_tasks_busy_changed(self, busy: bool, text: str) -> None:

@@ -14,12 +14,13 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
+from kiosk_test_support import wait_for
 
 from kiosk.admin.pin import hash_pin
 from kiosk.ui.automation.client import AutomationClient
@@ -28,6 +29,8 @@ from simulators.control_client import ControlClient
 
 TOKEN = "e2e-automation-token"
 ADMIN_PIN = "246810"
+RECOVER_S = 45.0
+"""Longest the kiosk may take to reopen 预约取号 (the HIS health check runs every 30 s)."""
 START_TIMEOUT_S = 120.0
 _URL = re.compile(r"^\s+(automation|control): (http://\S+)")
 
@@ -60,6 +63,15 @@ class DemoKiosk:
     def element(self, element_id: str) -> dict[str, Any] | None:
         return self.kiosk.element(element_id)
 
+    def enter_code(self, code: str, last4: str) -> None:
+        """From home: 预约取号, 输入预约码, the code and the last 4 on the keypad, 确认."""
+        self.tap(id="task-collect")
+        self.wait("identify")
+        self.tap(id="by-code")
+        self.wait("code_entry")
+        self.type(code + last4)
+        self.tap(id="primary")
+
     # --- the devices and the HIS -----------------------------------------------------------------
     def sim(self, action: str, **fields: Any) -> None:
         self.sims.act(action, **fields)
@@ -77,9 +89,10 @@ class DemoKiosk:
     def fixtures(self) -> dict[str, Any]:
         return his_fixtures(self.his_url)
 
-    def patient_with_booking(self) -> tuple[dict[str, Any], dict[str, Any]]:
-        """A patient no other test has used whose only booking today is one to collect this morning
-        with a named doctor (so the one item offered is that booking), and that booking."""
+    def patient_with_booking(self, suits: Callable[[dict[str, Any]], bool] = lambda _: True
+                             ) -> tuple[dict[str, Any], dict[str, Any]]:
+        """A patient no other test has used (and who `suits` the test) whose only booking today is one to
+        collect this morning with a named doctor (so the one item offered is that booking), and that booking."""
         fixtures = self.fixtures()
         morning, patients = today_bookings(fixtures)
         today = morning[0]["date"] if morning else ""
@@ -89,7 +102,8 @@ class DemoKiosk:
                 booked_today[appointment["patient_id"]] = booked_today.get(appointment["patient_id"], 0) + 1
         for appointment in morning:
             patient_id = appointment["patient_id"]
-            if booked_today[patient_id] == 1 and appointment["doctor_id"] and patient_id not in self.used_patients:
+            if (booked_today[patient_id] == 1 and appointment["doctor_id"] and patient_id not in self.used_patients
+                    and suits(patients[patient_id])):
                 self.used_patients.add(patient_id)
                 return patients[patient_id], appointment
         raise AssertionError("the HIS seed has no unused patient with one morning booking today")
@@ -106,6 +120,9 @@ class DemoKiosk:
         if self.element("home") is not None:
             self.tap(id="home")
         self.wait("home")
+        # the kiosk sees a refilled printer or a HIS back at its next poll or health check
+        assert wait_for(lambda: (self.element("task-collect") or {}).get("enabled", False), RECOVER_S), \
+            "预约取号 stayed closed after every simulator was back to normal"
 
 
 def _read_urls(process: subprocess.Popen[bytes], log: Path) -> dict[str, str]:
