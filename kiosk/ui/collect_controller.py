@@ -188,6 +188,8 @@ class CollectController(QObject):
             self._show(s.result, 3)
         elif state.step is CollectStep.ERROR and state.collected is not None:
             # collected, slip not printed: the collection stands, so it is a success with a note
+            # (for the metrics a failure by its reason: "completed" counts slips in hand)
+            self.services.metrics.task_failed(COLLECT, type(state.error).__name__)
             s.result.show_result(state.collected, self._id_card_used, state.error, state.print_failures)
             self._show(s.result, 3)
         elif state.step is CollectStep.ERROR:
