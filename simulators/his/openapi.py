@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from pydantic import BaseModel, ConfigDict
 
 from simulators.his.errors import CATALOGUE
+from simulators.his.fleet import Standing
 from simulators.his.gateway import PUBLIC_PATHS, TEST_PREFIX
 from simulators.his.idempotency import KEY_PATTERN, MAX_KEY_LENGTH
 from simulators.his.rules import Title
@@ -252,16 +253,9 @@ class HeartbeatAnswer(Answer):
     server_time: str
 
 
-class KioskStanding(str, Enum):
-    DOWN = "down"
-    FAULT = "fault"
-    WARNING = "warning"
-    OK = "ok"
-
-
 class KioskEntry(Answer):
     kiosk_id: str
-    standing: KioskStanding
+    standing: Standing
     problems: list[str]
     last_seen: str
     seconds_since: int
