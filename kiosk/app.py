@@ -27,13 +27,15 @@ from kiosk.config import Config
 from kiosk.devices.base import READY_STATES, DeviceStatus
 from kiosk.devices.registry import DEVICE_KINDS, build_device
 from kiosk.domain.errors import ConfigError
+from kiosk.flows.collect_recovery import CollectSettler
+from kiosk.flows.payment_recovery import PaymentSettler
 from kiosk.flows.services import Services
 from kiosk.sync.background import Periodic
 from kiosk.sync.client import HisClient
 from kiosk.sync.heartbeat import Heartbeat
 from kiosk.sync.journal import Journal
 from kiosk.sync.metrics import KioskMetrics, count_start
-from kiosk.sync.recovery import recover
+from kiosk.sync.recovery import Recovery
 
 if TYPE_CHECKING:
     from simulators.rig import SimulatorRig
@@ -49,6 +51,7 @@ class App:
     services: Services
     journal: Journal
     metrics: KioskMetrics
+    recovery: Recovery
     devices: dict[str, Any] = field(default_factory=dict)
 
     def close(self) -> None:
@@ -97,9 +100,13 @@ def build(config: Config, rig: SimulatorRig | None = None) -> App:
         device.subscribe(lambda name, status: _feed_device_metrics(metrics, name, status))
     his = HisClient(config.his.url, config.his.token, config.kiosk.id, config.his.timeout_s,
                     on_answer=metrics.his_answered)
-    services = Services(config=config, his=his, journal=journal, metrics=metrics, **devices)
+    recovery = Recovery(
+        journal, [CollectSettler(journal, his), PaymentSettler(journal, his, devices.get("payment"), config.kiosk.id)]
+    )
+    services = Services(config=config, his=his, journal=journal, metrics=metrics,
+                        closed_tasks=lambda: recovery.blocked, **devices)
     log.info("kiosk built", extra={"kiosk": config.kiosk.id, "version": __version__, "devices": ",".join(devices)})
-    return App(config, services, journal, metrics, devices)
+    return App(config, services, journal, metrics, recovery, devices)
 
 
 def _feed_device_metrics(metrics: KioskMetrics, name: str, status: DeviceStatus) -> None:
@@ -133,6 +140,26 @@ def _rss_mib() -> float:
             if line.startswith("VmRSS:"):
                 return int(line.split()[1]) / 1024
     return 0.0
+
+
+def _recover_before_home(window: Any, recovery: Recovery, qt_app: Any) -> None:
+    """Every step a crash left half-done is settled before a patient can start a new one; the screen
+    says `recovering` meanwhile. Recovery's own waits (HIS timeout, terminal T2) bound this."""
+    window.show_screen(window.recovering)
+    finished = threading.Event()
+
+    def settle() -> None:
+        try:
+            recovery.run()
+        except Exception:
+            log.exception("recovery at start failed")
+        finally:
+            finished.set()
+
+    threading.Thread(target=settle, name="sync-recovery-start", daemon=True).start()
+    while not finished.wait(0.05):
+        qt_app.processEvents()
+    window.go_home()  # home, or 暂停服务 when no task can be offered
 
 
 WINDOW_SIZE = (1080, 1280)
@@ -202,13 +229,11 @@ def run(config: Config, rig: SimulatorRig | None = None, smoke: bool = False,
     except ConfigError as exc:
         print(f"kiosk: config error: {exc.detail}", file=sys.stderr)
         return 2
-    # Every step a crash left half-done is settled before a patient can start a new one.
     his = app.services.his
-    recover(app.journal, his)
 
     def drain() -> None:
         if app.journal.backlog():
-            recover(app.journal, his)
+            app.recovery.run()
 
     heartbeat = Heartbeat(his, app.devices, app.journal)
     data_dir = Path(config.kiosk.data_dir)
@@ -236,10 +261,11 @@ def run(config: Config, rig: SimulatorRig | None = None, smoke: bool = False,
             app.metrics.serve(config.kiosk.metrics_port)
         except OSError as exc:  # a busy port costs the scrape endpoint, not the kiosk; the textfile remains
             log.error("metrics port not available", extra={"port": config.kiosk.metrics_port, "error": str(exc)})
-    for worker in workers:
-        worker.start()
     window = MainWindow(app.services, recent_log=lambda: recent.last(30))
     _place_window(window, options.window_size, config.kiosk.fullscreen)
+    _recover_before_home(window, app.recovery, qt_app)
+    for worker in workers:
+        worker.start()
     window.start_health_checks()
     qt_app.processEvents()
     startup_s = time.time() - _process_start_time()

@@ -14,6 +14,7 @@ import datetime as dt
 import logging
 import re
 import secrets
+import string
 import threading
 import time
 from collections import deque
@@ -60,6 +61,7 @@ READ_SLICE_S = 0.02
 """Serial read timeout: how often a waiting loop looks at its deadline and the cancel token."""
 
 _LINK_ERRORS = (serial.SerialException, OSError)
+_REF_ALPHABET = string.ascii_letters + string.digits
 
 _STATE_STATUS: dict[TerminalState, tuple[DeviceState, Detail]] = {
     TerminalState.READY: (DeviceState.ONLINE, Detail.NONE),
@@ -70,11 +72,13 @@ _STATE_STATUS: dict[TerminalState, tuple[DeviceState, Detail]] = {
 
 
 def new_reference(kiosk_id: str, now: dt.datetime | None = None) -> str:
-    """A transaction REF unique per kiosk: `<kiosk id>-<YYMMDDhhmmssfff>-<6 random hex>`, ≤ 32 chars."""
+    """A transaction REF unique per kiosk: `<kiosk id>-<YYMMDDhhmmssfff>-<6 random letters/digits>`,
+    ≤ 32 chars. 62^6 tails: two REFs in the same millisecond practically never collide (a DU)."""
     now = now or dt.datetime.now()
     kiosk = re.sub(r"[^0-9A-Za-z_]", "", kiosk_id)[:8] or "K"
     stamp = now.strftime("%y%m%d%H%M%S") + f"{now.microsecond // 1000:03d}"
-    return f"{kiosk}-{stamp}-{secrets.token_hex(3)}"
+    tail = "".join(secrets.choice(_REF_ALPHABET) for _ in range(6))
+    return f"{kiosk}-{stamp}-{tail}"
 
 
 class _LinkDown(Exception):
@@ -510,7 +514,8 @@ class EcrPaymentTerminal(PublishesStatus):
         if rc is ResponseCode.CANCELLED:
             raise PaymentCancelled(f"cancelled at the terminal: {result.message}")
         if rc is ResponseCode.TIMED_OUT:
-            raise PaymentCancelled(f"timed out at the terminal (TO): {result.message}")
+            # TO is not a final no: the terminal may still settle it with the host. Query the REF.
+            raise PaymentOutcomeUnknown(f"timed out at the terminal (TO): {result.message}; query the REF")
         if rc is ResponseCode.TERMINAL_ERROR:
             self._refresh_state()
             raise DeviceError(f"terminal error: {result.message}")

@@ -6,6 +6,10 @@ to the HIS or a device block, so the UI runs them off the GUI thread. A `KioskEr
 transition: it becomes an `error` state that remembers where it happened, so Retry repeats exactly
 that step (collection with the SAME idempotency key, so a lost answer never collects twice) and a
 paper-out keeps the collection and allows a reprint.
+
+The collection is journaled before it is sent, owned by this session (`CollectState.session`). Its
+outcome is done, refused or unknown (`kiosk.domain.outcome`): only a refusal closes the entry as
+failed; an unknown one stays open for the retry (same key) or, once the session ends, for recovery.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
 
+from kiosk.devices.base import Cancel
 from kiosk.domain.appointment import Appointment, Collected
 from kiosk.domain.document import Document
 from kiosk.domain.errors import (
@@ -27,12 +32,15 @@ from kiosk.domain.errors import (
     HisUnavailable,
     KioskError,
 )
+from kiosk.domain.outcome import Outcome, outcome_of
 from kiosk.domain.patient import IdCardData, InsuranceCardData, Patient
+from kiosk.domain.payment import PayMethod, QrMode
 from kiosk.flows.identify import Identified, Identifier
+from kiosk.flows.payment import Charge, Paid, PaymentEngine, ViewCallback
 from kiosk.flows.readiness import require_ready
 from kiosk.flows.receipts import SlipContext, registration_slip
 from kiosk.flows.services import HisApi, Services
-from kiosk.sync.journal import EntryState, JournalError
+from kiosk.sync.journal import EntryState, JournalError, NotOwner
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +51,8 @@ class CollectStep(str, Enum):
     IDENTIFY = "identify"
     CHOOSE_APPOINTMENT = "choose_appointment"
     COLLECTING = "collecting"
+    PAYING_FEE = "paying_fee"
+    """取号时缴费: the fee due is paid here through the payment engine (optional, before printing)."""
     PRINTING = "printing"
     DONE = "done"
     ERROR = "error"
@@ -66,6 +76,10 @@ class CollectState:
     """Prints of the slip that failed (the first, then each 重新打印)."""
     error: KioskError | None = None
     failed_at: CollectStep | None = None
+    session: str | None = None
+    """The journal owner of this patient session's entries (None without a journal)."""
+    fee_paid: Paid | None = None
+    """The fee due at collection, paid at the kiosk (None: nothing due, or paid at the window)."""
 
     @property
     def selected(self) -> Appointment | None:
@@ -86,6 +100,11 @@ class CollectState:
         return self.failed_at in (CollectStep.IDENTIFY, CollectStep.COLLECTING) and retryable(self.error)
 
     @property
+    def can_pay_fee(self) -> bool:
+        """A fee is due and not yet paid: offer to pay it here (`CollectFlow.pay_fee`)."""
+        return self.collected is not None and bool(self.collected.fee_due) and self.fee_paid is None
+
+    @property
     def can_reprint(self) -> bool:
         return self.slip is not None and self.collected is not None and not self.printed
 
@@ -100,12 +119,20 @@ def retryable(error: KioskError | None) -> bool:
 class CollectFlow:
     """The transitions of 预约取号 over the injected services (HIS client + receipt printer)."""
 
-    def __init__(self, services: Services, new_key: Callable[[], str] = lambda: str(uuid.uuid4())) -> None:
+    def __init__(self, services: Services, new_key: Callable[[], str] = lambda: str(uuid.uuid4()),
+                 engine: PaymentEngine | None = None) -> None:
         self._services = services
         self._new_key = new_key
+        self._engine = engine or PaymentEngine(services)
 
     def start(self) -> CollectState:
-        return CollectState()
+        journal = self._services.journal
+        return CollectState(session=journal.session() if journal is not None else None)
+
+    def end(self, state: CollectState) -> None:
+        """The session is over (home, idle, done): whatever it left open is recovery's now."""
+        if self._services.journal is not None and state.session is not None:
+            self._services.journal.release(state.session)
 
     # --- identify -----------------------------------------------------------------------------------
     def identify_id_card(self, state: CollectState, card: IdCardData) -> CollectState:
@@ -147,6 +174,7 @@ class CollectFlow:
             appointments=appointments,
             selected_id=chosen.id if chosen else None,
             collect_key=self._new_key() if chosen else None,
+            session=state.session,
         )
 
     # --- choose and collect ---------------------------------------------------------------------------
@@ -175,22 +203,51 @@ class CollectFlow:
             log.warning("collect: not taken, a device is not ready", extra={"error": exc.detail})
             return self.fail(collecting, exc)
         key = state.collect_key
-        self._journal_intent(key, {"appointment_id": appointment.id, "patient_id": patient.id})
         try:
+            self._journal_intent(key, {"appointment_id": appointment.id, "patient_id": patient.id}, state)
             collected = self._his().collect(appointment.id, patient.id, key)
-        except HisRefused as exc:
-            self._journal_settle(key, EntryState.FAILED, {"code": exc.code})
-            return self.fail(collecting, exc)
+        except NotOwner as exc:
+            return self.fail(collecting, _handed_to_recovery(exc))
         except KioskError as exc:
-            # No answer: the HIS may or may not have collected. The intent stays open, and a retry
-            # (now or by recovery) with the same key gets the HIS's stored answer.
+            if outcome_of(exc) is Outcome.REFUSED:
+                self._journal_settle(key, EntryState.FAILED, {"code": getattr(exc, "code", type(exc).__name__)},
+                                     state)
+            else:
+                # No answer: the HIS may or may not have collected. The intent stays open, and a retry
+                # (now, or by recovery once the session ended) with the same key gets the stored answer.
+                self._journal_note(key, {"unknown": type(exc).__name__}, state)
             return self.fail(collecting, exc)
-        self._journal_settle(key, EntryState.CONFIRMED, {"queue_number": collected.queue_number})
-        config = self._services.config.kiosk
-        context = SlipContext(config.hospital_name, config.id, self._services.clock(), state.collect_key)
-        slip = registration_slip(patient, collected, context)
+        try:
+            self._journal_settle(key, EntryState.CONFIRMED, {"queue_number": collected.queue_number}, state)
+        except NotOwner as exc:
+            return self.fail(collecting, _handed_to_recovery(exc))
+        slip = self._slip(patient, collected, state.collect_key, None)
         log.info("collect: collected", extra={"appointment_id": appointment.id})
         return dataclasses.replace(collecting, step=CollectStep.PRINTING, collected=collected, slip=slip)
+
+    def pay_fee(self, state: CollectState, method: PayMethod, on_view: ViewCallback | None = None,
+                cancel: Cancel | None = None, mode: QrMode = QrMode.SHOW,
+                auth_code: str | None = None) -> CollectState:
+        """Pay the fee due at 取号 here, through the one payment engine (journaled, undone on failure);
+        the slip then says how it was paid. Next: printing. A failure is not retried from here: what the
+        engine could not settle is recovery's, and a new attempt starts from the choice of method."""
+        if not state.can_pay_fee or state.patient is None or state.collected is None:
+            raise ValueError("no fee due to pay")
+        collected, patient = state.collected, state.patient
+        appointment = collected.appointment
+        paying = dataclasses.replace(state, step=CollectStep.PAYING_FEE, error=None, failed_at=None)
+        charge = Charge.for_appointment(patient, appointment.id, collected.fee_due, f"挂号费 {appointment.department}")
+        try:
+            paid = self._engine.start(charge, state.session).pay(method, on_view, cancel, mode, auth_code)
+        except KioskError as exc:
+            return self.fail(paying, exc)
+        slip = self._slip(patient, collected, state.collect_key or paid.record.id, paid.method.label)
+        return dataclasses.replace(paying, step=CollectStep.PRINTING, fee_paid=paid, slip=slip)
+
+    def _slip(self, patient: Patient, collected: Collected, transaction_no: str, method: str | None) -> Document:
+        config = self._services.config.kiosk
+        context = SlipContext(config.hospital_name, config.id, self._services.clock(), transaction_no, method)
+        return registration_slip(patient, collected, context)
 
     def print_slip(self, state: CollectState) -> CollectState:
         """Print the slip. On a printer fault the collection stands and `can_reprint` stays True."""
@@ -222,20 +279,31 @@ class CollectFlow:
             return dataclasses.replace(state, step=CollectStep.CHOOSE_APPOINTMENT, error=None, failed_at=None)
         return self.start()
 
-    def _journal_intent(self, key: str, payload: dict[str, str]) -> None:
+    def _journal_intent(self, key: str, payload: dict[str, str], state: CollectState) -> None:
         journal = self._services.journal
         if journal is None:
             return
         try:
             journal.get(key)  # a retry of an intent already written
         except JournalError:
-            journal.record(JOURNAL_KIND, payload, key=key)
+            journal.record(JOURNAL_KIND, payload, key=key, owner=state.session)
 
-    def _journal_settle(self, key: str, state: EntryState, outcome: dict[str, str]) -> None:
+    def _journal_settle(self, key: str, entry_state: EntryState, outcome: dict[str, str],
+                        state: CollectState) -> None:
         if self._services.journal is not None:
-            self._services.journal.advance(key, state, outcome)
+            self._services.journal.advance(key, entry_state, outcome, owner=state.session)
+
+    def _journal_note(self, key: str, outcome: dict[str, str], state: CollectState) -> None:
+        if self._services.journal is not None:
+            self._services.journal.note(key, outcome, owner=state.session)
 
     def _his(self) -> HisApi:
         if self._services.his is None:
             raise HisUnavailable("no HIS client configured")
         return self._services.his
+
+
+def _handed_to_recovery(error: NotOwner) -> KioskError:
+    """This session's lease ran out and recovery settles the step now: say so, never act twice."""
+    log.warning("collect: entry taken over by recovery", extra={"error": str(error)})
+    return HisUnavailable("the collection is being settled by recovery")

@@ -1,14 +1,18 @@
-"""Printout layouts as kiosk.domain.document.Document: the registration slip (挂号凭条)."""
+"""Printout layouts as kiosk.domain.document.Document: the registration slip (挂号凭条), the payment
+receipt (缴费凭条) and the slip for a charge only a staffed window can settle (请到人工窗口处理)."""
 
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
 
+from kiosk.devices.ports import PaymentResult
 from kiosk.domain.appointment import Collected
-from kiosk.domain.document import Align, Document, Feed, QrCode, Rule, Text
+from kiosk.domain.document import Align, Block, Document, Feed, QrCode, Rule, Text
 from kiosk.domain.idnumber import mask_card, mask_id_number, mask_name
+from kiosk.domain.money import Money
 from kiosk.domain.patient import Patient
+from kiosk.domain.payment import Bill, InsuranceSplit, PaymentRecord, PayMethod
 
 CHECKIN_PREFIX = "CHECKIN:"
 _PERIODS = {"am": "上午", "pm": "下午"}
@@ -73,9 +77,7 @@ def registration_slip(patient: Patient, collected: Collected, ctx: SlipContext) 
         Feed(),
         QrCode(checkin_code(appt.id)),
         Text("到诊区报到时请出示此码", Align.CENTER),
-        Feed(),
-        Text(f"打印时间：{ctx.printed_at:%Y-%m-%d %H:%M:%S}"),
-        Text(f"终端号：{ctx.kiosk_id}"),
+        *_footer(ctx),
         Text("请妥善保管，遗失不补", Align.CENTER),
     ]
     return Document(title="挂号凭条", blocks=tuple(blocks))
@@ -87,3 +89,88 @@ def _payment_text(collected: Collected, method: str | None) -> str:
     if collected.fee_due:
         return f"未支付，应缴 {collected.fee_due}，请到收费窗口缴费"
     return "已预付"
+
+
+@dataclass(frozen=True, slots=True)
+class ReceiptFacts:
+    """What a 缴费凭条 shows besides the bills: how the money moved, with every reference."""
+
+    amount_total: Money
+    split: InsuranceSplit | None
+    self_pay: Money
+    method: PayMethod
+    record: PaymentRecord
+    terminal: PaymentResult | None = None
+    qr_order_id: str | None = None
+
+
+def payment_receipt(patient: Patient | None, bills: tuple[Bill, ...], facts: ReceiptFacts, ctx: SlipContext,
+                    registration: str | None = None) -> Document:
+    """缴费凭条: items with quantity and amount, the insurance split, the method, references, next steps.
+    `registration` names the fee when a registration fee (not bills) was paid."""
+    blocks: list[Block] = [
+        Text(ctx.hospital_name, Align.CENTER, width=2, height=2, bold=True),
+        Text("缴费凭条", Align.CENTER, bold=True),
+        Rule(),
+    ]
+    if patient is not None:
+        blocks += [Text(f"姓名：{mask_name(patient.name)}"), Text(f"证件：{mask_id_number(patient.id_number_masked)}")]
+        blocks.append(Rule())
+    if registration is not None:
+        blocks.append(Text(f"{registration}  {facts.amount_total}"))
+    for bill in bills:
+        blocks.append(Text(f"单号 {bill.order_no}  {_KINDS.get(bill.kind, bill.kind)}", bold=True))
+        blocks += [Text(f"  {i.name} x{i.quantity}  {i.amount}") for i in bill.items]
+        blocks.append(Text(f"  小计 {bill.amount}", Align.RIGHT))
+    blocks += [Rule(), Text(f"合计：{facts.amount_total}", bold=True)]
+    if facts.split is not None:
+        blocks += [
+            Text(f"医保统筹：{facts.split.fund}"),
+            Text(f"个人账户：{facts.split.account}"),
+            Text(f"个人自付：{facts.split.self_pay}"),
+        ]
+    blocks += [Text(f"支付方式：{facts.method.label}  {facts.self_pay}")]
+    if facts.terminal is not None:
+        blocks += [
+            Text(f"卡号：{facts.terminal.card}"),
+            Text(f"参考号：{facts.terminal.rrn}  凭证号：{facts.terminal.trace}"),
+            Text(f"终端流水：{facts.terminal.ref}"),
+        ]
+    if facts.qr_order_id is not None:
+        blocks.append(Text(f"订单号：{facts.qr_order_id}"))
+    blocks += [Text(f"收据号：{facts.record.receipt_no}"), Text(f"交易号：{facts.record.id}")]
+    steps = [b.next_step for b in bills if b.next_step]
+    if steps:
+        blocks += [Rule(), Text("下一步：", bold=True)]
+        blocks += [Text(f"{n}. {step}") for n, step in enumerate(dict.fromkeys(steps), start=1)]
+    blocks += _footer(ctx)
+    return Document(title="缴费凭条", blocks=tuple(blocks))
+
+
+def manual_handling_slip(terminal_ref: str, amount: Money, reason: str, ctx: SlipContext) -> Document:
+    """请到人工窗口处理: a charge the kiosk could neither record nor void, with what the cashier needs."""
+    blocks: list[Block] = [
+        Text(ctx.hospital_name, Align.CENTER, width=2, height=2, bold=True),
+        Text("请到人工窗口处理", Align.CENTER, width=2, height=2, bold=True),
+        Rule(),
+        Text("您的银行卡已扣款，医院系统暂未入账，"),
+        Text("请持本凭条到人工收费窗口处理。"),
+        Rule(),
+        Text(f"金额：{amount}", bold=True),
+        Text(f"终端流水：{terminal_ref}"),
+        Text(f"原因：{reason}"),
+        Text(f"处理号：{ctx.transaction_no}"),
+    ]
+    blocks += _footer(ctx)
+    return Document(title="请到人工窗口处理", blocks=tuple(blocks))
+
+
+_KINDS = {"prescription": "处方", "lab": "检验", "imaging": "检查", "treatment": "治疗", "registration": "挂号"}
+
+
+def _footer(ctx: SlipContext) -> list[Block]:
+    return [
+        Feed(),
+        Text(f"打印时间：{ctx.printed_at:%Y-%m-%d %H:%M:%S}"),
+        Text(f"终端号：{ctx.kiosk_id}"),
+    ]

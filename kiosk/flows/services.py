@@ -91,6 +91,9 @@ class Services:
     journal: Journal | None = None
     """Where bookings and money steps are written before they are attempted (None: tests only)."""
     metrics: Metrics = field(default_factory=NoMetrics)
+    closed_tasks: Callable[[], frozenset[str]] = field(default=frozenset)
+    """Tasks recovery keeps closed until an unsettled entry of theirs settles (e.g. "payment" while
+    the terminal cannot be asked about a charge); the home screen greys them out."""
     clock: Callable[[], dt.datetime] = field(default=hospital_now)
     """The hospital's current time (aware); injected so that tests control 'today'."""
 

@@ -24,6 +24,7 @@ from kiosk.config import Config
 from kiosk.domain.appointment import Appointment, Collected
 from kiosk.domain.errors import HisError, HisRefused, HisUnavailable, NotFound
 from kiosk.domain.patient import IdCardData, Identity, Patient
+from kiosk.domain.payment import Bill, InsuranceSplit, PaymentRecord, QrOrder
 from kiosk.domain.schedule import Department, Doctor, Hold, QueueStatus, QueueTicket, Schedule, Slot
 from kiosk.sync import wire
 
@@ -294,6 +295,47 @@ class HisClient:
 
     def queue(self, department_id: str) -> QueueStatus:
         return self._call("GET", f"/queue/{department_id}", lambda b: wire.queue_status(department_id, b))
+
+    # --- money -----------------------------------------------------------------------------------
+    def bills(self, patient_id: str) -> list[Bill]:
+        """GET /bills: the patient's unpaid bills, grouped by order."""
+        return self._call(
+            "GET", "/bills", lambda b: [wire.bill(x) for x in wire.unwrap_list(b, "bills")],
+            params={"patient_id": patient_id},
+        )
+
+    def presettle(self, body: dict[str, Any], idempotency_key: str) -> InsuranceSplit:
+        """POST /insurance/presettle (`body` as HIS-API); the split adds up to the total."""
+        return self._call("POST", "/insurance/presettle", wire.insurance_split, body=body,
+                          idempotency_key=idempotency_key)
+
+    def cancel_presettlement(self, presettlement_id: str, idempotency_key: str) -> None:
+        self._request("POST", f"/insurance/presettle/{presettlement_id}/cancel", body={},
+                      idempotency_key=idempotency_key)
+
+    def record_payment(self, body: dict[str, Any], idempotency_key: str) -> PaymentRecord:
+        """POST /payments; repeat with the SAME key after a lost answer (ALREADY_PAID never double-books)."""
+        return self._call("POST", "/payments", lambda b: wire.payment_record(wire.unwrap(b, "payment")),
+                          body=body, idempotency_key=idempotency_key)
+
+    def reverse_payment(self, payment_id: str, idempotency_key: str) -> PaymentRecord:
+        return self._call("POST", f"/payments/{payment_id}/reverse",
+                          lambda b: wire.payment_record(wire.unwrap(b, "payment")), body={},
+                          idempotency_key=idempotency_key)
+
+    def create_qr_order(self, body: dict[str, Any], idempotency_key: str) -> QrOrder:
+        """POST /qr-orders (show or scan mode)."""
+        return self._call("POST", "/qr-orders", lambda b: wire.qr_order(wire.unwrap(b, "order")), body=body,
+                          idempotency_key=idempotency_key)
+
+    def qr_order(self, order_id: str) -> QrOrder:
+        return self._call("GET", f"/qr-orders/{order_id}", lambda b: wire.qr_order(wire.unwrap(b, "order")))
+
+    def cancel_qr_order(self, order_id: str, idempotency_key: str) -> QrOrder:
+        """POST /qr-orders/{id}/cancel; HisRefused ALREADY_PAID when the patient paid meanwhile."""
+        return self._call("POST", f"/qr-orders/{order_id}/cancel",
+                          lambda b: wire.qr_order(wire.unwrap(b, "order")), body={},
+                          idempotency_key=idempotency_key)
 
     def heartbeat(self, devices: dict[str, dict[str, str]], backlog: int) -> None:
         """POST /kiosks/{id}/heartbeat with each device's status dict and the journal backlog."""

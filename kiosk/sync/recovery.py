@@ -1,18 +1,20 @@
-"""Recovery: resolve every open journal entry, at start (before the home screen) and whenever the HIS
-link returns. An entry is replayed with its own key, so the HIS answers a step it already took with
-the stored response and never takes it twice.
+"""Recovery's schedule: take over every open journal entry no live session holds and hand it to the
+settler of its kind, at start (before the home screen) and every 30 s.
+
+How an entry is settled — ask the terminal by REF, replay the HIS call with the same key, read the
+QR order — is task knowledge and lives in the flows (`kiosk.flows.*_recovery`); the composition root
+hands the settlers in. This module knows only the journal, so sync never imports flows.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+import threading
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
-from kiosk.domain.errors import HisRefused, HisUnavailable, KioskError
-from kiosk.flows.collect import JOURNAL_KIND as COLLECT
-from kiosk.flows.services import HisApi
-from kiosk.sync.journal import Entry, EntryState, Journal
+from kiosk.sync.journal import Entry, Journal
 
 log = logging.getLogger(__name__)
 
@@ -21,46 +23,56 @@ log = logging.getLogger(__name__)
 class RecoveryReport:
     confirmed: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
+    """Closed without effect: refused, or undone."""
     pending: list[str] = field(default_factory=list)
-    """Entries still open: the HIS did not answer; the next pass tries again."""
+    """Still open: nobody could answer; the next pass asks again."""
+    blocked: set[str] = field(default_factory=set)
+    """Tasks that must stay closed until their pending entries settle (e.g. {"payment"})."""
+
+    def merge(self, other: RecoveryReport) -> None:
+        self.confirmed += other.confirmed
+        self.failed += other.failed
+        self.pending += other.pending
+        self.blocked |= other.blocked
 
 
-def _replay_collect(entry: Entry, his: HisApi) -> dict[str, str]:
-    collected = his.collect(entry.payload["appointment_id"], entry.payload["patient_id"], entry.key)
-    return {"queue_number": collected.queue_number, "recovered": "yes"}
+class Settler(Protocol):
+    kinds: frozenset[str]
+
+    def settle(self, entries: list[Entry], owner: str) -> RecoveryReport:
+        """Settle recovery's open entries of `kinds` (oldest first), writing as `owner`."""
 
 
-REPLAYS: dict[str, Callable[[Entry, HisApi], dict[str, str]]] = {COLLECT: _replay_collect}
+class Recovery:
+    """One recovery actor per kiosk process; `run()` is one pass, safe to call from any thread."""
 
+    def __init__(self, journal: Journal, settlers: Sequence[Settler]) -> None:
+        self.journal = journal
+        self.settlers = list(settlers)
+        self._lock = threading.Lock()
+        self._blocked: frozenset[str] = frozenset()
 
-def recover(journal: Journal, his: HisApi) -> RecoveryReport:
-    """One pass over the open entries, oldest first; stops at the first sign the HIS is unreachable."""
-    report = RecoveryReport()
-    entries = journal.open_entries()
-    for index, entry in enumerate(entries):
-        replay = REPLAYS.get(entry.kind)
-        if replay is None:
-            log.error("journal entry of unknown kind left open", extra={"key": entry.key, "kind": entry.kind})
-            report.pending.append(entry.key)
-            continue
-        try:
-            outcome = replay(entry, his)
-        except HisUnavailable:
-            # The link is down: the rest would only wait for the same timeout, one by one.
-            report.pending.extend(e.key for e in entries[index:])
-            break
-        except HisRefused as exc:
-            journal.advance(entry.key, EntryState.FAILED, {"code": exc.code, "recovered": "yes"})
-            report.failed.append(entry.key)
-            log.warning("recovery: the HIS refused a journaled step", extra={"key": entry.key, "code": exc.code})
-            continue
-        except KioskError as exc:
-            log.warning("recovery: entry left open", extra={"key": entry.key, "error": type(exc).__name__})
-            report.pending.append(entry.key)
-            continue
-        journal.advance(entry.key, EntryState.CONFIRMED, outcome)
-        report.confirmed.append(entry.key)
-    if report.confirmed or report.failed or report.pending:
-        log.info("recovery pass", extra={"confirmed": len(report.confirmed), "failed": len(report.failed),
-                                         "pending": len(report.pending)})
-    return report
+    @property
+    def blocked(self) -> frozenset[str]:
+        """Tasks closed until an unsettled entry of theirs can be settled (the home screen reads this)."""
+        return self._blocked
+
+    def run(self) -> RecoveryReport:
+        with self._lock:
+            entries = self.journal.claim()
+            report = RecoveryReport()
+            handled: set[str] = set()
+            for settler in self.settlers:
+                mine = [e for e in entries if e.kind in settler.kinds]
+                handled |= {e.key for e in mine}
+                if mine:
+                    report.merge(settler.settle(mine, self.journal.recovery_owner))
+            for entry in entries:
+                if entry.key not in handled:
+                    log.error("journal entry of unknown kind left open", extra={"key": entry.key, "kind": entry.kind})
+                    report.pending.append(entry.key)
+            self._blocked = frozenset(report.blocked)
+        if entries:
+            log.info("recovery pass", extra={"confirmed": len(report.confirmed), "failed": len(report.failed),
+                                             "pending": len(report.pending), "blocked": ",".join(report.blocked)})
+        return report

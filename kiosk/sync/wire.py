@@ -9,6 +9,7 @@ from kiosk.domain.appointment import Appointment, AppointmentStatus, Collected
 from kiosk.domain.idnumber import Sex
 from kiosk.domain.money import Money
 from kiosk.domain.patient import IdCardData, Patient
+from kiosk.domain.payment import Bill, BillItem, InsuranceSplit, PaymentRecord, QrOrder, QrStatus
 from kiosk.domain.schedule import (
     Department,
     Doctor,
@@ -220,4 +221,53 @@ def queue_status(department_id: str, data: Json) -> QueueStatus:
         department_id=department_id,
         now_serving=_opt_str(data.get("now_serving")),
         waiting=int(data.get("waiting", data.get("waiting_count", 0))),
+    )
+
+
+def bill(data: Json) -> Bill:
+    items = tuple(
+        BillItem(str(i["name"]), int(i["quantity"]), money(i["unit_price_fen"]), money(i["amount_fen"]))
+        for i in data["items"]
+    )
+    return Bill(
+        id=_id(data["id"]),
+        order_no=str(data.get("order_no") or ""),
+        kind=str(data.get("kind") or ""),
+        items=items,
+        amount=money(data["amount_fen"]),
+        next_step=str(data.get("next_step") or ""),
+    )
+
+
+def insurance_split(data: Json) -> InsuranceSplit:
+    return InsuranceSplit(
+        presettlement_id=_id(data["presettlement_id"]),
+        total=money(data["total_fen"]),
+        fund=money(data["fund_fen"]),
+        account=money(data["account_fen"]),
+        self_pay=money(data["self_pay_fen"]),
+    )
+
+
+def payment_record(data: Json) -> PaymentRecord:
+    return PaymentRecord(
+        id=_id(data["id"]),
+        status=str(data["status"]),
+        amount=money(data["amount_fen"]),
+        paid_at=timestamp(data["paid_at"]),
+        receipt_no=str(data.get("receipt_no") or ""),
+        method=str(data.get("method") or ""),
+        terminal_ref=_opt_str(data.get("terminal_ref")),
+    )
+
+
+def qr_order(data: Json) -> QrOrder:
+    paid = data.get("payment")
+    return QrOrder(
+        id=_id(data["id"]),
+        status=QrStatus(data["status"]),
+        amount=money(data["amount_fen"]),
+        qr_content=_opt_str(data.get("qr_content")),
+        expires_at=timestamp(data["expires_at"]) if data.get("expires_at") else None,
+        payment=payment_record(paid) if isinstance(paid, dict) else None,
     )

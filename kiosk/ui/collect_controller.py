@@ -116,6 +116,8 @@ class CollectController(QObject):
         """Forget the patient: cancel reader waits, clear every screen, drop late results."""
         self._session += 1
         self._cancel_reads()
+        if self.state is not None:
+            self.flow.end(self.state)  # what the session left open goes to recovery now
         self.state = None
         self._id_card_used = False
         self._identify_again = None

@@ -35,6 +35,7 @@ from kiosk.ui.screens.error import ErrorScreen
 from kiosk.ui.screens.home import COLLECT, TASKS, HomeScreen
 from kiosk.ui.screens.identify import IdentifyScreen
 from kiosk.ui.screens.out_of_service import OutOfServiceScreen
+from kiosk.ui.screens.recovering import RecoveringScreen
 from kiosk.ui.screens.result import ResultScreen
 from kiosk.ui.tasks import Runner, TaskRunner, ThreadRunner
 from kiosk.ui.theme import stylesheet
@@ -107,6 +108,7 @@ class MainWindow(QMainWindow):
         self.result = ResultScreen(t)
         self.error = ErrorScreen(t)
         self.out_of_service = OutOfServiceScreen(t)
+        self.recovering = RecoveringScreen(t)
         self.out_of_service.set_staffed_window(config.staffed_window)
         self.admin_pin = AdminPinScreen(t)
         self.diagnostics = DiagnosticsScreen(t)
@@ -118,6 +120,7 @@ class MainWindow(QMainWindow):
             self.result,
             self.error,
             self.out_of_service,
+            self.recovering,
             self.admin_pin,
             self.diagnostics,
         ]

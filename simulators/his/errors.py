@@ -62,6 +62,8 @@ CATALOGUE: dict[str, tuple[int, str, str]] = {
         "The insurance pre-settlement is no longer valid",
     ),
     "NOTHING_TO_PAY": (409, "没有需要缴纳的费用", "Nothing is due"),
+    "PAYMENT_DECLINED": (409, "付款未成功，未扣款", "The payment was declined; nothing was charged"),
+    "ORDER_EXPIRED": (409, "支付订单已过期", "The payment order has expired"),
 }
 
 

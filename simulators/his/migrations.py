@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection, Engine, func, inspect, select
 
-from simulators.his.models import Base, SchemaVersion
+from simulators.his.models import Base, QrOrder, SchemaVersion
 
 
 @dataclass(frozen=True)
@@ -31,7 +31,14 @@ def _baseline(conn: Connection) -> None:
 
 # Append new steps at the end (never edit a released one): e.g. Migration(2, "payments.channel",
 # lambda c: c.exec_driver_sql("ALTER TABLE payments ADD COLUMN channel VARCHAR")).
-MIGRATIONS: tuple[Migration, ...] = (Migration(1, "baseline: the tables of models.py", _baseline),)
+def _qr_orders(conn: Connection) -> None:
+    QrOrder.__table__.create(conn, checkfirst=True)
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(1, "baseline: the tables of models.py", _baseline),
+    Migration(2, "qr_orders: QR payments (POST /qr-orders)", _qr_orders),
+)
 
 
 def current_version(conn: Connection) -> int | None:

@@ -212,6 +212,27 @@ class Payment(Base):
     reversed_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
 
 
+class QrOrder(Base):
+    """A QR payment through the hospital's payment platform (show: the patient's phone scans the kiosk's
+    QR; scan: the kiosk read the patient's payment code)."""
+
+    __tablename__ = "qr_orders"
+    id: Mapped[str] = mapped_column(String, primary_key=True)
+    kiosk_id: Mapped[str] = mapped_column(String, index=True)
+    patient_id: Mapped[str] = mapped_column(ForeignKey("patients.id"))
+    request: Mapped[str] = mapped_column(Text)  # JSON: the payment it makes once paid
+    amount_fen: Mapped[int] = mapped_column(Integer)
+    channel: Mapped[str] = mapped_column(String)
+    mode: Mapped[str] = mapped_column(String)  # show | scan
+    status: Mapped[str] = mapped_column(String)  # pending | paid | failed | cancelled | expired
+    qr_content: Mapped[str | None] = mapped_column(String, nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    confirm_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    """Scan mode, pending: when the patient's confirmation on the phone arrives."""
+    payment_id: Mapped[str | None] = mapped_column(String, nullable=True)
+
+
 class IdempotencyKey(Base):
     """A stored response, written in the same transaction as the effect it guards."""
 

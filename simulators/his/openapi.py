@@ -242,6 +242,21 @@ class Payments(Answer):
     payments: list[Payment]
 
 
+class QrOrder(Answer):
+    id: str
+    status: str
+    amount_fen: int
+    channel: str
+    mode: str
+    qr_content: str | None
+    expires_at: str
+    payment: Payment | None
+
+
+class QrOrderAnswer(Answer):
+    order: QrOrder
+
+
 class Health(Answer):
     status: str
     time: str

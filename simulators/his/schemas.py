@@ -203,31 +203,81 @@ class PayMethod(str, Enum):
     INSURANCE_ONLY = "insurance_only"
 
 
-class PaymentRequest(Body):
-    """Either bill_ids (clinic fees) or appointment_id (a registration fee): exactly one of them."""
+_ONE_TARGET = {
+    "oneOf": [
+        {"required": ["bill_ids"], "properties": {"bill_ids": {"type": "array"}}},
+        {"required": ["appointment_id"], "properties": {"appointment_id": {"not": {"type": "null"}}}},
+    ]
+}
 
-    model_config = ConfigDict(
-        json_schema_extra={
-            "oneOf": [
-                {"required": ["bill_ids"], "properties": {"bill_ids": {"type": "array"}}},
-                {"required": ["appointment_id"], "properties": {"appointment_id": {"not": {"type": "null"}}}},
-            ]
-        }
-    )
+
+class PaidFor(Body):
+    """What a payment pays: either bill_ids (clinic fees) or appointment_id (a registration fee)."""
+
+    model_config = ConfigDict(json_schema_extra=_ONE_TARGET)
 
     patient_id: Id
     bill_ids: Annotated[list[Id], Field(min_length=1, max_length=100)] | None = None
     appointment_id: Id | None = None
     presettlement_id: Id | None = None
     amount_fen: Fen
-    method: PayMethod
-    terminal_ref: Text | None = None
 
     @model_validator(mode="after")
-    def _one_target(self) -> PaymentRequest:
+    def _one_target(self) -> PaidFor:
         if (self.bill_ids is None) == (self.appointment_id is None):
             raise ValueError("give either bill_ids or appointment_id")
         return self
+
+
+class PaymentRequest(PaidFor):
+    method: PayMethod
+    terminal_ref: Text | None = None
+
+
+class QrChannel(str, Enum):
+    WECHAT = "wechat"
+    ALIPAY = "alipay"
+    UNIONPAY_QR = "unionpay_qr"
+
+
+class QrMode(str, Enum):
+    SHOW = "show"
+    SCAN = "scan"
+
+
+class QrOrderRequest(PaidFor):
+    """A QR payment; `auth_code` (付款码, 18 digits) in scan mode, none in show mode."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "allOf": [
+                _ONE_TARGET,
+                {
+                    "if": {"properties": {"mode": {"const": "scan"}}, "required": ["mode"]},
+                    "then": {"required": ["auth_code"], "properties": {"auth_code": {"type": "string"}}},
+                    "else": {"properties": {"auth_code": {"type": "null"}}},
+                },
+            ]
+        }
+    )
+
+    channel: QrChannel
+    mode: QrMode
+    auth_code: Annotated[str, Field(pattern=r"^[0-9]{18}$")] | None = None
+
+    @model_validator(mode="after")
+    def _code_with_scan(self) -> QrOrderRequest:
+        if (self.mode is QrMode.SCAN) != (self.auth_code is not None):
+            raise ValueError("scan mode needs auth_code (the patient's payment code); show mode takes none")
+        return self
+
+    def payment(self, terminal_ref: str) -> PaymentRequest:
+        """The payment this order makes once paid (its method is the channel, its reference the order)."""
+        return PaymentRequest(
+            patient_id=self.patient_id, bill_ids=self.bill_ids, appointment_id=self.appointment_id,
+            presettlement_id=self.presettlement_id, amount_fen=self.amount_fen,
+            method=PayMethod(self.channel.value), terminal_ref=terminal_ref,
+        )
 
 
 class ClockRequest(Body):

@@ -25,7 +25,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
-from simulators.his import billing, booking, fleet, holds, idempotency, patients, schemas, testmode
+from simulators.his import billing, booking, fleet, holds, idempotency, patients, qrorders, schemas, testmode
 from simulators.his import fleet_page as fleet_page_html
 from simulators.his import models as m
 from simulators.his import openapi as doc
@@ -480,6 +480,50 @@ async def reverse(
     return await _hub(request).mutate(request, lambda s, ctx: billing.reverse(s, ctx, payment_id))
 
 
+_QR_CONFLICTS = ("ALREADY_PAID", "AMOUNT_MISMATCH", "PRESETTLEMENT_INVALID", "IDENTITY_MISMATCH", "NOT_CANCELLABLE")
+
+
+@api.post(
+    "/qr-orders",
+    status_code=201,
+    tags=["payment"],
+    responses=doc.with_outage(
+        doc.answers(201, doc.QrOrderAnswer, not_found=True, conflicts=(*_QR_CONFLICTS, "PAYMENT_DECLINED"),
+                    changes=True)
+    ),
+    openapi_extra=doc.IDEMPOTENT,
+)
+async def create_qr_order(body: schemas.QrOrderRequest, request: Request) -> JSONResponse:
+    """Pay by QR: show mode answers a `qr_content` for the patient's phone; scan mode carries the
+    patient's payment code and may answer `pending` while the patient confirms."""
+    return await _hub(request).mutate(request, lambda s, ctx: qrorders.create(s, ctx, body))
+
+
+@api.get(
+    "/qr-orders/{order_id}",
+    tags=["payment"],
+    responses=doc.with_outage(doc.answers(200, doc.QrOrderAnswer, not_found=True)),
+)
+async def get_qr_order(order_id: PathId, request: Request) -> JSONResponse:
+    # A write: reading the order settles a confirmation that came in meanwhile, or its expiry.
+    return await _hub(request).mutate(request, lambda s, ctx: qrorders.get(s, ctx, order_id))
+
+
+@api.post(
+    "/qr-orders/{order_id}/cancel",
+    tags=["payment"],
+    responses=doc.with_outage(
+        doc.answers(200, doc.QrOrderAnswer, not_found=True, conflicts=("ALREADY_PAID",), changes=True)
+    ),
+    openapi_extra=doc.IDEMPOTENT,
+)
+async def cancel_qr_order(
+    order_id: PathId, request: Request, body: Annotated[dict[str, Any] | None, Body()] = None
+) -> JSONResponse:
+    """Cancel a pending order; 409 ALREADY_PAID when the patient paid meanwhile (then it counts as paid)."""
+    return await _hub(request).mutate(request, lambda s, ctx: qrorders.cancel(s, ctx, order_id))
+
+
 @api.get("/payments", tags=["payment"], responses=doc.with_outage(doc.answers(200, doc.Payments)))
 def payments(
     request: Request, date: QueryDate = None, kiosk_id: Annotated[QueryId | None, Query()] = None
@@ -577,6 +621,19 @@ async def set_title(doctor_id: PathId, body: schemas.TitleRequest, request: Requ
         return 200, {"id": doc.id, "title": doc.title}
 
     return await _hub(request).mutate(request, work)
+
+
+@test_api.post(
+    "/qr-orders/{order_id}/pay",
+    responses=doc.answers(
+        200, doc.QrOrderAnswer, not_found=True, public=True, changes=True,
+        conflicts=("ALREADY_PAID", "ORDER_EXPIRED", "PAYMENT_DECLINED", *_QR_CONFLICTS),
+    ),
+    openapi_extra=doc.IDEMPOTENT,
+)
+async def qr_order_paid(order_id: PathId, request: Request) -> JSONResponse:
+    """The patient pays a shown QR from the phone."""
+    return await _hub(request).mutate(request, lambda s, ctx: qrorders.patient_pays(s, ctx, order_id))
 
 
 # --- the application ----------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from simulators.his import models as m
 from simulators.his.booking import banned_until, effective_status
 from simulators.his.context import Ctx
+from simulators.his.qrorders import payment_code
 
 
 def fixtures(s: Session, ctx: Ctx) -> dict[str, Any]:
@@ -77,6 +78,7 @@ def fixtures(s: Session, ctx: Ctx) -> dict[str, Any]:
                 "insurance_valid_to": p.insurance_valid_to.isoformat() if p.insurance_valid_to else None,
                 "account_balance_fen": p.account_balance_fen,
                 "first_visit": p.first_visit,
+                "payment_code": payment_code(p.id),
                 "tags": tags,
             }
         )

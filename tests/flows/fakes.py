@@ -16,12 +16,25 @@ from kiosk.devices.base import (
     SelfTestResult,
     StatusPublisher,
 )
+from kiosk.devices.ports import PaymentResult, PaymentStep
 from kiosk.domain.appointment import Appointment, AppointmentStatus, Collected
 from kiosk.domain.document import Document
-from kiosk.domain.errors import DeviceError, DeviceOffline, HisRefused, HisUnavailable, NoCard, NotFound
+from kiosk.domain.errors import (
+    DeviceError,
+    DeviceOffline,
+    DeviceTimeout,
+    HisRefused,
+    HisUnavailable,
+    NoCard,
+    NotFound,
+    PaymentCancelled,
+    PaymentDeclined,
+    PaymentOutcomeUnknown,
+)
 from kiosk.domain.idnumber import IdNumber, Sex, check_char
 from kiosk.domain.money import Money
 from kiosk.domain.patient import IdCardData, Identity, IdentityKind, InsuranceCardData, Patient
+from kiosk.domain.payment import Bill, BillItem, InsuranceSplit, PaymentRecord, QrOrder, QrStatus
 from kiosk.flows.services import HOSPITAL_TZ, Services
 from kiosk.sync.client import Health
 
@@ -99,6 +112,10 @@ class FakeHis:
     down: bool = False
     lose_next_collect_answer: bool = False
     refuse_collect: HisRefused | None = None
+    fee_due_fen: int = 0
+    """What 取号 answers as still due (the fee when the booking was not paid at once)."""
+    collect_errors: list[Exception] = field(default_factory=list)
+    """Raised, one per call, before the collection is looked at (e.g. IDEMPOTENCY_IN_PROGRESS)."""
     calls: list[str] = field(default_factory=list)
     collect_keys: dict[str, Collected] = field(default_factory=dict)
 
@@ -147,6 +164,8 @@ class FakeHis:
 
     def collect(self, appointment_id: str, patient_id: str, idempotency_key: str) -> Collected:
         self._check("collect")
+        if self.collect_errors:
+            raise self.collect_errors.pop(0)
         if idempotency_key in self.collect_keys:
             return self.collect_keys[idempotency_key]
         if self.refuse_collect is not None:
@@ -156,7 +175,7 @@ class FakeHis:
             raise HisRefused("IDENTITY_MISMATCH", "证件与预约人不一致", "mismatch")
         done = replace(appt, status=AppointmentStatus.COLLECTED)
         self.appointments[self.appointments.index(appt)] = done
-        result = Collected(done, f"A{len(self.collect_keys) + 12:03d}", "305诊室", "3楼", Money.zero())
+        result = Collected(done, f"A{len(self.collect_keys) + 12:03d}", "305诊室", "3楼", Money(self.fee_due_fen))
         self.collect_keys[idempotency_key] = result
         if self.lose_next_collect_answer:
             self.lose_next_collect_answer = False
@@ -304,3 +323,210 @@ def create_services(
         scanner=FakeScanner(),
         clock=lambda: NOW,
     )
+
+
+# --- money ----------------------------------------------------------------------------------------
+def create_bill(id: str = "B1", amount_fen: int = 12345, next_step: str = "请到一楼西药房取药") -> Bill:
+    items = (BillItem("阿莫西林胶囊", 2, Money(2345), Money(4690)), BillItem("复方甘草片", 1, Money(amount_fen - 4690),
+                                                                        Money(amount_fen - 4690)))
+    return Bill(id, f"RX{id}", "prescription", items, Money(amount_fen), next_step)
+
+
+@dataclass
+class FakePayHis(FakeHis):
+    """FakeHis with the money endpoints: idempotent by key, like the contract says.
+
+    `answers_lost` loses that many answers of POST /payments after taking effect; `record_down` makes
+    POST /payments unreachable (no effect); `fund_percent` is the insurance fund's share."""
+
+    bills_by_id: dict[str, Bill] = field(default_factory=dict)
+    paid_bills: set[str] = field(default_factory=set)
+    payments: dict[str, dict] = field(default_factory=dict)
+    """payment id -> the record body plus status."""
+    presettlements: dict[str, dict] = field(default_factory=dict)
+    qr_orders: dict[str, dict] = field(default_factory=dict)
+    by_key: dict[str, object] = field(default_factory=dict)
+    answers_lost: int = 0
+    record_down: bool = False
+    fund_percent: int = 70
+    account_fen: int = 1000
+    scan_answers_pending: bool = False
+
+    def _keyed(self, key: str, make: Callable[[], object]) -> object:
+        if key not in self.by_key:
+            self.by_key[key] = make()
+        result = self.by_key[key]
+        if isinstance(result, Exception):
+            raise result
+        return result
+
+    def bills(self, patient_id: str) -> list[Bill]:
+        self._check("bills")
+        return [b for b in self.bills_by_id.values() if b.id not in self.paid_bills]
+
+    def presettle(self, body: dict, idempotency_key: str) -> InsuranceSplit:
+        self._check("presettle")
+
+        def make() -> InsuranceSplit:
+            total = sum(self.bills_by_id[b].amount.fen for b in body["bill_ids"])
+            fund = total * self.fund_percent // 100
+            account = min(total - fund, self.account_fen)
+            split = InsuranceSplit(f"PS{len(self.presettlements) + 1}", Money(total), Money(fund), Money(account),
+                                   Money(total - fund - account))
+            self.presettlements[split.presettlement_id] = {"status": "active", "split": split}
+            return split
+
+        return self._keyed(idempotency_key, make)  # type: ignore[return-value]
+
+    def cancel_presettlement(self, presettlement_id: str, idempotency_key: str) -> None:
+        self._check("cancel_presettlement")
+        self.presettlements[presettlement_id]["status"] = "cancelled"
+
+    def _pay(self, body: dict, method: str) -> PaymentRecord | Exception:
+        bill_ids = body.get("bill_ids") or []
+        if any(b in self.paid_bills for b in bill_ids):
+            return HisRefused("ALREADY_PAID", "已支付", "already paid")
+        expected = sum(self.bills_by_id[b].amount.fen for b in bill_ids)
+        if body.get("presettlement_id"):
+            expected = self.presettlements[body["presettlement_id"]]["split"].self_pay.fen
+        if body.get("appointment_id"):
+            expected = next(a.fee.fen for a in self.appointments if a.id == body["appointment_id"])
+        if body["amount_fen"] != expected:
+            return HisRefused("AMOUNT_MISMATCH", "金额不符", "amount mismatch")
+        record = PaymentRecord(f"PAY{len(self.payments) + 1}", "paid", Money(body["amount_fen"]), NOW,
+                               f"R{len(self.payments) + 1:06d}", method, body.get("terminal_ref"))
+        self.paid_bills.update(bill_ids)
+        if body.get("presettlement_id"):
+            self.presettlements[body["presettlement_id"]]["status"] = "used"
+        self.payments[record.id] = {**body, "status": "paid", "record": record}
+        return record
+
+    def record_payment(self, body: dict, idempotency_key: str) -> PaymentRecord:
+        self._check("record_payment")
+        if self.record_down:
+            raise HisUnavailable("POST /payments: cannot connect")
+        result = self._keyed(idempotency_key, lambda: self._pay(body, body["method"]))
+        if self.answers_lost:
+            self.answers_lost -= 1
+            raise HisUnavailable("answer lost")
+        return result  # type: ignore[return-value]
+
+    def reverse_payment(self, payment_id: str, idempotency_key: str) -> PaymentRecord:
+        self._check("reverse_payment")
+        payment = self.payments[payment_id]
+        payment["status"] = "reversed"
+        self.paid_bills.difference_update(payment.get("bill_ids") or [])
+        return replace(payment["record"], status="reversed")
+
+    def _order(self, order_id: str) -> QrOrder:
+        o = self.qr_orders[order_id]
+        return QrOrder(order_id, QrStatus(o["status"]), Money(o["body"]["amount_fen"]), o.get("qr"),
+                       NOW + dt.timedelta(minutes=5), o.get("payment"))
+
+    def create_qr_order(self, body: dict, idempotency_key: str) -> QrOrder:
+        self._check("create_qr_order")
+
+        def make() -> QrOrder | Exception:
+            order_id = f"QR{len(self.qr_orders) + 1}"
+            code = body.get("auth_code", "")
+            if code.endswith("0000"):
+                return HisRefused("PAYMENT_DECLINED", "支付失败", "declined")
+            self.qr_orders[order_id] = {"body": body, "status": "pending",
+                                        "qr": f"weixin://pay/{order_id}" if body["mode"] == "show" else None}
+            if body["mode"] == "scan" and not self.scan_answers_pending:
+                self.patient_pays(order_id)
+            return self._order(order_id)
+
+        result = self._keyed(idempotency_key, make)
+        assert isinstance(result, QrOrder)
+        return self._order(result.id)
+
+    def patient_pays(self, order_id: str) -> None:
+        """The patient pays the order from the phone."""
+        order = self.qr_orders[order_id]
+        record = self._pay(order["body"], order["body"]["channel"])
+        assert isinstance(record, PaymentRecord)
+        order["status"], order["payment"] = "paid", record
+
+    def qr_order(self, order_id: str) -> QrOrder:
+        self._check("qr_order")
+        return self._order(order_id)
+
+    def cancel_qr_order(self, order_id: str, idempotency_key: str) -> QrOrder:
+        self._check("cancel_qr_order")
+        order = self.qr_orders[order_id]
+        if order["status"] == "paid":
+            raise HisRefused("ALREADY_PAID", "已支付", "already paid")
+        order["status"] = "cancelled"
+        return self._order(order_id)
+
+    def recorded_fen(self) -> int:
+        """Money the HIS holds as paid (reversed ones excluded)."""
+        return sum(p["amount_fen"] for p in self.payments.values() if p["status"] == "paid")
+
+
+def create_pay_his(*bills: Bill) -> FakePayHis:
+    base = create_his()
+    his = FakePayHis(patients=base.patients, credentials=base.credentials, id_last4=base.id_last4,
+                     appointments=base.appointments)
+    his.bills_by_id = {b.id: b for b in (bills or (create_bill("B1", 12345), create_bill("B2", 6789, "请到三楼检验科抽血")))}
+    return his
+
+
+class FakeTerminal(_FakeDevice):
+    """The payment terminal port in memory, with a log by REF like a real one.
+
+    `script` holds what the next sales do: "approve", "decline", "cancel", "lost" (charged, answer
+    lost), "lost_uncharged" (no answer, nothing charged); `offline` makes every call fail (no query)."""
+
+    def __init__(self) -> None:
+        super().__init__("payment")
+        self.script: list[str] = []
+        self.log: dict[str, PaymentResult] = {}
+        self.voided: set[str] = set()
+        self.offline = False
+        self.void_fails = False
+        self.query_fails = False
+        self.steps_seen: list[str] = []
+
+    def _result(self, command: str, ref: str, amount: Money, rc: str) -> PaymentResult:
+        return PaymentResult(command, rc, ref, amount, "622202******1234", "123456", f"{len(self.log):012d}",
+                             f"{len(self.log):06d}", "20261123081500", "交易成功" if rc == "00" else "交易拒绝")
+
+    def sale(self, ref: str, amount: Money, on_progress=None, cancel: Cancel | None = None) -> PaymentResult:
+        if self.offline:
+            raise DeviceOffline("terminal unplugged")
+        what = self.script.pop(0) if self.script else "approve"
+        for step in (PaymentStep.INSERT_CARD, PaymentStep.ENTER_PIN, PaymentStep.PROCESSING, PaymentStep.REMOVE_CARD):
+            if on_progress is not None:
+                on_progress(step, step.value)
+            self.steps_seen.append(step.value)
+            if what == "cancel" and step is PaymentStep.ENTER_PIN:
+                self.log[ref] = self._result("01", ref, amount, "UC")
+                raise PaymentCancelled("cancelled at the PIN pad")
+        if what == "lost_uncharged":
+            raise PaymentOutcomeUnknown("no final answer")
+        rc = "05" if what == "decline" else "00"
+        self.log[ref] = self._result("01", ref, amount, rc)
+        if what == "lost":
+            raise PaymentOutcomeUnknown("no final answer")
+        if rc != "00":
+            raise PaymentDeclined("declined 05")
+        return self.log[ref]
+
+    def void(self, ref: str, orig_ref: str, on_progress=None, cancel: Cancel | None = None) -> PaymentResult:
+        if self.offline or self.void_fails:
+            raise DeviceOffline("terminal unplugged")
+        original = self.log[orig_ref]
+        self.voided.add(orig_ref)
+        self.log[ref] = self._result("02", ref, original.amount, "00")
+        return self.log[ref]
+
+    def query(self, ref: str) -> PaymentResult | None:
+        if self.offline or self.query_fails:
+            raise DeviceTimeout("no answer to query")
+        return self.log.get(ref)
+
+    def charged_fen(self) -> int:
+        return sum(r.amount.fen for ref, r in self.log.items()
+                   if r.command == "01" and r.approved and ref not in self.voided)

@@ -171,3 +171,61 @@ def test_no_name_or_id_number_in_the_logs(caplog: pytest.LogCaptureFixture) -> N
     logged = caplog.text + " ".join(str(r.__dict__) for r in caplog.records)
     assert state.patient is not None
     assert card.id_number.value not in logged and "赵钱孙" not in logged
+
+
+def _journaled_flow(tmp_path):
+    services, _ = _flow()
+    services = dataclasses.replace(services, journal=Journal(tmp_path / "j.db"))
+    return services, CollectFlow(services)
+
+
+def test_in_progress_then_success_confirms_the_open_entry(tmp_path) -> None:
+    """GIVEN the HIS still running the first copy of the collection (IDEMPOTENCY_IN_PROGRESS after the
+    client's retries) WHEN the patient presses retry and the HIS answers THEN the entry, left open
+    (unknown, not failed), is confirmed and the slip is ready: no unexpected error."""
+    services, flow = _journaled_flow(tmp_path)
+    services.his.collect_errors.append(HisRefused("IDEMPOTENCY_IN_PROGRESS", "处理中", "in progress"))
+    state = flow.collect(flow.select(flow.identify_id_card(flow.start(), create_id_card()), "A1"))
+    assert state.step is CollectStep.ERROR and state.can_retry
+    [entry] = services.journal.entries("collect")
+    assert entry.state is EntryState.INTENT and entry.outcome["unknown"] == "HisRefused"
+    state = flow.retry(state)
+    assert state.step is CollectStep.PRINTING and state.collected is not None
+    [entry] = services.journal.entries("collect")
+    assert entry.state is EntryState.CONFIRMED and entry.outcome["queue_number"] == state.collected.queue_number
+    services.journal.close()
+
+
+def test_a_refusal_closes_the_entry_as_failed(tmp_path) -> None:
+    services, flow = _journaled_flow(tmp_path)
+    services.his.refuse_collect = HisRefused("IDENTITY_MISMATCH", "证件与预约人不一致", "mismatch")
+    state = flow.collect(flow.select(flow.identify_id_card(flow.start(), create_id_card()), "A1"))
+    assert message_for(state.error) == "证件与预约人不一致，无法取号。"
+    [entry] = services.journal.entries("collect")
+    assert entry.state is EntryState.FAILED and entry.outcome["code"] == "IDENTITY_MISMATCH"
+    services.journal.close()
+
+
+def test_recovery_leaves_a_live_session_alone_and_settles_it_once_ended(tmp_path) -> None:
+    """GIVEN a collection whose answer was lost, its patient still at the screen WHEN recovery's 30 s
+    drain runs THEN it does not replay it; once the session ends, recovery settles it exactly once."""
+    from kiosk.flows.collect_recovery import CollectSettler
+    from kiosk.sync.recovery import Recovery
+
+    services, flow = _journaled_flow(tmp_path)
+    services.his.lose_next_collect_answer = True
+    state = flow.collect(flow.select(flow.identify_id_card(flow.start(), create_id_card()), "A1"))
+    recovery = Recovery(services.journal, [CollectSettler(services.journal, services.his)])
+    calls = services.his.calls.count("collect")
+    report = recovery.run()
+    assert report.confirmed == [] and report.pending == []
+    assert services.his.calls.count("collect") == calls  # not replayed under the live session
+    flow.end(state)
+    assert recovery.run().confirmed == [state.collect_key]
+    [entry] = services.journal.entries("collect")
+    assert entry.state is EntryState.CONFIRMED and entry.outcome["recovered"] == "yes"
+    # a late retry of the session gets the HIS's stored answer: the same queue number, one collection
+    again = flow.retry(state)
+    assert again.collected is not None and again.collected.queue_number == entry.outcome["queue_number"]
+    assert len(services.his.collect_keys) == 1
+    services.journal.close()

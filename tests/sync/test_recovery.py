@@ -16,14 +16,19 @@ import pytest
 import requests
 
 from kiosk.domain.errors import HisUnavailable
+from kiosk.flows.collect_recovery import CollectSettler
 from kiosk.sync.client import HisClient
 from kiosk.sync.journal import EntryState, Journal
-from kiosk.sync.recovery import recover
+from kiosk.sync.recovery import Recovery, RecoveryReport
 from simulators.his.clock import Clock
 from simulators.his.server import ServerHandle, start_in_thread
 
 NOW = dt.datetime(2026, 11, 23, 8, 10)
 TOKEN = "demo-kiosk-token"
+
+
+def recover(journal: Journal, client: HisClient) -> RecoveryReport:
+    return Recovery(journal, [CollectSettler(journal, client)]).run()
 
 
 @pytest.fixture(scope="module")

@@ -2,32 +2,23 @@
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QVBoxLayout
-
 from kiosk.ui.i18n import Translator
-from kiosk.ui.screens.base import Screen
+from kiosk.ui.screens.notice import NoticeScreen
 from kiosk.ui.widgets.common import label
 
 
-class OutOfServiceScreen(Screen):
+class OutOfServiceScreen(NoticeScreen):
     name = "out_of_service"
-    show_navigation = False
+    title_key = "oos.title"
+    body_key = "oos.body"
 
     def __init__(self, translator: Translator) -> None:
         super().__init__(translator)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(64, 64, 64, 64)
-        layout.setSpacing(40)
-        self.title = label("", "title", center=True)
-        self.body = label("", "subtitle", center=True)
-        self.window_note = label("", "subtitle", center=True)
-        self.window_note.setObjectName("oos_window")
-        self.reason = label("", "hint", center=True)
-        self.reason.setObjectName("oos_reason")
-        layout.addStretch(1)
-        for widget in (self.title, self.body, self.window_note, self.reason):
-            layout.addWidget(widget)
-        layout.addStretch(2)
+        self.window_note = label("", "subtitle", center=True, name="oos_window")
+        self.reason = label("", "hint", center=True, name="oos_reason")
+        self.column.addWidget(self.window_note)
+        self.column.addWidget(self.reason)
+        self.finish_layout()
         self._reason = ""
         self._window = ""
 
@@ -42,6 +33,5 @@ class OutOfServiceScreen(Screen):
         self.reason.setText(reason)
 
     def retranslate(self) -> None:
-        self.title.setText(self.t.tr("oos.title"))
-        self.body.setText(self.t.tr("oos.body"))
+        super().retranslate()
         self.window_note.setText(self.t.tr("oos.window", window=self._window) if self._window else "")

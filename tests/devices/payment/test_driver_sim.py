@@ -60,12 +60,12 @@ def test_declines_raise_payment_declined_with_the_code(
     assert queried is not None and queried.rc == rc and not queried.approved
 
 
-def test_pin_timeout_is_cancelled_and_recorded(
+def test_pin_timeout_is_an_unknown_outcome_settled_by_query(
     terminal: EcrPaymentTerminal, sim: PaymentTerminalSimulator
 ) -> None:
     sim.behaviour = Behaviour.PIN_TIMEOUT
     steps: list[PaymentStep] = []
-    with pytest.raises(PaymentCancelled, match="TO"):
+    with pytest.raises(PaymentOutcomeUnknown, match="TO"):
         terminal.sale("K01-T1", Money(800), on_progress=lambda step, _msg: steps.append(step))
     assert steps == [PaymentStep.INSERT_CARD, PaymentStep.ENTER_PIN]
     queried = terminal.query("K01-T1")
