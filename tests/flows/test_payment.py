@@ -293,7 +293,7 @@ def test_each_payment_taken_reaches_the_metrics_by_method_and_fen(kiosk) -> None
     with its amount in fen."""
     from kiosk.sync.metrics import KioskMetrics
 
-    services, his, terminal = kiosk
+    services, his, _terminal = kiosk
     services = dataclasses.replace(services, metrics=KioskMetrics("K01"))
     run = _run(services, his)
     run.check()
