@@ -29,6 +29,7 @@ from pydantic import dataclasses as pydantic_dataclasses
 from kiosk.domain.errors import ConfigError
 
 DEFAULT_PATH = Path("/etc/kiosk/kiosk.toml")
+MIN_IDLE_TIMEOUT_S = 30
 DEFAULTS_SOURCE = "(built-in defaults)"
 
 # pydantic dataclasses: validated on construction (also by dataclasses.replace), typos refused.
@@ -42,12 +43,18 @@ class KioskSection:
     hospital_name_en: StrictStr = "Demonstration Hospital"
     """The header in English. A file that names its hospital but no English name shows hospital_name."""
     language: Literal["zh_CN", "en"] = "zh_CN"
-    idle_timeout_s: StrictInt = Field(default=60, ge=10)
-    """Seconds without a touch before the screen is cleared."""
+    idle_timeout_s: StrictInt = 60
+    """Seconds without a touch before the screen is cleared (at least MIN_IDLE_TIMEOUT_S in a file)."""
     data_dir: StrictStr = "/var/lib/kiosk"
     """Journal, cache and metrics textfile directory."""
     fullscreen: StrictBool = False
+    orientation: Literal["portrait", "landscape"] = "portrait"
+    """The windowed size: "portrait" 1080x1920 or "landscape" 1920x1080 (cut to the screen); full screen
+    follows the screen, whichever way it stands."""
     voice: StrictBool = False
+    """Speak each screen's prompt; elder mode (长辈模式) always speaks."""
+    voice_dir: StrictStr = ""
+    """The hospital's recorded prompts, `<voice_dir>/<lang>/<prompt-id>.wav`; empty = the shipped ones."""
     staffed_window: StrictStr = "一楼门诊大厅人工服务窗口"
     """Where patients are sent when the kiosk is out of service (shown on 暂停服务)."""
     metrics_port: StrictInt = Field(default=9108, ge=0, le=65535)
@@ -199,6 +206,9 @@ def parse(text: str, source: str = "<config>") -> Config:
         config = _CONFIG.validate_python({**raw, "source": source})
     except ValidationError as exc:
         raise ConfigError(f"{source}: {_describe(exc.errors()[0])}") from None
+    if config.kiosk.idle_timeout_s < MIN_IDLE_TIMEOUT_S:
+        raise ConfigError(f"{source}: 'kiosk.idle_timeout_s' must be at least {MIN_IDLE_TIMEOUT_S} seconds "
+                          "(the warning shows 20 s before the screen is cleared)")
     kiosk = raw.get("kiosk", {})
     if "hospital_name" in kiosk and "hospital_name_en" not in kiosk:
         # the demo's English name belongs to no real hospital: show this one's own name instead
