@@ -61,6 +61,40 @@ class HisApi(Protocol):
     def patient_payments(self, patient_id: str, date: dt.date) -> list[PaymentRecord]: ...
 
 
+class Metrics(Protocol):
+    """What tasks report for the hospital's monitoring (kiosk.sync.metrics.KioskMetrics)."""
+
+    def task_started(self, task: str) -> None: ...
+
+    def task_completed(self, task: str) -> None: ...
+
+    def task_failed(self, task: str, reason: str) -> None: ...
+
+    def payment(self, method: str, amount: Money) -> None:
+        """One payment taken, by method (bank_card, wechat, …) and amount."""
+
+    def idle_wipe(self) -> None: ...
+
+
+class NoMetrics:
+    """Metrics that go nowhere (tests, tools)."""
+
+    def task_started(self, task: str) -> None:
+        pass
+
+    def task_completed(self, task: str) -> None:
+        pass
+
+    def task_failed(self, task: str, reason: str) -> None:
+        pass
+
+    def payment(self, method: str, amount: Money) -> None:
+        pass
+
+    def idle_wipe(self) -> None:
+        pass
+
+
 def hospital_now() -> dt.datetime:
     return dt.datetime.now(HOSPITAL_TZ)
 
@@ -78,6 +112,7 @@ class Services:
     scanner: CodeScanner | None = None
     journal: Journal | None = None
     """Where bookings and money steps are written before they are attempted (None: tests only)."""
+    metrics: Metrics = field(default_factory=NoMetrics)
     closed_tasks: Callable[[], frozenset[str]] = field(default=frozenset)
     """Tasks recovery keeps closed until an unsettled entry of theirs settles (e.g. "payment" while
     the terminal cannot be asked about a charge); the home screen greys them out."""

@@ -22,11 +22,13 @@ from typing import Any
 import pytest
 from kiosk_test_support import wait_for
 
+from kiosk.admin.pin import hash_pin
 from kiosk.ui.automation.client import AutomationClient
 from kiosk.ui.demo import his_fixtures, today_bookings
 from simulators.control_client import ControlClient
 
 TOKEN = "e2e-automation-token"
+ADMIN_PIN = "246810"
 RECOVER_S = 45.0
 """Longest the kiosk may take to reopen 预约取号 (the HIS health check runs every 30 s)."""
 START_TIMEOUT_S = 120.0
@@ -42,6 +44,7 @@ class DemoKiosk:
     out: Path
     process: subprocess.Popen[bytes]
     token: str = TOKEN
+    admin_pin: str = ADMIN_PIN
     used_patients: set[str] = field(default_factory=set)
 
     # --- the screen ------------------------------------------------------------------------------
@@ -152,7 +155,9 @@ def demo_kiosk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoKiosk]:
     out = tmp_path_factory.mktemp("demo")
     config = out / "kiosk.toml"
     # a long idle timeout: a test's own pauses must not send the kiosk home behind its back
-    config.write_text(f'[kiosk]\nautomation_token = "{TOKEN}"\nidle_timeout_s = 600\n', encoding="utf-8")
+    # no metrics port (tests bind no fixed port); a technician PIN, so the technician screens can be reached
+    config.write_text(f'[kiosk]\nautomation_token = "{TOKEN}"\nidle_timeout_s = 600\nmetrics_port = 0\n'
+                      f'[admin]\npin_hash = "{hash_pin(ADMIN_PIN)}"\n', encoding="utf-8")
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
     with open(out / "stderr.log", "wb") as stderr:  # the child keeps its own copy of the descriptor
         process = subprocess.Popen(
