@@ -89,9 +89,10 @@ def test_five_wrong_pins_lock_the_entry(qtbot, make_window, shot) -> None:
 
 
 def test_technician_entry_from_out_of_service(qtbot, make_window) -> None:
-    """GIVEN the kiosk out of service (no printer) WHEN the technician taps the corner THEN the PIN screen."""
+    """GIVEN the kiosk out of service (no printer, no HIS) WHEN the technician taps the corner THEN the PIN screen."""
     services = _services(hash_pin(PIN))
     services.printer = None
+    services.his = None  # without the printer 查询补打 would still be offered
     window = make_window(services)
     assert window.current_screen is window.out_of_service
     _five_corner_taps(qtbot, window)

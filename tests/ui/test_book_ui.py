@@ -12,8 +12,8 @@ from PySide6.QtWidgets import QLabel, QPushButton
 
 
 def _tap(qtbot, window, name: str) -> None:
-    widget = window.current_screen.findChild(QPushButton, name) or window.findChild(QPushButton, name)
-    assert widget is not None and widget.isVisible() and widget.isEnabled(), name
+    widget = next((w for w in window.findChildren(QPushButton, name) if w.isVisible()), None)
+    assert widget is not None and widget.isEnabled(), name
     qtbot.mouseClick(widget, Qt.MouseButton.LeftButton)
 
 

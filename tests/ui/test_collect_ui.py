@@ -213,14 +213,15 @@ def test_missing_printer_or_his_disables_the_task(qtbot, make_window) -> None:
     window = make_window(services)
     assert not window.home.tiles["collect"].isEnabled()
     assert window.home.notes["collect"].text() == "打印机未安装，暂不可用"
-    # the only task is closed: the patient sees 暂停服务 with the reason and where to go
-    assert window.current_screen is window.out_of_service
-    assert window.out_of_service.reason.text() == "打印机未安装，暂不可用"
+    # 查询补打 needs no printer to show the records: the kiosk stays in service with that one
+    assert window.current_screen is window.home and window.home.tiles["lookup"].isEnabled()
     services.his.down = True
     services.printer = FakePrinter()
     window.check_his()
     assert window.home.notes["collect"].text() == "医院系统未连接，暂不可用"
+    # no task is possible: the patient sees 暂停服务 with the reason and where to go
     assert window.current_screen is window.out_of_service
+    assert window.out_of_service.reason.text() == "医院系统未连接，暂不可用"
     services.his.down = False
     window.check_his()
     assert window.home.tiles["collect"].isEnabled()
@@ -314,9 +315,7 @@ def test_printer_out_of_paper_closes_collection_until_refilled(qtbot, make_windo
     qtbot.waitUntil(lambda: not tile.isEnabled(), timeout=2000)
     shot(window, "09-printer-paper-out")
     assert window.home.notes["collect"].text() == "打印机缺纸，请联系工作人员"
-    assert window.current_screen is window.out_of_service  # nothing else to offer
-    assert window.out_of_service.reason.text() == "打印机缺纸，请联系工作人员"
-    assert window.out_of_service.window_note.text() == "人工窗口：一楼门诊大厅人工服务窗口"
+    assert window.current_screen is window.home and window.home.tiles["lookup"].isEnabled()  # 查询 still works
     publisher.set(DeviceState.ONLINE, Detail.PAPER_LOW)  # low paper still prints
     qtbot.waitUntil(tile.isEnabled, timeout=2000)
     assert window.current_screen is window.home
