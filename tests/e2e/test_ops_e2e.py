@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from kiosk_test_support import wait_for
+
 SHOTS = Path("/tmp/ui-shots")
 
 
@@ -15,12 +17,13 @@ def _text(kiosk: Any, element_id: str) -> str:
 
 
 def test_paper_out_closes_the_kiosk_and_refill_reopens_it(kiosk: Any) -> None:
-    """GIVEN the home screen WHEN the printer runs out of paper THEN 预约取号 (the only task, it prints)
-    closes and the kiosk says 暂停服务 with where the staffed window is; WHEN paper is back THEN home."""
+    """GIVEN the home screen WHEN the printer runs out of paper THEN every task that prints closes saying
+    why (查询补打 stays: it needs no printer to show records); WHEN paper is back THEN they reopen."""
     kiosk.sim("printer/fault", fault="paper_out")
-    kiosk.wait("out_of_service")
-    assert _text(kiosk, "oos_reason") == "打印机缺纸，请联系工作人员"
-    assert _text(kiosk, "oos_window").startswith("人工窗口：")
+    assert wait_for(lambda: (kiosk.element("task-collect") or {}).get("enabled") is False, 20)
+    for tile in ("task-collect", "task-book", "task-checkin"):
+        assert not kiosk.element(tile)["enabled"]
+    assert kiosk.element("task-records")["enabled"]
     kiosk.sim("printer/fault", fault="ok")
     kiosk.wait("home")
     tile = kiosk.element("task-collect")

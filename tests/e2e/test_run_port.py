@@ -31,9 +31,10 @@ def test_kiosk_run_serves_the_port_when_asked_and_stops_on_sigterm(tmp_path: Pat
     try:
         client = AutomationClient(f"http://127.0.0.1:{port}")
         assert client.wait_until_up(60)["pid"] == process.pid
-        screen = client.screen()
-        # simulated drivers without simulators and no HIS: nothing can be offered, so 暂停服务
-        assert screen["screen"] == "out_of_service" and screen["size"][1] > 0
+        # simulated drivers without simulators and no HIS: nothing can be offered, so 暂停服务 (查询补打,
+        # which needs no printer, closes once the first health check finds no HIS)
+        screen = client.wait("out_of_service", 30)
+        assert screen["size"][1] > 0
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=30) == 0
     finally:
