@@ -69,8 +69,10 @@ def _open_journal(config: Config) -> Journal:
 
 
 def open_device(kind: str, config: Config, rig: SimulatorRig | None = None) -> Any:
-    """Build and open the driver of one device (for `kiosk device ...` and for `build`)."""
-    device = build_device(kind, config, rig)
+    """Build and open the driver of one device (for `kiosk device ...` and for `build`); a "sim" driver
+    is pointed at `rig`'s simulator of that kind."""
+    simulated = rig is not None and getattr(config.devices, kind).driver == "sim"
+    device = build_device(kind, config, rig.endpoint_for(kind) if rig is not None and simulated else None)
     device.open()
     return device
 
