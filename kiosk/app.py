@@ -57,11 +57,29 @@ class App:
         self.journal.close()
 
 
+KILL_AT_ENV = "KIOSK_FAULT_KILL_AT"
+"""Fault injection for the torture harness, off unless set: `KIND:STATE` (e.g. `payment.sale:intent`)
+makes the process kill itself (SIGKILL, as a power cut) right after that journal write is durable."""
+
+
+def _kill_hook() -> Callable[[str, Any], None] | None:
+    target = os.environ.get(KILL_AT_ENV)
+    if not target:
+        return None
+    log.warning("fault injection: this process dies at journal step %s", target)
+
+    def die_at(kind: str, state: Any) -> None:
+        if f"{kind}:{state.value}" == target:
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    return die_at
+
+
 def _open_journal(config: Config) -> Journal:
     data_dir = Path(config.kiosk.data_dir)
     try:
         data_dir.mkdir(parents=True, exist_ok=True)
-        return Journal(data_dir / "journal.db")
+        return Journal(data_dir / "journal.db", on_write=_kill_hook())
     except OSError as exc:
         raise ConfigError(
             f"{config.source}: 'kiosk.data_dir' = '{data_dir}' is not writable ({exc.strerror or exc})"

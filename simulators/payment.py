@@ -42,6 +42,8 @@ class Behaviour(str, Enum):
     # Unplugs after ENTER_PIN; the terminal still finishes (approved) on its own.
     LINK_LOST_MID_TRANSACTION = "link_lost_mid_transaction"
     APPROVED_BUT_RESPONSE_LOST = "approved_but_response_lost"  # charges and records, never sends the final
+    # Charges, then answers DU: the request reached it twice (a resent frame) and the first one ran.
+    DUPLICATE_REF = "duplicate_ref"
     GARBLE_NEXT_FRAME = "garble_next_frame"  # next frame sent has a bad LRC once; otherwise approve
     NAK_NEXT_FRAME = "nak_next_frame"  # next good frame received is NAKed once; otherwise approve
     NO_ACK = "no_ack"  # ignores every frame: no ACK, no answer
@@ -200,6 +202,7 @@ class PaymentTerminalSimulator:
         ack_timeout_s: float = 0.5,
         decline_rc: str = "05",
         pin_timeout_s: float = 0.0,
+        card_time_s: float = 0.0,
     ) -> None:
         self._own_dir = None if link_path else tempfile.mkdtemp(prefix="kiosk-payment-")
         self.path = link_path or os.path.join(self._own_dir or "", "payment")
@@ -207,6 +210,8 @@ class PaymentTerminalSimulator:
         self.ack_timeout_s = ack_timeout_s
         self.decline_rc = decline_rc
         self.pin_timeout_s = pin_timeout_s
+        self.card_time_s = card_time_s
+        """What the cardholder and the host take per sale (card, PIN, host), spread over its steps."""
         self.stats = SimStats()
         self._behaviour = Behaviour.APPROVE
         self._garble_pending = False
@@ -502,6 +507,8 @@ class PaymentTerminalSimulator:
 
     def _progress(self, step: str) -> None:
         self._send(self._answer("90", step, _STEP_MESSAGES[step]))
+        if step != "REMOVE_CARD":
+            self._pause(self.card_time_s / 3)
 
     def _run_card_steps(self, tx: SimTransaction) -> None:
         behaviour = self._behaviour
@@ -530,6 +537,11 @@ class PaymentTerminalSimulator:
             self._progress("REMOVE_CARD")
         if behaviour is Behaviour.APPROVED_BUT_RESPONSE_LOST:
             self._record(tx, rc)
+            return
+        if behaviour is Behaviour.DUPLICATE_REF:
+            self._record(tx, rc)
+            self._send(self._answer(tx.command, "DU", tx.ref, f"{tx.amount_fen:012d}", "", "", "", "", "",
+                                    _RC_MESSAGES["DU"]))
             return
         self._finish(tx, rc)
 
