@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import logging
 import sys
@@ -13,6 +14,13 @@ from kiosk import __version__, config, logging_setup
 from kiosk.domain.errors import ConfigError
 
 log = logging.getLogger("kiosk")
+
+
+def _date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a date YYYY-MM-DD") from None
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -35,6 +43,12 @@ def _parser() -> argparse.ArgumentParser:
                       help="serve the tester automation port and run until SIGTERM (no scripted walk)")
     demo.add_argument("--control-port", type=int, default=8765, metavar="PORT",
                       help="the simulators' HTTP control port (kiosk simctl's default 8765)")
+
+    rec = sub.add_parser("reconcile", help="对账: match the terminal, the HIS and the journal; HTML + CSV report")
+    rec.add_argument("--date", type=_date, default=None, help="the day (YYYY-MM-DD; default today)")
+    rec.add_argument("--out", type=Path, default=None, help="where the report goes (default data_dir/reconcile)")
+    rec.add_argument("--settle", action=argparse.BooleanOptionalAction, default=None,
+                     help="settle the terminal's batch (ECR 05) first (default: only for today)")
 
     cfg = sub.add_parser("config", help="show the effective config (secrets hidden)")
     cfg.add_argument("--show", action="store_true", default=True)
@@ -61,6 +75,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from kiosk.app import RunOptions, run
 
         return run(cfg, options=RunOptions(smoke=args.smoke, automation_port=args.automation_port))
+    if args.command == "reconcile":
+        from kiosk.app import reconcile
+
+        return reconcile(cfg, args.date, args.out, args.settle)
     if args.command == "demo":
         from kiosk.app import run_demo
 

@@ -6,6 +6,7 @@ the end-to-end tests, so the production wiring is the one the tests exercise.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import os
 import signal
@@ -21,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 from kiosk import __version__
 from kiosk.config import Config
 from kiosk.devices.registry import DEVICE_KINDS, build_device
-from kiosk.domain.errors import ConfigError
+from kiosk.domain.errors import ConfigError, KioskError
 from kiosk.flows.collect_recovery import CollectSettler
 from kiosk.flows.payment_recovery import PaymentSettler
 from kiosk.flows.services import Services
@@ -114,6 +115,70 @@ def build(config: Config, rig: SimulatorRig | None = None) -> App:
     services = Services(config=config, his=his, journal=journal, closed_tasks=lambda: recovery.blocked, **devices)
     log.info("kiosk built", extra={"kiosk": config.kiosk.id, "version": __version__, "devices": ",".join(devices)})
     return App(config, services, journal, recovery, devices)
+
+
+def reconcile_dir(config: Config) -> Path:
+    return Path(config.reconcile.out_dir or Path(config.kiosk.data_dir) / "reconcile")
+
+
+def _reconcile_with(config: Config, journal: Journal, terminal: Any, his: HisClient, day: dt.date,
+                    out_dir: Path, settle: bool) -> Any:
+    from kiosk.flows.reconcile_run import run_reconciliation
+    from kiosk.flows.services import hospital_now
+
+    return run_reconciliation(journal, terminal, his, kiosk_id=config.kiosk.id, hospital=config.kiosk.hospital_name,
+                              day=day, out_dir=out_dir, settle=settle, now=hospital_now)
+
+
+def reconcile(config: Config, day: dt.date | None, out_dir: Path | None, settle: bool | None) -> int:
+    """`kiosk reconcile`: 对账 of one day with this kiosk's terminal, HIS and journal. It opens the payment
+    terminal itself (run it while the kiosk app is stopped; the app's daily run needs no such care).
+    The batch is settled (ECR 05) only for today, unless told. Exit 0: all matched; 1: mismatches
+    listed in the report; 2: no report (the HIS could not list the day)."""
+    from kiosk.flows.services import hospital_now
+
+    today = hospital_now().date()
+    day = day or today
+    settle = (day == today) if settle is None else settle
+    journal = _open_journal(config)
+    his = HisClient(config.his.url, config.his.token, config.kiosk.id, config.his.timeout_s)
+    try:
+        terminal = open_device("payment", config)
+    except Exception as exc:  # noqa: BLE001 - reconcile without the terminal: every REF is unverified
+        print(f"kiosk reconcile: the payment terminal is not available ({type(exc).__name__}: {exc}); "
+              "card payments are reported as unverified", file=sys.stderr)
+        terminal = None
+    try:
+        report = _reconcile_with(config, journal, terminal, his, day, out_dir or reconcile_dir(config), settle)
+    except KioskError as exc:
+        print(f"kiosk reconcile: no report for {day}: {exc.detail or type(exc).__name__}", file=sys.stderr)
+        return 2
+    finally:
+        if terminal is not None:
+            terminal.close()
+        journal.close()
+    rec = report.reconciliation
+    print(f"kiosk reconcile {day}: {len(rec.lines)} transactions, {len(rec.mismatches)} mismatches")
+    print(f"  {report.html_path}\n  {report.csv_path}")
+    return 1 if rec.mismatches else 0
+
+
+def _daily_reconcile(app: App) -> Callable[[], None] | None:
+    """The daily 对账 inside the running kiosk, at `[reconcile] daily_at`; None when switched off."""
+    from kiosk.flows.reconcile_run import daily_due
+
+    config = app.config
+    at = config.reconcile.time()
+    if at is None:
+        return None
+
+    def maybe_run() -> None:
+        now = app.services.clock()
+        if daily_due(now, at, reconcile_dir(config), config.kiosk.id):
+            _reconcile_with(config, app.journal, app.services.payment, app.services.his, now.date(),
+                            reconcile_dir(config), config.reconcile.settle)
+
+    return maybe_run
 
 
 def _process_start_time() -> float:
@@ -230,6 +295,9 @@ def run(config: Config, rig: SimulatorRig | None = None, smoke: bool = False,
         Periodic("sync-heartbeat", 60.0, heartbeat.beat),
         Periodic("metrics", 15.0, export_metrics),
     ]
+    daily = _daily_reconcile(app)
+    if daily is not None:
+        workers.append(Periodic("reconcile", 60.0, daily))
     export_metrics()
     for worker in workers:
         worker.start()

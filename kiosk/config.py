@@ -7,6 +7,7 @@ line naming the file and the key, with a "did you mean" hint — never a traceba
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import difflib
 import tomllib
 import types
@@ -94,6 +95,19 @@ class ScannerSection:
 
 
 @dataclass(frozen=True)
+class ReconcileSection:
+    daily_at: str = "23:30"
+    """When the daily 对账 runs (hospital time, HH:MM), after the day's last payment; "" = never."""
+    settle: bool = True
+    """The daily run settles the terminal's batch (ECR 05) before matching."""
+    out_dir: str = ""
+    """Where reports are kept; empty = <kiosk.data_dir>/reconcile."""
+
+    def time(self) -> dt.time | None:
+        return dt.time.fromisoformat(self.daily_at) if self.daily_at else None
+
+
+@dataclass(frozen=True)
 class DevicesSection:
     idcard: IdCardSection = field(default_factory=IdCardSection)
     insurance: InsuranceSection = field(default_factory=InsuranceSection)
@@ -107,6 +121,7 @@ class Config:
     kiosk: KioskSection = field(default_factory=KioskSection)
     his: HisSection = field(default_factory=HisSection)
     devices: DevicesSection = field(default_factory=DevicesSection)
+    reconcile: ReconcileSection = field(default_factory=ReconcileSection)
     source: str = "(built-in defaults)"
 
     def redacted(self) -> dict[str, Any]:
@@ -188,6 +203,11 @@ def _check(config: Config) -> None:
         raise ConfigError(f"{src}: 'kiosk.automation_port' must be 0 (off) or a port number")
     if config.his.timeout_s <= 0:
         raise ConfigError(f"{src}: 'his.timeout_s' must be positive")
+    try:
+        config.reconcile.time()
+    except ValueError:
+        raise ConfigError(f"{src}: 'reconcile.daily_at' must be a time HH:MM (or \"\" for never), "
+                          f"not {config.reconcile.daily_at!r}") from None
 
 
 def parse(text: str, source: str = "<config>") -> Config:
