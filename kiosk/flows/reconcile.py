@@ -22,6 +22,7 @@ from kiosk.devices.ports import PaymentResult, Settlement
 from kiosk.domain.money import Money, total
 from kiosk.domain.payment import PaymentRecord, PayMethod
 from kiosk.flows.payment_steps import QR, SALE, VOID
+from kiosk.flows.services import HOSPITAL_TZ
 from kiosk.sync.journal import Entry, EntryState
 
 
@@ -93,7 +94,8 @@ class Line:
     """The terminal REF (card), the QR order id, or the HIS payment id (insurance only)."""
     method: str
     status: Status
-    at: str
+    at: dt.datetime
+    """When it happened, hospital time."""
     terminal_amount: Money | None
     his_amount: Money | None
     payment_ids: tuple[str, ...] = ()
@@ -153,8 +155,12 @@ class Reconciliation:
 class _Sale:
     ref: str
     amount: Money
-    at: str
+    at: dt.datetime
     void_refs: tuple[str, ...]
+
+
+def _hospital_time(iso: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(iso).astimezone(HOSPITAL_TZ)
 
 
 def _sales(entries: Iterable[Entry]) -> list[_Sale]:
@@ -163,7 +169,8 @@ def _sales(entries: Iterable[Entry]) -> list[_Sale]:
     for e in entries:
         if e.kind == VOID:
             voids[e.payload["orig_ref"]].append(e.payload["ref"])
-    return [_Sale(e.payload["ref"], Money(e.payload["amount_fen"]), e.created_at, tuple(voids[e.payload["ref"]]))
+    return [_Sale(e.payload["ref"], Money(e.payload["amount_fen"]), _hospital_time(e.created_at),
+                  tuple(voids[e.payload["ref"]]))
             for e in entries if e.kind == SALE]
 
 
@@ -203,7 +210,7 @@ def _card_lines(entries: list[Entry], terminal: Mapping[str, Asked], payments: l
     sales = {s.ref: s for s in _sales(entries)}
     for ref in by_ref:
         if ref and ref not in sales:  # recorded by this kiosk, but its journal has no such sale
-            sales[ref] = _Sale(ref, by_ref[ref][0].amount, by_ref[ref][0].paid_at.isoformat(), ())
+            sales[ref] = _Sale(ref, by_ref[ref][0].amount, by_ref[ref][0].paid_at.astimezone(HOSPITAL_TZ), ())
     lines = []
     for sale in sales.values():
         asked = terminal.get(sale.ref, UNANSWERED)
@@ -230,7 +237,7 @@ def _other_lines(entries: list[Entry], payments: list[PaymentRecord]) -> list[Li
             continue
         known = p.terminal_ref in orders if p.terminal_ref else p.id in recorded
         lines.append(Line(p.terminal_ref or p.id, p.method, Status.MATCHED if known else Status.NOT_IN_JOURNAL,
-                          p.paid_at.isoformat(), None, p.amount, (p.id,), (p.receipt_no,)))
+                          p.paid_at.astimezone(HOSPITAL_TZ), None, p.amount, (p.id,), (p.receipt_no,)))
     return lines
 
 

@@ -4,6 +4,7 @@ A4) and the same lines as CSV (UTF-8 with BOM, so a spreadsheet opens the Chines
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 from html import escape
 
@@ -30,6 +31,7 @@ td.num, th.num { text-align: right; white-space: nowrap; font-variant-numeric: t
 td.ref { font-family: "DejaVu Sans Mono", monospace; font-size: 8.5pt; word-break: break-all; }
 tr.bad td { background: #fff4f2; }
 td.action { font-weight: bold; color: #8e0000; }
+td.short { white-space: nowrap; }
 thead { display: table-header-group; }
 tr { break-inside: avoid; page-break-inside: avoid; }
 .lines td, .lines th { font-size: 9pt; }
@@ -42,8 +44,8 @@ def _yuan(amount: Money | None) -> str:
     return "" if amount is None else amount.yuan_text
 
 
-def _time(at: str) -> str:
-    return at[11:19] if len(at) >= 19 else at
+def _time(at: dt.datetime) -> str:
+    return at.strftime("%H:%M:%S")
 
 
 def _row(line: Line) -> str:
@@ -73,9 +75,10 @@ def html(rec: Reconciliation, hospital: str) -> str:
     card = (f'<tr><td>终端查询：已扣款未撤销</td><td></td><td class="num">{rec.terminal_charged.yuan_text}</td>'
             f'<td>{"一致" if rec.terminal_charged == rec.his_card_total else "不一致"}</td></tr>')
     mismatch_rows = "".join(
-        f'<tr class="bad"><td>{escape(_time(line.at))}</td><td>{escape(method_label(line.method))}</td>'
+        f'<tr class="bad"><td class="short">{escape(_time(line.at))}</td>'
+        f'<td class="short">{escape(method_label(line.method))}</td>'
         f'<td class="ref">{escape(line.reference)}</td><td class="num">{_yuan(line.terminal_amount)}</td>'
-        f'<td class="num">{_yuan(line.his_amount)}</td><td>{escape(line.status.label)}</td>'
+        f'<td class="num">{_yuan(line.his_amount)}</td><td class="short">{escape(line.status.label)}</td>'
         f'<td class="action">{escape(line.status.action)}</td></tr>' for line in bad)
     mismatches = (f"<h2>需处理的不一致（{len(bad)}）</h2><table><thead><tr><th>时间</th><th>方式</th><th>参考号</th>"
                   f'<th class="num">终端</th><th class="num">HIS</th><th>情况</th><th>处理办法</th></tr></thead>'
@@ -113,7 +116,7 @@ def csv_text(rec: Reconciliation) -> str:
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(CSV_COLUMNS)
     for line in rec.lines:
-        writer.writerow([line.at, method_label(line.method), line.reference, _yuan(line.terminal_amount),
+        writer.writerow([line.at.isoformat(timespec="seconds"), method_label(line.method), line.reference, _yuan(line.terminal_amount),
                          _yuan(line.his_amount), " ".join(line.payment_ids), " ".join(line.receipt_nos),
                          line.status.label, line.status.action, line.detail])
     return out.getvalue()

@@ -87,7 +87,7 @@ def test_charged_but_not_recorded_says_record_or_refund() -> None:
 
 def test_recorded_but_not_charged_says_reverse() -> None:
     # The HIS names a REF the journal has no sale for, and the terminal never saw it.
-    rec, lines = _one([], {"S9": Asked(None)}, [_payment("P9", 800, "S9")])
+    _, lines = _one([], {"S9": Asked(None)}, [_payment("P9", 800, "S9")])
     assert lines["S9"].status is Status.RECORDED_NOT_CHARGED and "冲正" in lines["S9"].status.action
     assert lines["S9"].his_amount == Money(800) and lines["S9"].terminal_amount is None
 
