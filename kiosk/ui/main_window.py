@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
 
 from kiosk.devices.base import READY_STATES, Detail, DeviceState, DeviceStatus
 from kiosk.flows.services import Services
+from kiosk.ui.automation.elements import language_code
 from kiosk.ui.collect_controller import STEP_KEYS, CollectController, CollectScreens
 from kiosk.ui.i18n import Translator
 from kiosk.ui.prompts import PromptLog
@@ -147,7 +148,7 @@ class MainWindow(QMainWindow):
         header.setAttribute(Qt.WidgetAttribute.WA_StyledBackground)
         row = QHBoxLayout(header)
         row.setContentsMargins(32, 12, 32, 12)
-        self.hospital = label(hospital, wrap=False)
+        self.hospital = label(hospital, wrap=False, name="hospital")
         self.language = button("", name="lang")
         self.language.clicked.connect(self.translator_toggle)
         row.addWidget(self.hospital, 1)
@@ -209,7 +210,7 @@ class MainWindow(QMainWindow):
         """Each screen's prompt is its heading; with no voice engine yet it is recorded as muted."""
         heading = screen.findChild(QLabel, "title")
         if heading is not None:
-            self.prompts.say(heading.text(), self.translator.language.split("_")[0], muted=True)
+            self.prompts.say(heading.text(), language_code(self.translator.language), muted=True)
 
     def go_home(self) -> None:
         """End the session: forget every patient datum, back to the default language and the home screen."""

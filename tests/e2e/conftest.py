@@ -137,11 +137,12 @@ def demo_kiosk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoKiosk]:
     # a long idle timeout: a test's own pauses must not send the kiosk home behind its back
     config.write_text(f'[kiosk]\nautomation_token = "{TOKEN}"\nidle_timeout_s = 600\n', encoding="utf-8")
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "kiosk", "--config", str(config), "demo", "--automation-port", "0",
-         "--control-port", "0", "--out", str(out)],
-        stdout=subprocess.PIPE, stderr=open(out / "stderr.log", "wb"), env=env,  # noqa: SIM115
-    )
+    with open(out / "stderr.log", "wb") as stderr:  # the child keeps its own copy of the descriptor
+        process = subprocess.Popen(
+            [sys.executable, "-m", "kiosk", "--config", str(config), "demo", "--automation-port", "0",
+             "--control-port", "0", "--out", str(out)],
+            stdout=subprocess.PIPE, stderr=stderr, env=env,
+        )
     try:
         urls = _read_urls(process, out / "stdout.log")
         kiosk = AutomationClient(urls["automation"], TOKEN)
