@@ -209,6 +209,26 @@ def _rss_mib() -> float:
     return 0.0
 
 
+def _recover_before_home(window: Any, recovery: Recovery, qt_app: Any) -> None:
+    """Every step a crash left half-done is settled before a patient can start a new one; the screen
+    says `recovering` meanwhile. Recovery's own waits (HIS timeout, terminal T2) bound this."""
+    window.show_screen(window.recovering)
+    finished = threading.Event()
+
+    def settle() -> None:
+        try:
+            recovery.run()
+        except Exception:
+            log.exception("recovery at start failed")
+        finally:
+            finished.set()
+
+    threading.Thread(target=settle, name="sync-recovery-start", daemon=True).start()
+    while not finished.wait(0.05):
+        qt_app.processEvents()
+    window.show_screen(window.home)
+
+
 WINDOW_SIZE = (1080, 1280)
 """The windowed (not full-screen) size asked for; cut to the screen it opens on."""
 SIGNAL_POLL_MS = 250
@@ -276,9 +296,7 @@ def run(config: Config, rig: SimulatorRig | None = None, smoke: bool = False,
     except ConfigError as exc:
         print(f"kiosk: config error: {exc.detail}", file=sys.stderr)
         return 2
-    # Every step a crash left half-done is settled before a patient can start a new one.
     his = app.services.his
-    app.recovery.run()
 
     def drain() -> None:
         if app.journal.backlog():
@@ -299,10 +317,11 @@ def run(config: Config, rig: SimulatorRig | None = None, smoke: bool = False,
     if daily is not None:
         workers.append(Periodic("reconcile", 60.0, daily))
     export_metrics()
-    for worker in workers:
-        worker.start()
     window = MainWindow(app.services)
     _place_window(window, options.window_size, config.kiosk.fullscreen)
+    _recover_before_home(window, app.recovery, qt_app)
+    for worker in workers:
+        worker.start()
     window.start_health_checks()
     qt_app.processEvents()
     startup_s = time.time() - _process_start_time()

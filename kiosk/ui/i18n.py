@@ -80,6 +80,11 @@ STRINGS: dict[str, tuple[str, str]] = {
         "本机暂停服务，请到人工窗口办理。给您带来不便，敬请谅解。",
         "This kiosk is out of service. Please go to a staffed window. Sorry for the inconvenience.",
     ),
+    "recovering.title": ("正在准备，请稍候", "Getting ready, please wait"),
+    "recovering.body": (
+        "本机正在核对上次未完成的交易，马上就好。",
+        "The kiosk is checking unfinished transactions. It will be ready in a moment.",
+    ),
     "idle.countdown": ("{seconds} 秒后将返回首页", "Returning to the start in {seconds} s"),
     "idle.more": ("延长时间", "More time"),
 }

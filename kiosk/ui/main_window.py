@@ -29,6 +29,7 @@ from kiosk.ui.screens.error import ErrorScreen
 from kiosk.ui.screens.home import COLLECT, HomeScreen
 from kiosk.ui.screens.identify import IdentifyScreen
 from kiosk.ui.screens.out_of_service import OutOfServiceScreen
+from kiosk.ui.screens.recovering import RecoveringScreen
 from kiosk.ui.screens.result import ResultScreen
 from kiosk.ui.tasks import Runner, TaskRunner, ThreadRunner
 from kiosk.ui.theme import stylesheet
@@ -102,6 +103,7 @@ class MainWindow(QMainWindow):
         self.result = ResultScreen(t)
         self.error = ErrorScreen(t)
         self.out_of_service = OutOfServiceScreen(t)
+        self.recovering = RecoveringScreen(t)
         self.screens: list[Screen] = [
             self.home,
             self.identify,
@@ -110,6 +112,7 @@ class MainWindow(QMainWindow):
             self.result,
             self.error,
             self.out_of_service,
+            self.recovering,
         ]
         for screen in self.screens:
             self.stack.addWidget(screen)

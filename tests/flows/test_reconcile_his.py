@@ -27,7 +27,7 @@ from kiosk.sync.client import HisClient
 from kiosk.sync.journal import Journal
 from simulators.his.clock import Clock
 from simulators.his.server import start_in_thread
-from simulators.payment import PaymentTerminalSimulator
+from simulators.payment import PaymentTerminalSimulator, TerminalTiming
 
 TOKEN = "demo-kiosk-token"
 
@@ -35,7 +35,7 @@ TOKEN = "demo-kiosk-token"
 @pytest.fixture
 def parts(tmp_path) -> Iterator[tuple]:
     now = hospital_now().replace(tzinfo=None)
-    sim = PaymentTerminalSimulator(ack_timeout_s=0.2)
+    sim = PaymentTerminalSimulator(ack_timeout_s=0.2, timing=TerminalTiming.instant())
     sim.start()
     terminal = EcrPaymentTerminal(sim.path, t1_s=0.2, t2_s=2.0, t4_s=3.0, reconnect_interval_s=0.05)
     terminal.open()
