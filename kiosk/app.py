@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import socket
 import sys
+import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -121,9 +124,61 @@ def _rss_mib() -> float:
     return 0.0
 
 
-def run(config: Config, rig: SimulatorRig | None = None, smoke: bool = False) -> int:
-    """`kiosk run`: the full-screen app. Returns the process exit code. With `smoke`, exit once the home
-    screen is up and print how long that took (from process start) and the memory it holds."""
+WINDOW_SIZE = (1080, 1280)
+"""The windowed (not full-screen) size asked for; cut to the screen it opens on."""
+SIGNAL_POLL_MS = 250
+"""How often the Qt loop lets Python run its signal handlers (SIGTERM ends the kiosk cleanly)."""
+
+
+@dataclass
+class RunOptions:
+    """What differs between `kiosk run`, `kiosk demo` and the smoke test; the wiring does not."""
+
+    smoke: bool = False
+    automation_port: int | None = None
+    """Serve the automation port here (0 = a free port); None = as `[kiosk] automation_port` says."""
+    window_size: tuple[int, int] = WINDOW_SIZE
+    ready: Callable[[Any, int | None], None] | None = None
+    """Called on the GUI thread once the home screen shows, with the window and the automation port."""
+
+
+def _place_window(window: Any, size: tuple[int, int], fullscreen: bool) -> None:
+    from PySide6.QtGui import QGuiApplication
+
+    from kiosk.ui.window_size import fit_size
+
+    if fullscreen:
+        window.showFullScreen()
+        return
+    screen = QGuiApplication.primaryScreen()
+    if screen is not None and QGuiApplication.platformName() != "offscreen":
+        area = screen.availableGeometry()
+        size = fit_size(size, (area.width(), area.height()))
+        window.move(area.topLeft())
+    window.resize(*size)
+    window.show()
+
+
+def _start_automation(window: Any, config: Config, port: int | None) -> Any:
+    """The tester automation port, when asked for (off by default)."""
+    if port is None:
+        if not config.kiosk.automation_port:
+            return None
+        port = config.kiosk.automation_port
+    from kiosk.ui.automation.driver import AutomationDriver
+    from kiosk.ui.automation.server import AutomationServer
+
+    server = AutomationServer(AutomationDriver(window), window.prompts, port, config.kiosk.automation_token)
+    server.start()
+    return server
+
+
+def run(config: Config, rig: SimulatorRig | None = None, smoke: bool = False,
+        options: RunOptions | None = None) -> int:
+    """`kiosk run` (and `kiosk demo`, with `rig`): the app. Returns the process exit code. With `smoke`,
+    exit once the home screen is up and print how long that took (from process start) and the memory
+    it holds."""
+    options = options or RunOptions(smoke=smoke)
     started = time.perf_counter()
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
@@ -159,17 +214,13 @@ def run(config: Config, rig: SimulatorRig | None = None, smoke: bool = False) ->
     for worker in workers:
         worker.start()
     window = MainWindow(app.services)
-    if config.kiosk.fullscreen:
-        window.showFullScreen()
-    else:
-        window.resize(1080, 1920 * 2 // 3)
-        window.show()
+    _place_window(window, options.window_size, config.kiosk.fullscreen)
     window.start_health_checks()
     qt_app.processEvents()
     startup_s = time.time() - _process_start_time()
     log.info("home screen shown", extra={"startup_ms": round(startup_s * 1000),
                                          "build_ms": round((time.perf_counter() - started) * 1000)})
-    if smoke:
+    if options.smoke:
         import json
 
         print(json.dumps({"startup_s": round(startup_s, 3), "rss_mib": round(_rss_mib(), 1),
@@ -179,6 +230,11 @@ def run(config: Config, rig: SimulatorRig | None = None, smoke: bool = False) ->
             worker.stop()
         app.close()
         return 0
+    automation = _start_automation(window, config, options.automation_port)
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, lambda *_: qt_app.quit())
+    python_turn = QTimer(window)  # a Qt loop alone never lets Python run its signal handlers
+    python_turn.start(SIGNAL_POLL_MS)
     _sd_notify("READY=1")
     watchdog_us = int(os.environ.get("WATCHDOG_USEC", "0"))
     if watchdog_us:
@@ -186,9 +242,133 @@ def run(config: Config, rig: SimulatorRig | None = None, smoke: bool = False) ->
         pet = QTimer(window)
         pet.timeout.connect(lambda: _sd_notify("WATCHDOG=1"))
         pet.start(max(1000, watchdog_us // 2000))
+    if options.ready is not None:
+        options.ready(window, automation.port if automation is not None else None)
     try:
         return qt_app.exec()
     finally:
+        if automation is not None:
+            automation.stop()
         for worker in workers:
             worker.stop()
+        window.close()  # stops the window's worker threads before the devices close
         app.close()
+
+
+DEMO_WINDOW_SIZE = (1080, 1500)
+DEMO_CONTROL_PORT = 8765
+"""The demo's simulator control port: `kiosk simctl`'s default, so it reaches the demo's rig as it is."""
+
+
+def _demo_control(rig: SimulatorRig, port: int) -> Any:
+    from simulators.rig import control_server
+
+    try:
+        return control_server(rig, port)
+    except OSError as exc:
+        print(f"kiosk demo: control port {port} is taken ({exc.strerror}); using a free one", flush=True)
+        return control_server(rig, 0)
+
+
+def _keep_slips(rig: SimulatorRig, folder: Path) -> None:
+    """Every slip the demo prints is kept as PNG and text in `folder` (numbered in print order)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    count = [len(list(folder.glob("slip-*.txt")))]
+
+    def keep(receipt: Any) -> None:
+        count[0] += 1
+        receipt.png(folder / f"slip-{count[0]:03d}.png")
+        (folder / f"slip-{count[0]:03d}.txt").write_text(receipt.text, encoding="utf-8")
+
+    rig.printer.on_receipt(keep)
+
+
+def run_demo(config: Config, out_dir: Path, scripted: bool = False, automation_port: int | None = None,
+             control_port: int = DEMO_CONTROL_PORT) -> int:
+    """`kiosk demo`: the kiosk of `run()`, with every device simulated and the reference HIS embedded.
+
+    With a display: the window and the tester's panel. With `automation_port`: the kiosk serves the
+    automation port and runs until SIGTERM. Otherwise, with no display (or `scripted`): the scripted
+    walk drives it through a port of its own, writes screenshots and slips to `out_dir`, and exits."""
+    import dataclasses
+    import datetime as dt
+
+    from kiosk.flows.services import HOSPITAL_TZ
+    from kiosk.ui.demo import DEMO_TIME
+    from simulators.rig import SimulatorRig
+
+    headless = (
+        scripted
+        or os.environ.get("QT_QPA_PLATFORM") == "offscreen"
+        or not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+    )
+    if headless:
+        os.environ["QT_QPA_PLATFORM"] = "offscreen"
+    walk_it = headless and automation_port is None
+    out_dir.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    his_now = dt.datetime.combine(dt.datetime.now(HOSPITAL_TZ).date(), DEMO_TIME, HOSPITAL_TZ)
+    rig = SimulatorRig.start(config, his=True, his_now=his_now)
+    control = None
+    try:
+        control = _demo_control(rig, control_port)
+        control_url = f"http://127.0.0.1:{control.server_address[1]}/"
+        _keep_slips(rig, out_dir / "slips")
+        config = dataclasses.replace(
+            config,
+            his=dataclasses.replace(config.his, url=rig.his_url),
+            kiosk=dataclasses.replace(config.kiosk, data_dir=str(out_dir / "data")),
+        )
+        walked: dict[str, Any] = {}
+
+        def ready(window: Any, port: int | None) -> None:
+            print(f"kiosk demo: home screen after {time.perf_counter() - started:.2f} s; simulators:", flush=True)
+            for kind, where in rig.describe().items():
+                print(f"  {kind}: {where}", flush=True)
+            print(f"  control: {control_url}", flush=True)
+            if port is not None:
+                print(f"  automation: http://127.0.0.1:{port}/", flush=True)
+            if not headless:
+                from simulators.panel import ControlPanel
+
+                panel = ControlPanel(rig)
+                panel.move(window.x() + window.width() + 20, window.y())
+                panel.show()
+                window.demo_panel = panel  # kept alive with the window
+            if walk_it:
+                assert port is not None
+                threading.Thread(target=_walk, args=(port, control_url, config, out_dir, walked),
+                                 name="demo-walk", daemon=True).start()
+
+        code = run(config, rig, options=RunOptions(automation_port=0 if walk_it else automation_port,
+                                                   window_size=DEMO_WINDOW_SIZE, ready=ready))
+        if not walk_it:
+            return code
+        if "error" in walked:
+            print(f"kiosk demo: FAILED: {walked['error']}")
+            return 1
+        walk = walked["walk"]
+        print(f"kiosk demo: {len(walk.shots)} screenshots and {len(walk.receipts)} receipts in {out_dir}/")
+        for path in walk.shots + walk.receipts:
+            print(f"  {path}")
+        return 0
+    finally:
+        if control is not None:
+            control.shutdown()
+        rig.stop()
+
+
+def _walk(port: int, control_url: str, config: Config, out_dir: Path, walked: dict[str, Any]) -> None:
+    """The scripted walk, on its own thread, through the kiosk's automation port; quits the app after."""
+    from kiosk.ui.automation.client import AutomationClient
+    from kiosk.ui.demo import scripted_walk
+    from simulators.control_client import ControlClient
+
+    try:
+        kiosk = AutomationClient(f"http://127.0.0.1:{port}", config.kiosk.automation_token)
+        walked["walk"] = scripted_walk(kiosk, ControlClient(control_url), out_dir)
+    except Exception as exc:
+        log.exception("demo walk failed")
+        walked["error"] = exc
+    finally:
+        os.kill(os.getpid(), signal.SIGTERM)  # ends the app as a technician's SIGTERM does

@@ -32,6 +32,10 @@ class KioskSection:
     fullscreen: bool = False
     voice: bool = False
     admin_pin: str = "000000"
+    automation_port: int = 0
+    """The tester automation port on 127.0.0.1 (AUTOMATION.md); 0 = off."""
+    automation_token: str = ""
+    """When set, every automation request needs `Authorization: Bearer <token>`."""
 
 
 @dataclass(frozen=True)
@@ -110,6 +114,8 @@ class Config:
         data = dataclasses.asdict(self)
         data["his"]["token"] = "***"
         data["kiosk"]["admin_pin"] = "***"
+        if data["kiosk"]["automation_token"]:
+            data["kiosk"]["automation_token"] = "***"
         return data
 
 
@@ -178,6 +184,8 @@ def _check(config: Config) -> None:
         raise ConfigError(f"{src}: 'kiosk.idle_timeout_s' must be at least 10 seconds")
     if not config.his.url.startswith(("http://", "https://")):
         raise ConfigError(f"{src}: 'his.url' must start with http:// or https://")
+    if not 0 <= config.kiosk.automation_port <= 65535:
+        raise ConfigError(f"{src}: 'kiosk.automation_port' must be 0 (off) or a port number")
     if config.his.timeout_s <= 0:
         raise ConfigError(f"{src}: 'his.timeout_s' must be positive")
 

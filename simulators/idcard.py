@@ -188,6 +188,12 @@ class IdCardSimulator:
             self._thread = None
         self.port.close()
 
+    @property
+    def card(self) -> SimIdCard | None:
+        """The card on the reader, or None."""
+        with self._lock:
+            return self._card
+
     def insert_card(self, card: SimIdCard) -> None:
         with self._lock:
             self._card = card

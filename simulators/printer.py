@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import logging
 import os
 import pty
 import select
@@ -27,6 +28,8 @@ from typing import Self
 
 from simulators import escpos_parser as p
 from simulators.receipt_render import PrintHead, Receipt
+
+log = logging.getLogger(__name__)
 
 POLL_S = 0.1  # how often blocked threads look at the stop flag
 JOIN_S = 2.0
@@ -95,6 +98,8 @@ class PrinterSimulator:
         self.faults = Faults()
         self._head = PrintHead(chinese_by_default=chinese_by_default)
         self._receipts: list[Receipt] = []
+        self._cut_at: list[float] = []
+        self._listeners: list[Callable[[Receipt], None]] = []
         self._torn: list[Receipt] = []
         self._lock = threading.RLock()
         self._printed = threading.Condition(self._lock)
@@ -196,6 +201,17 @@ class PrinterSimulator:
             return list(self._receipts)
 
     @property
+    def jobs(self) -> list[tuple[Receipt, float]]:
+        """Every finished document with the Unix time it was cut, in order."""
+        with self._lock:
+            return list(zip(self._receipts, self._cut_at, strict=True))
+
+    def on_receipt(self, listener: Callable[[Receipt], None]) -> None:
+        """Call `listener` (on the printer's thread) with every document cut from now on."""
+        with self._lock:
+            self._listeners.append(listener)
+
+    @property
     def torn_receipts(self) -> list[Receipt]:
         """Pieces left when the paper ran out before the cut (incomplete)."""
         with self._lock:
@@ -216,6 +232,7 @@ class PrinterSimulator:
     def clear(self) -> None:
         with self._lock:
             self._receipts.clear()
+            self._cut_at.clear()
             self._torn.clear()
 
     # --- the device ------------------------------------------------------------------------
@@ -241,6 +258,7 @@ class PrinterSimulator:
 
     def _run(self, parser: p.EscposStreamParser, data: bytes, reply: Reply) -> None:
         for cmd in parser.feed(data):
+            receipt: Receipt | None = None
             with self._lock:
                 if isinstance(cmd, p.StatusQuery):
                     answered = self.answers_cause_requests or cmd.n in (1, 4)
@@ -254,8 +272,15 @@ class PrinterSimulator:
                     receipt = self._head.apply(cmd)
                     if receipt is not None:
                         self._receipts.append(receipt)
+                        self._cut_at.append(time.time())
                         self._printed.notify_all()
                 slow = self.faults.slow_ms_per_line
+                listeners = list(self._listeners) if receipt is not None else []
+            for listener in listeners:
+                try:
+                    listener(receipt)  # type: ignore[arg-type]
+                except Exception:  # a listener (the demo saving slips) never stops the printer
+                    log.exception("a receipt listener failed")
             if answer:
                 reply(answer)
             elif slow and isinstance(cmd, p.LineFeed | p.FeedLines | p.Cut):

@@ -112,15 +112,18 @@ class SimulatorRig:
         self._pcscd: Any = None
         self._tmp = tempfile.mkdtemp(prefix="kiosk-rig-")
         self._endpoints: dict[str, dict[str, Any]] = {}
+        self._his_url: str | None = None
+        """An HIS this rig did not start (`kiosk sim --his-url`), asked for its test patients."""
 
     # --- lifecycle ---------------------------------------------------------------------------------
     @classmethod
     def start(cls, config: Config, which: list[str] | tuple[str, ...] = (), *, with_test_cards: bool = False,
               his: bool = False, his_port: int = 0, his_db: str | None = None,
-              his_now: dt.datetime | None = None) -> SimulatorRig:
+              his_now: dt.datetime | None = None, his_url: str | None = None) -> SimulatorRig:
         """Start the simulators in `which` (all by default); with `his`, the reference HIS in test mode,
         its clock set to `his_now` (hospital time) before anything is seeded or swept."""
         rig = cls()
+        rig._his_url = his_url
         try:
             for kind in which or ALL:
                 getattr(rig, f"_start_{kind}")()
@@ -141,12 +144,12 @@ class SimulatorRig:
 
     @property
     def his_url(self) -> str | None:
-        return self.his.url if self.his is not None else None
+        return self.his.url if self.his is not None else self._his_url
 
     def describe(self) -> dict[str, Any]:
         out: dict[str, Any] = {kind: ep for kind, ep in self._endpoints.items()}
-        if self.his is not None:
-            out["his"] = {"url": self.his.url}
+        if self.his_url is not None:
+            out["his"] = {"url": self.his_url}
         return out
 
     def stop(self) -> None:
@@ -221,9 +224,16 @@ class SimulatorRig:
         ]
 
     def fixtures(self) -> dict[str, Any]:
-        if self.his is None:
-            raise RuntimeError("no HIS in this rig")
-        response = requests.get(f"{self.his.url}/_test/fixtures", timeout=10)
+        if self.his_url is None:
+            raise ValueError("the test patients come from the HIS, and these simulators run without one: "
+                             "start `kiosk sim` with the HIS (`kiosk sim ... his`) or give `--his-url URL`, "
+                             "or insert a built-in card (idcard/insert test_card=normal)")
+        try:
+            response = requests.get(f"{self.his_url}/_test/fixtures", timeout=10)
+        except requests.RequestException as exc:
+            raise ValueError(f"the HIS at {self.his_url} does not answer ({type(exc).__name__})") from None
+        if response.status_code == 404:
+            raise ValueError(f"the HIS at {self.his_url} is not in test mode (no /_test/fixtures)")
         response.raise_for_status()
         return response.json()
 
@@ -293,7 +303,7 @@ def _patient_by_id(rig: SimulatorRig, patient_id: str) -> TestPatient:
     for patient in rig.patients(limit=10_000):
         if patient.id == str(patient_id):
             return patient
-    raise KeyError(f"no test patient {patient_id}")
+    raise ValueError(f"no test patient {patient_id} in the HIS")
 
 
 def perform(rig: SimulatorRig, action: Action, body: dict[str, Any]) -> None:
@@ -331,8 +341,49 @@ def perform(rig: SimulatorRig, action: Action, body: dict[str, Any]) -> None:
                            bool(body.get("down", False)))
 
 
+_TX_TYPES = {"01": "sale", "02": "void", "03": "refund"}
+_CANCELLED_RCS = frozenset({"UC", "TO"})  # the cardholder cancelled or walked away at the PIN pad
+
+
+def _ledger_entry(tx: Any) -> dict[str, Any]:
+    """One transaction as the terminal's own record shows it (AUTOMATION.md GET /payment/ledger)."""
+    result = "approved" if tx.approved else "cancelled" if tx.rc in _CANCELLED_RCS else "declined"
+    entry: dict[str, Any] = {"ref": tx.ref, "type": _TX_TYPES[tx.command], "amount_fen": tx.amount_fen,
+                             "result": result}
+    if tx.orig_ref:
+        entry["original_ref"] = tx.orig_ref
+    entry["at"] = dt.datetime.strptime(tx.datetime, "%Y%m%d%H%M%S").isoformat() if tx.datetime else None
+    return entry
+
+
+def observe(rig: SimulatorRig, what: str) -> Any:
+    """What a device did or holds, as the auditor reads it: GET /payment/ledger, /printer/jobs, /idcard,
+    /insurance. KeyError for anything else; ValueError when that simulator is not running."""
+    kind = what.split("/")[0]
+    if kind not in ALL:
+        raise KeyError(what)
+    sim = getattr(rig, kind)
+    if sim is None:
+        raise ValueError(f"the {kind} simulator is not running")
+    if what == "payment/ledger":
+        return {"transactions": [_ledger_entry(tx) for tx in sim.transactions]}
+    if what == "printer/jobs":
+        return {"jobs": [{"text": receipt.text, "cut": receipt.complete,
+                          "at": dt.datetime.fromtimestamp(at).isoformat(timespec="milliseconds")}
+                         for receipt, at in sim.jobs]}
+    if what == "idcard":
+        card = sim.card
+        return None if card is None else {"name": card.name, "id_number": card.id_number,
+                                          "valid_to": card.valid_to, "readable": card.readable}
+    if what == "insurance":
+        card = sim.card
+        return None if card is None else {"label": card.label}
+    raise KeyError(what)
+
+
 def control_server(rig: SimulatorRig, port: int) -> ThreadingHTTPServer:
-    """An HTTP control port on 127.0.0.1 for scripted tests: GET / describes, POST /<action> acts."""
+    """An HTTP control port on 127.0.0.1 for scripted tests: GET / describes, GET /<what> observes
+    (`observe`), POST /<action> acts."""
 
     class Handler(BaseHTTPRequestHandler):
         def _answer(self, code: int, data: dict[str, Any]) -> None:
@@ -344,7 +395,16 @@ def control_server(rig: SimulatorRig, port: int) -> ThreadingHTTPServer:
             self.wfile.write(raw)
 
         def do_GET(self) -> None:
-            self._answer(200, {"simulators": rig.describe(), "actions": [a.value for a in Action]})
+            what = self.path.strip("/")
+            if not what:
+                self._answer(200, {"simulators": rig.describe(), "actions": [a.value for a in Action]})
+                return
+            try:
+                self._answer(200, observe(rig, what))
+            except KeyError:
+                self._answer(404, {"ok": False, "error": f"nothing to observe at /{what}"})
+            except ValueError as exc:
+                self._answer(400, {"ok": False, "error": str(exc)})
 
         def do_POST(self) -> None:
             try:
@@ -353,7 +413,12 @@ def control_server(rig: SimulatorRig, port: int) -> ThreadingHTTPServer:
                 body = json.loads(self.rfile.read(length) or b"{}") if length else {}
                 perform(rig, action, body)
             except (ValueError, KeyError, TypeError) as exc:
-                self._answer(400, {"ok": False, "error": str(exc)})
+                self._answer(400, {"ok": False, "error": str(exc) if not isinstance(exc, KeyError) else
+                                   f"missing or unknown {exc}"})
+                return
+            except Exception as exc:  # the control port answers every request, it never drops one
+                log.exception("control action failed")
+                self._answer(500, {"ok": False, "error": f"{type(exc).__name__}: {exc}"})
                 return
             self._answer(200, {"ok": True})
 
@@ -365,11 +430,39 @@ def control_server(rig: SimulatorRig, port: int) -> ThreadingHTTPServer:
     return server
 
 
-def serve_forever(config: Config, which: list[str], *, panel: bool, control_port: int) -> int:
+_REAL_DRIVERS = {"idcard": "ga467-serial", "insurance": "pcsc", "printer": "escpos-network",
+                 "payment": "ecr-serial", "scanner": "serial-scanner"}
+
+
+def _toml_value(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False) if isinstance(value, str) else str(value).lower() \
+        if isinstance(value, bool) else str(value)
+
+
+def kiosk_config(rig: SimulatorRig, base: Config) -> str:
+    """A kiosk config (TOML) whose real drivers talk to this rig's simulators and HIS, so a kiosk in
+    another process can be killed and restarted while the terminal and its ledger live on."""
+    lines = ["# written by `kiosk sim --write-config`: the real drivers, pointed at running simulators", ""]
+    lines += ["[kiosk]", f"id = {_toml_value(base.kiosk.id)}", f"data_dir = {_toml_value(base.kiosk.data_dir)}", ""]
+    if rig.his_url is not None:
+        lines += ["[his]", f"url = {_toml_value(rig.his_url)}", f"token = {_toml_value(base.his.token)}", ""]
+    for kind, endpoint in rig._endpoints.items():
+        fields = {"driver": _REAL_DRIVERS[kind], **endpoint}
+        lines.append(f"[devices.{kind}]")
+        lines += [f"{key} = {_toml_value(value)}" for key, value in fields.items()]
+        lines.append("")
+    return "\n".join(lines)
+
+
+def serve_forever(config: Config, which: list[str], *, panel: bool, control_port: int,
+                  write_config: Path | None = None, his_url: str | None = None) -> int:
     """`kiosk sim`: start the simulators (and the HIS), print where each listens, wait for Ctrl-C."""
     devices = [w for w in which if w != "his"] if which else list(ALL)
-    rig = SimulatorRig.start(config, devices, his=(not which or "his" in which), his_port=8700)
+    with_his = (not which or "his" in which) and his_url is None
+    rig = SimulatorRig.start(config, devices, his=with_his, his_port=8700, his_url=his_url)
     server = control_server(rig, control_port) if control_port else None
+    if write_config is not None:
+        write_config.write_text(kiosk_config(rig, config), encoding="utf-8")
     info = rig.describe()
     if server is not None:
         info["control"] = {"url": f"http://127.0.0.1:{server.server_address[1]}/"}

@@ -13,6 +13,7 @@ import json
 import logging
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 from kiosk.config import Config
@@ -48,6 +49,9 @@ def add_parsers(sub: Any) -> None:
     sim.add_argument("which", nargs="*", default=[], help="idcard insurance printer payment scanner his")
     sim.add_argument("--panel", action="store_true", help="also open the tester's control panel window")
     sim.add_argument("--control-port", type=int, default=8765, help="HTTP control port (0 = none)")
+    sim.add_argument("--write-config", type=Path, metavar="FILE",
+                     help="write a kiosk config whose real drivers use these simulators")
+    sim.add_argument("--his-url", help="an HIS already running (in test mode: its patients back simctl's patient_id)")
 
     ctl = sub.add_parser("simctl", help="act on running simulators through `kiosk sim`'s control port")
     ctl.add_argument("action", help="show | idcard/insert | idcard/remove | insurance/insert | insurance/remove | "
@@ -96,7 +100,8 @@ def dispatch(args: argparse.Namespace, config: Config) -> int:
     if args.command == "sim":
         from simulators.rig import serve_forever
 
-        return serve_forever(config, args.which, panel=args.panel, control_port=args.control_port)
+        return serve_forever(config, args.which, panel=args.panel, control_port=args.control_port,
+                             write_config=args.write_config, his_url=args.his_url)
     return run_device_command(args, config)
 
 

@@ -176,3 +176,17 @@ class HisRefused(HisError):
 class NotFound(HisRefused):
     def __init__(self, message: str = "", message_en: str = "", details: dict[str, Any] | None = None) -> None:
         super().__init__("NOT_FOUND", message, message_en, details, status=404)
+
+
+# --- the tester automation port -------------------------------------------------------------------
+class AutomationRefused(KioskError):
+    """A request to the automation port that cannot be done (no such element, disabled, timed out).
+
+    `status` is the HTTP status and `code` the UPPER_SNAKE code of AUTOMATION.md; a tester reads them,
+    never a patient (the generic message key is there only to keep the hierarchy's contract)."""
+
+    def __init__(self, status: int, code: str, detail: str, screen: dict[str, Any] | None = None) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.code = code
+        self.screen = screen

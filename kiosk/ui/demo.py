@@ -1,32 +1,22 @@
-"""`kiosk demo`: the kiosk with every device simulated and the embedded reference HIS.
+"""The scripted demo walk: drives a running kiosk through its automation port as a patient would, and
+the simulators through their control port as a tester would, saving a screenshot of every screen.
 
-With a display it opens the kiosk window and the tester's panel. Without one (or with --scripted) it
-walks each task offscreen like a patient would — real drivers, real simulators, real HTTP — and writes
-a screenshot of every screen and the rendered receipts to the output folder.
+No Qt and no composition here: `kiosk.app.run_demo` builds the kiosk and starts this walk against it;
+the e2e tests use the same steps against a `kiosk demo --automation-port` process.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
-import logging
-import os
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import Qt
-from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QApplication, QWidget
+import requests
 
-from kiosk.app import App, build
-from kiosk.config import Config
+from kiosk.domain.errors import AutomationRefused
 from kiosk.flows.services import HOSPITAL_TZ
-from kiosk.ui.main_window import MainWindow
-from simulators.rig import SimulatorRig
-
-log = logging.getLogger(__name__)
+from kiosk.ui.automation.client import AutomationClient
+from simulators.control_client import ControlClient
 
 # Collection opens 07:30: the demo's hospital morning, whatever the wall clock says.
 DEMO_TIME = dt.time(8, 40)
@@ -36,115 +26,15 @@ class DemoStepFailed(RuntimeError):
     pass
 
 
-def pump(ms: int) -> None:
-    """Process Qt events for about `ms` milliseconds. Not QTest.qWait: PySide6's qWait keeps the
-    interpreter lock while it sleeps, which slows every worker thread (HTTP, devices) ten-fold."""
-    app = QApplication.instance()
-    deadline = time.monotonic() + ms / 1000
-    while True:
-        if app is not None:
-            app.processEvents()
-        left = deadline - time.monotonic()
-        if left <= 0:
-            return
-        time.sleep(min(left, 0.005))
+def his_fixtures(his_url: str) -> dict[str, Any]:
+    """The test HIS's patients and appointments (`/_test/fixtures`, test mode only)."""
+    response = requests.get(f"{his_url}/_test/fixtures", timeout=30)
+    response.raise_for_status()
+    return response.json()
 
 
-class Walk:
-    """Drives the real window the way a patient does, saving a PNG of each screen it reaches."""
-
-    def __init__(self, window: MainWindow, rig: SimulatorRig, out: Path, screenshots: bool = False) -> None:
-        self.window, self.rig, self.out = window, rig, out
-        self.screenshots = screenshots
-        self.shots: list[Path] = []
-        self.receipts: list[Path] = []
-
-    def wait(self, what: str, done: Callable[[], bool], timeout_s: float = 15.0) -> None:
-        deadline = time.monotonic() + timeout_s
-        while not done():
-            if time.monotonic() > deadline:
-                raise DemoStepFailed(f"timed out waiting for {what}")
-            pump(5)
-
-    def on(self, screen: QWidget, timeout_s: float = 15.0) -> None:
-        self.wait(
-            type(screen).__name__,
-            lambda: self.window.current_screen is screen and not self.window.tasks.busy,
-            timeout_s,
-        )
-
-    def click(self, widget: QWidget) -> None:
-        QTest.mouseClick(widget, Qt.MouseButton.LeftButton)
-        pump(30)
-
-    def shot(self, name: str) -> None:
-        if not self.screenshots:
-            return
-        pump(50)
-        path = self.out / f"{len(self.shots) + 1:02d}-{name}.png"
-        self.window.grab().save(str(path))
-        self.shots.append(path)
-
-    # --- the patient's journeys ------------------------------------------------------------------
-    def collect_by_id_card(self, patient_id: str, appointment_id: str | None = None) -> None:
-        """预约取号 with the ID card: tap the task, lay the card, pick the appointment (or the first one
-        offered), confirm; stops on the result screen."""
-        w = self.window
-        self.click(w.home.tiles["collect"])
-        self.on(w.identify)
-        self.shot("identify")
-        self.rig.insert_id_card(next(p for p in self.rig.patients(10_000) if p.id == patient_id))
-        self.on(w.appointments)
-        self.shot("appointments")
-        if appointment_id is None:
-            appointment_id = next(key for key, card in w.appointments.cards.items() if card.isEnabled())
-        self.click(w.appointments.cards[appointment_id])
-        self.click(w.appointments.confirm)
-        self.on(w.result)
-        self.shot("result")
-
-    def _type_code(self, code: str, last4: str) -> None:
-        w = self.window
-        self.click(w.home.tiles["collect"])
-        self.on(w.identify)
-        self.click(w.identify.code)
-        self.on(w.code_entry)
-        for key in code + last4:
-            self.click(w.code_entry.keypad.keys[key])
-        self.shot("booking-code")
-        self.click(w.code_entry.confirm)
-
-    def collect_by_code(self, code: str, last4: str) -> None:
-        """预约取号 with the SMS booking code and the last 4 of the ID number on the keypad."""
-        self._type_code(code, last4)
-        self.on(self.window.appointments)
-        self.click(self.window.appointments.confirm)
-        self.on(self.window.result)
-        self.shot("result-booking-code")
-
-    def refused_code(self, code: str, last4: str) -> None:
-        """A booking code the kiosk cannot serve; stops on the error screen."""
-        self._type_code(code, last4)
-        self.on(self.window.error)
-
-    def finish(self) -> None:
-        """Tap 完成, take the card away, back on the home screen."""
-        self.click(self.window.result.finish)
-        if self.rig.idcard is not None:
-            self.rig.remove_id_card()
-        self.on(self.window.home)
-
-    def receipt(self, name: str, count: int) -> str:
-        printed = self.rig.printer.wait_for_receipt(timeout=10, count=count)
-        path = self.out / f"receipt-{name}.png"
-        printed.png(path)
-        (self.out / f"receipt-{name}.txt").write_text(printed.text, encoding="utf-8")
-        self.receipts.append(path)
-        return printed.text
-
-
-def today_bookings(rig: SimulatorRig) -> tuple[list[dict[str, Any]], dict[str, dict[str, Any]]]:
-    fixtures = rig.fixtures()
+def today_bookings(fixtures: dict[str, Any]) -> tuple[list[dict[str, Any]], dict[str, dict[str, Any]]]:
+    """Today's booked morning appointments (collectable at 08:40) and the patients by id."""
     today = dt.datetime.now(HOSPITAL_TZ).date().isoformat()
     patients = {str(p["id"]): p for p in fixtures["patients"]}
     booked = [
@@ -155,79 +45,118 @@ def today_bookings(rig: SimulatorRig) -> tuple[list[dict[str, Any]], dict[str, d
     return booked, patients
 
 
-def scripted_walk(window: MainWindow, rig: SimulatorRig, out: Path) -> Walk:
-    walk = Walk(window, rig, out, screenshots=True)
-    booked, patients = today_bookings(rig)
+class Walk:
+    """A patient's journeys through the automation port; `out` gets the screenshots when asked."""
+
+    def __init__(self, kiosk: AutomationClient, sims: ControlClient, out: Path | None = None) -> None:
+        self.kiosk, self.sims, self.out = kiosk, sims, out
+        self.shots: list[Path] = []
+        self.receipts: list[Path] = []
+
+    def on(self, screen: str, timeout_s: float = 20.0) -> dict[str, Any]:
+        try:
+            return self.kiosk.wait(screen, timeout_s)
+        except AutomationRefused as exc:
+            raise DemoStepFailed(f"waiting for '{screen}': {exc.detail}") from None
+
+    def shot(self, name: str) -> None:
+        if self.out is None:
+            return
+        path = self.out / f"{len(self.shots) + 1:02d}-{name}.png"
+        path.write_bytes(self.kiosk.screenshot())
+        self.shots.append(path)
+
+    # --- the patient's journeys ------------------------------------------------------------------
+    def collect_by_id_card(self, patient_id: str) -> dict[str, Any]:
+        """预约取号 with the ID card: tap the task, lay the card, pick the first appointment that can be
+        collected, confirm; stops on the result screen and returns it."""
+        self.kiosk.tap(id="task-collect")
+        self.on("identify")
+        self.shot("identify")
+        self.sims.act("idcard/insert", patient_id=patient_id)
+        shown = self.on("appointments")
+        self.shot("appointments")
+        item = next((e for e in shown["elements"] if e["role"] == "item" and e["enabled"]), None)
+        if item is None:
+            raise DemoStepFailed(f"patient {patient_id} has no appointment that can be collected now")
+        self.kiosk.tap(id=item["id"])
+        self.kiosk.tap(id="primary")
+        result = self.on("result")
+        self.shot("result")
+        return result
+
+    def enter_code(self, code: str, last4: str) -> None:
+        self.kiosk.tap(id="task-collect")
+        self.on("identify")
+        self.kiosk.tap(id="by-code")
+        self.on("code_entry")
+        self.kiosk.type(code + last4)
+        self.shot("booking-code")
+        self.kiosk.tap(id="primary")
+
+    def collect_by_code(self, code: str, last4: str) -> dict[str, Any]:
+        """预约取号 with the SMS booking code and the last 4 of the ID number on the keypad."""
+        self.enter_code(code, last4)
+        self.on("appointments")
+        self.kiosk.tap(id="primary")
+        result = self.on("result")
+        self.shot("result-booking-code")
+        return result
+
+    def refused_code(self, code: str, last4: str) -> dict[str, Any]:
+        """A booking code the kiosk cannot serve; stops on the error screen."""
+        self.enter_code(code, last4)
+        return self.on("error")
+
+    def finish(self) -> None:
+        """Tap 完成, take the card away, back on the home screen."""
+        self.kiosk.tap(id="primary")
+        if self.sims.idcard() is not None:
+            self.sims.act("idcard/remove")
+        self.on("home")
+
+    def receipt(self, name: str, count: int, timeout_s: float = 15.0) -> str:
+        """The text of the `count`-th document the printer finished (waits for it)."""
+        deadline = dt.datetime.now() + dt.timedelta(seconds=timeout_s)
+        while len(jobs := self.sims.jobs()) < count:
+            if dt.datetime.now() > deadline:
+                raise DemoStepFailed(f"{len(jobs)} of {count} slips printed after {timeout_s:.0f} s")
+            self.kiosk.screen()  # a round trip, not a busy spin
+        text: str = jobs[count - 1]["text"]
+        if self.out is not None:
+            path = self.out / f"receipt-{name}.txt"
+            path.write_text(text, encoding="utf-8")
+            self.receipts.append(path)
+        return text
+
+
+def scripted_walk(kiosk: AutomationClient, sims: ControlClient, out: Path) -> Walk:
+    """Every task of the demo, screenshots and slips into `out`."""
+    walk = Walk(kiosk, sims, out)
+    his_url = sims.describe()["simulators"]["his"]["url"]
+    booked, patients = today_bookings(his_fixtures(his_url))
     if len(booked) < 2:
         raise DemoStepFailed("the HIS seed has fewer than two of today's morning bookings")
     by_card, by_code = booked[0], next(a for a in booked[1:] if a["patient_id"] != booked[0]["patient_id"])
+    printed = len(sims.jobs())
 
-    walk.on(window.home)
+    walk.on("home")
     walk.shot("home")
     walk.collect_by_id_card(by_card["patient_id"])
-    walk.receipt("registration-slip-id-card", 1)
+    walk.receipt("registration-slip-id-card", printed + 1)
     walk.finish()
     walk.collect_by_code(by_code["booking_code"], patients[by_code["patient_id"]]["id_number"][-4:])
-    walk.receipt("registration-slip-booking-code", 2)
+    walk.receipt("registration-slip-booking-code", printed + 2)
     walk.finish()
 
     # English, then what a patient sees when the hospital system is down.
-    walk.click(window.language)
+    kiosk.tap(id="lang")
     walk.shot("home-english")
-    walk.click(window.language)
-    rig.set_his_faults(down=True)
+    kiosk.tap(id="lang")
+    sims.act("his/faults", down=True)
     walk.refused_code("12345678", "0000")
     walk.shot("error-his-down")
-    rig.set_his_faults()
-    walk.click(window.home_button)
-    walk.on(window.home)
+    sims.act("his/faults")
+    kiosk.tap(id="home")
+    walk.on("home")
     return walk
-
-
-def run_demo(config: Config, out_dir: Path, scripted: bool) -> int:
-    headless = (
-        scripted
-        or os.environ.get("QT_QPA_PLATFORM") == "offscreen"
-        or not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
-    )
-    if headless:
-        os.environ["QT_QPA_PLATFORM"] = "offscreen"
-    out_dir.mkdir(parents=True, exist_ok=True)
-    started = time.perf_counter()
-    qt_app = QApplication.instance() or QApplication(["kiosk-demo"])
-    his_now = dt.datetime.combine(dt.datetime.now(HOSPITAL_TZ).date(), DEMO_TIME, HOSPITAL_TZ)
-    rig = SimulatorRig.start(config, his=True, his_now=his_now)
-    app: App | None = None
-    try:
-        config = dataclasses.replace(
-            config,
-            his=dataclasses.replace(config.his, url=rig.his_url),
-            kiosk=dataclasses.replace(config.kiosk, data_dir=str(out_dir / "data")),
-        )
-        app = build(config, rig)
-        window = MainWindow(app.services)
-        window.resize(1080, 1500)
-        window.show()
-        print(f"kiosk demo: home screen after {time.perf_counter() - started:.2f} s; simulators:", flush=True)
-        for kind, where in rig.describe().items():
-            print(f"  {kind}: {where}", flush=True)
-        if not headless:
-            from simulators.panel import ControlPanel
-
-            panel = ControlPanel(rig)
-            panel.move(window.x() + window.width() + 20, window.y())
-            panel.show()
-            return qt_app.exec()
-        walk = scripted_walk(window, rig, out_dir)
-        print(f"kiosk demo: {len(walk.shots)} screenshots and {len(walk.receipts)} receipts in {out_dir}/")
-        for path in walk.shots + walk.receipts:
-            print(f"  {path}")
-        return 0
-    except Exception as exc:
-        log.exception("demo failed")
-        print(f"kiosk demo: FAILED: {exc}")
-        return 1
-    finally:
-        if app is not None:
-            app.close()
-        rig.stop()

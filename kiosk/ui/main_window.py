@@ -6,12 +6,21 @@ import logging
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QResizeEvent
-from PySide6.QtWidgets import QApplication, QHBoxLayout, QMainWindow, QStackedWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QApplication,
+    QHBoxLayout,
+    QLabel,
+    QMainWindow,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
 
 from kiosk.devices.base import READY_STATES, Detail, DeviceState, DeviceStatus
 from kiosk.flows.services import Services
 from kiosk.ui.collect_controller import STEP_KEYS, CollectController, CollectScreens
 from kiosk.ui.i18n import Translator
+from kiosk.ui.prompts import PromptLog
 from kiosk.ui.screens.appointments import AppointmentsScreen
 from kiosk.ui.screens.base import Screen
 from kiosk.ui.screens.code_entry import CodeEntryScreen
@@ -23,7 +32,7 @@ from kiosk.ui.screens.result import ResultScreen
 from kiosk.ui.tasks import Runner, TaskRunner, ThreadRunner
 from kiosk.ui.theme import stylesheet
 from kiosk.ui.widgets.busy import BusyOverlay
-from kiosk.ui.widgets.common import button, label
+from kiosk.ui.widgets.common import button, dynamic_property, label
 from kiosk.ui.widgets.idle import CountdownBanner, IdleWatcher
 from kiosk.ui.widgets.stepbar import StepBar
 
@@ -59,7 +68,8 @@ class MainWindow(QMainWindow):
         self.setStyleSheet(stylesheet())
         self.translator = Translator(config.language)
         self.tasks = TaskRunner(runner or ThreadRunner(), self)
-        self.idle = IdleWatcher(config.idle_timeout_s, paused=lambda: self.tasks.busy, parent=self)
+        self.idle = IdleWatcher(config.idle_timeout_s, paused=lambda: self.tasks.busy, scope=self, parent=self)
+        self.prompts = PromptLog()
         app = QApplication.instance()
         if app is not None:
             app.installEventFilter(self.idle)
@@ -138,7 +148,7 @@ class MainWindow(QMainWindow):
         row = QHBoxLayout(header)
         row.setContentsMargins(32, 12, 32, 12)
         self.hospital = label(hospital, wrap=False)
-        self.language = button("", name="language")
+        self.language = button("", name="lang")
         self.language.clicked.connect(self.translator_toggle)
         row.addWidget(self.hospital, 1)
         row.addWidget(self.language)
@@ -188,11 +198,18 @@ class MainWindow(QMainWindow):
         self.stepbar.setVisible(task_screen)
         self.footer.setVisible(task_screen)
         self.stepbar.set_current(step)
+        self._announce(screen)
         if task_screen:
             self.idle.arm()
         else:
             self.idle.disarm()
             self.countdown.hide()
+
+    def _announce(self, screen: Screen) -> None:
+        """Each screen's prompt is its heading; with no voice engine yet it is recorded as muted."""
+        heading = screen.findChild(QLabel, "title")
+        if heading is not None:
+            self.prompts.say(heading.text(), self.translator.language.split("_")[0], muted=True)
 
     def go_home(self) -> None:
         """End the session: forget every patient datum, back to the default language and the home screen."""
@@ -270,7 +287,7 @@ class MainWindow(QMainWindow):
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         compact = event.size().height() < COMPACT_BELOW_PX
-        if compact != self.centralWidget().property("compact"):
+        if compact != dynamic_property(self.centralWidget(), "compact"):
             self.centralWidget().setProperty("compact", compact)
             self.setStyleSheet(self.styleSheet())  # re-evaluate the [compact="true"] rules
             for screen in self.screens:

@@ -1,111 +1,98 @@
-"""预约取号 end to end: the real window, the real drivers, the simulators on pty/TCP, the real HIS.
+"""预约取号 end to end, through the automation port: the real window offscreen, the real drivers on the
+simulators, the reference HIS in its own process (its clock at 08:40, inside the morning window).
 
-GIVEN the kiosk built by the production composition root against the simulator rig and the embedded
-reference HIS (its clock at 08:40, inside the morning collection window)
+GIVEN `kiosk demo --automation-port` (the production composition root, devices and HIS simulated)
 WHEN a patient collects today's appointment by ID card, and another by booking code + last 4
-THEN the printed slip (parsed back from the ESC/POS stream) shows the masked name, the department,
-the doctor and the queue number the screen showed, and the HIS records the collection.
+THEN the printed slip (as the printer's jobs show it) carries the masked name, the department, the
+doctor and the queue number the screen showed, and the HIS records the collection.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import datetime as dt
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
-import pytest
 import requests
 
-from kiosk.app import App, build
-from kiosk.config import Config
 from kiosk.domain.idnumber import mask_name
-from kiosk.flows.services import HOSPITAL_TZ
-from kiosk.ui.demo import DEMO_TIME, Walk, today_bookings
-from kiosk.ui.main_window import MainWindow
-from simulators.rig import SimulatorRig
 
 
-@pytest.fixture
-def rig() -> Iterator[SimulatorRig]:
-    now = dt.datetime.combine(dt.datetime.now(HOSPITAL_TZ).date(), DEMO_TIME, HOSPITAL_TZ)
-    rig = SimulatorRig.start(Config(), ["idcard", "printer", "payment", "scanner"], his=True, his_now=now)
-    yield rig
-    rig.stop()
-
-
-@pytest.fixture
-def kiosk(rig: SimulatorRig, tmp_path: Path, qtbot: Any) -> Iterator[tuple[App, MainWindow]]:
-    base = Config()
-    config = dataclasses.replace(
-        base,
-        his=dataclasses.replace(base.his, url=rig.his_url),
-        kiosk=dataclasses.replace(base.kiosk, data_dir=str(tmp_path / "data")),
-    )
-    app = build(config, rig)
-    window = MainWindow(app.services)
-    qtbot.addWidget(window)
-    window.resize(1080, 1500)
-    window.show()
-    yield app, window
-    app.close()
-
-
-def _his_get(rig: SimulatorRig, path: str) -> Any:
-    response = requests.get(f"{rig.his_url}{path}", headers={"Authorization": "Bearer demo-kiosk-token"}, timeout=10)
+def _his_get(kiosk: Any, path: str) -> Any:
+    response = requests.get(f"{kiosk.his_url}{path}", headers={"Authorization": "Bearer demo-kiosk-token"},
+                            timeout=10)
     response.raise_for_status()
     return response.json()
 
 
-def _department_name(rig: SimulatorRig, department_id: str) -> str:
-    return next(d["name"] for d in _his_get(rig, "/departments")["departments"] if d["id"] == department_id)
+def _department_name(kiosk: Any, department_id: str) -> str:
+    return next(d["name"] for d in _his_get(kiosk, "/departments")["departments"] if d["id"] == department_id)
 
 
-def test_collect_by_id_card_and_by_booking_code(rig: SimulatorRig, kiosk: tuple[App, MainWindow],
-                                                tmp_path: Path) -> None:
-    _, w = kiosk
-    walk = Walk(w, rig, tmp_path)
-    booked, patients = today_bookings(rig)
-    by_card = next(a for a in booked if a["doctor_id"])  # a named doctor, to check doctor + title
-    by_code = next(a for a in booked[1:] if a["patient_id"] != by_card["patient_id"])
+def _text(screen: dict[str, Any], element_id: str) -> str:
+    return next(e["text"] for e in screen["elements"] if e["id"] == element_id)
 
-    # --- the ID-card path ----------------------------------------------------------------------
-    walk.on(w.home)
-    walk.collect_by_id_card(by_card["patient_id"], str(by_card["id"]))
-    queue = w.result.queue.text()
-    slip = walk.receipt("id-card", 1)
-    name = patients[by_card["patient_id"]]["name"]
-    assert f"姓名：{mask_name(name)}" in slip and name not in slip
-    assert patients[by_card["patient_id"]]["id_number"] not in slip
-    assert _department_name(rig, by_card["department_id"]) in slip
+
+def test_collect_by_id_card(kiosk: Any) -> None:
+    patient, booking = kiosk.patient_with_booking()
+    printed = len(kiosk.jobs())
+    kiosk.tap(id="task-collect")
+    kiosk.wait("identify")
+    kiosk.sim("idcard/insert", patient_id=patient["id"])
+    shown = kiosk.wait("appointments")
+    items = [e for e in shown["elements"] if e["role"] == "item"]
+    assert len(items) == 1 and items[0]["enabled"]
+    assert _department_name(kiosk, booking["department_id"]) in items[0]["text"]
+    kiosk.tap(id="item-0")
+    kiosk.tap(id="primary")
+    result = kiosk.wait("result")
+    queue = _text(result, "queue_number")
+
+    jobs = kiosk.jobs()
+    assert len(jobs) == printed + 1 and jobs[-1]["cut"]
+    slip = jobs[-1]["text"]
+    assert f"姓名：{mask_name(patient['name'])}" in slip and patient["name"] not in slip
+    assert patient["id_number"] not in slip
+    assert _department_name(kiosk, booking["department_id"]) in slip
     assert queue and queue in slip
-    appointment = next(a for a in _his_get(rig, f"/appointments?patient_id={by_card['patient_id']}")["appointments"]
-                       if str(a["id"]) == str(by_card["id"]))
+    appointment = next(a for a in _his_get(kiosk, f"/appointments?patient_id={patient['id']}")["appointments"]
+                       if str(a["id"]) == str(booking["id"]))
     assert appointment["status"] == "collected"
     doctor = appointment["doctor"]
     assert f"医生：{doctor['name']} {doctor['title']}" in slip
-    walk.finish()
-
-    # --- the booking-code path -----------------------------------------------------------------
-    walk.collect_by_code(by_code["booking_code"], patients[by_code["patient_id"]]["id_number"][-4:])
-    slip = walk.receipt("booking-code", 2)
-    assert w.result.queue.text() in slip
-    assert by_code["booking_code"] in slip
-    assert mask_name(patients[by_code["patient_id"]]["name"]) in slip
-    assert _department_name(rig, by_code["department_id"]) in slip
 
 
-def test_unknown_booking_code_and_his_down_show_plain_words(rig: SimulatorRig, kiosk: tuple[App, MainWindow],
-                                                            tmp_path: Path) -> None:
-    _, w = kiosk
-    walk = Walk(w, rig, tmp_path)
+def test_collect_by_booking_code(kiosk: Any) -> None:
+    patient, booking = kiosk.patient_with_booking()
+    printed = len(kiosk.jobs())
+    kiosk.tap(id="task-collect")
+    kiosk.wait("identify")
+    kiosk.tap(id="by-code")
+    kiosk.wait("code_entry")
+    kiosk.type(booking["booking_code"] + patient["id_number"][-4:])
+    kiosk.tap(id="primary")
+    kiosk.wait("appointments")
+    kiosk.tap(id="primary")
+    result = kiosk.wait("result")
+
+    slip = kiosk.jobs()[printed]["text"]
+    assert _text(result, "queue_number") in slip
+    assert booking["booking_code"] in slip
+    assert mask_name(patient["name"]) in slip
+    assert _department_name(kiosk, booking["department_id"]) in slip
+
+
+def test_unknown_booking_code_and_his_down_show_plain_words(kiosk: Any) -> None:
+    printed = len(kiosk.jobs())
     for down, expected in ((False, "未找到您的就诊信息"), (True, "医院系统暂时无法连接")):
-        rig.set_his_faults(down=down)
-        walk.on(w.home)
-        walk.refused_code("00000000", "0000")
-        assert expected in w.error.message.text()
-        assert "Traceback" not in w.error.message.text()
-        walk.click(w.home_button)
-    rig.set_his_faults()
-    assert rig.printer.receipts == []
+        kiosk.sim("his/faults", down=down)
+        kiosk.wait("home")
+        kiosk.tap(id="task-collect")
+        kiosk.wait("identify")
+        kiosk.tap(id="by-code")
+        kiosk.wait("code_entry")
+        kiosk.type("000000000000")
+        kiosk.tap(id="primary")
+        error = kiosk.wait("error")
+        message = _text(error, "error_message")
+        assert expected in message and "Traceback" not in message
+        kiosk.tap(id="home")
+    assert len(kiosk.jobs()) == printed

@@ -33,7 +33,7 @@ class AppointmentsScreen(Screen):
         scroll.setWidgetResizable(True)
         scroll.setWidget(self._list)
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.confirm = button("", "primary", name="confirm_collect")
+        self.confirm = button("", "primary", name="primary")
         self.confirm.clicked.connect(self.confirmed.emit)
         for widget in (self.hello, self.title, self.empty, self.empty_hint):
             layout.addWidget(widget)
@@ -68,8 +68,9 @@ class AppointmentsScreen(Screen):
             self._list_layout.takeAt(0)
         # collectable first, in time order; the others stay visible so nobody wonders where they went
         ordered = sorted(self._appointments, key=lambda a: (not a.collectable, a.start))
-        for appointment in ordered:
+        for index, appointment in enumerate(ordered):
             card = self._card(appointment)
+            card.setObjectName(f"item-{index}")  # the automation id: the list's order as shown
             self.cards[appointment.id] = card
             self._group.addButton(card)
             self._list_layout.addWidget(card)
@@ -77,7 +78,7 @@ class AppointmentsScreen(Screen):
         self.retranslate()
 
     def _card(self, appointment: Appointment) -> QPushButton:
-        card = button("", "card", name=f"appointment_{appointment.id}")
+        card = button("", "card")
         card.setCheckable(True)
         card.setEnabled(appointment.collectable)
         card.setChecked(appointment.id == self._selected_id)

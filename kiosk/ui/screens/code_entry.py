@@ -44,7 +44,7 @@ class CodeEntryScreen(Screen):
         self.last4_field.clicked.connect(lambda: self._focus(self.last4_field))
         self.keypad = Keypad()
         self.keypad.key_pressed.connect(self._on_keypad_key_pressed)
-        self.confirm = button("", "primary", name="confirm_code")
+        self.confirm = button("", "primary", name="primary")
         self.confirm.clicked.connect(self._on_confirm_clicked)
         fields = QVBoxLayout()
         for widget in (self.code_label, self.code_field, self.last4_label, self.last4_field):

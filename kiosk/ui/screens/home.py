@@ -21,6 +21,8 @@ class _Task:
     row: int
     column: int
     span: int = 1
+    element: str = ""
+    """The tile's automation id when it differs from `task-<key>`."""
 
 
 # the busiest task (预约取号) gets the full width at the top
@@ -29,7 +31,7 @@ TASKS = (
     _Task("book", False, 1, 0),
     _Task("pay", False, 1, 1),
     _Task("checkin", False, 2, 0),
-    _Task("lookup", False, 2, 1),
+    _Task("lookup", False, 2, 1, element="task-records"),
 )
 
 
@@ -54,7 +56,7 @@ class HomeScreen(Screen):
             box = QWidget()
             column = QVBoxLayout(box)
             column.setContentsMargins(0, 0, 0, 0)
-            tile = button("", "tile", name=f"task_{task.key}")
+            tile = button("", "tile", name=task.element or f"task-{task.key}")
             tile.setEnabled(task.active)
             tile.clicked.connect(lambda _=False, key=task.key: self.task_chosen.emit(key))
             note = label("", "tile-note", center=True)

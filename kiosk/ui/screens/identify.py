@@ -27,7 +27,7 @@ class IdentifyScreen(Screen):
         self.others = label("", "subtitle", center=True)
         self.warning = label("", "warning", center=True)
         self.warning.hide()
-        self.code = button("", "primary", name="enter_code")
+        self.code = button("", "primary", name="by-code")
         self.code.clicked.connect(self.code_requested.emit)
         layout.addStretch(1)
         layout.addWidget(self.title)

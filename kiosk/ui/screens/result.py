@@ -29,7 +29,7 @@ class ResultScreen(Screen):
         self.where = label("", "subtitle", center=True)
         self.take = label("", "warning", center=True)
         self.take.setObjectName("take_notice")
-        self.finish = button("", "primary", name="finish")
+        self.finish = button("", "primary", name="primary")
         self.finish.clicked.connect(self.finished.emit)
         layout.addStretch(1)
         layout.addWidget(self.icon, 0, Qt.AlignmentFlag.AlignCenter)

@@ -15,8 +15,20 @@ def set_role(widget: QWidget, role: str, **props: object) -> None:
     widget.style().polish(widget)
 
 
-def label(text: str = "", role: str = "", *, wrap: bool = True, center: bool = False) -> QLabel:
+def dynamic_property(widget: QWidget, name: str) -> object:
+    """`widget.property(name)`, or None when it was never set. PySide6 (6.x) answers an unset property
+    with a False it does not own: enough such calls drive False's reference count to zero and crash the
+    interpreter (seen at exit after a few thousand), so an unset property is never asked for."""
+    if name.encode() not in (bytes(n.data()) for n in widget.dynamicPropertyNames()):
+        return None
+    return widget.property(name)
+
+
+def label(text: str = "", role: str = "", *, wrap: bool = True, center: bool = False, name: str = "") -> QLabel:
+    """A styled label; a screen's heading (role "title") is its `title` element for the automation port."""
     widget = QLabel(text)
+    if name or role == "title":
+        widget.setObjectName(name or "title")
     widget.setWordWrap(wrap)
     if role:
         set_role(widget, role)

@@ -23,9 +23,15 @@ class IdleWatcher(QObject):
     expired = Signal()
 
     def __init__(
-        self, timeout_s: int, paused: Callable[[], bool] = lambda: False, parent: QObject | None = None
+        self,
+        timeout_s: int,
+        paused: Callable[[], bool] = lambda: False,
+        scope: QWidget | None = None,
+        parent: QObject | None = None,
     ) -> None:
+        """With `scope`, only touches on that window count (a tester's panel next to it is not the patient)."""
         super().__init__(parent)
+        self._scope = scope
         self.timeout_s = timeout_s
         self.remaining = timeout_s
         self.armed = False
@@ -62,8 +68,13 @@ class IdleWatcher(QObject):
         elif self.remaining <= WARN_SECONDS:
             self.countdown.emit(self.remaining)
 
+    def _in_scope(self, watched: QObject) -> bool:
+        if self._scope is None:
+            return True
+        return isinstance(watched, QWidget) and watched.window() is self._scope
+
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        if self.armed and event.type() in _ACTIVITY:
+        if self.armed and event.type() in _ACTIVITY and self._in_scope(watched):
             self.poke()
         return False
 

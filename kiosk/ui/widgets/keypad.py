@@ -24,13 +24,13 @@ class Keypad(QWidget):
         layout = ["123", "456", "789", ("X", "0", DELETE)]
         for row, keys in enumerate(layout):
             for col, key in enumerate(keys):
-                widget = button(key, "key", name=f"key_{'del' if key == DELETE else key}")
+                widget = button(key, "key", name=f"keypad-{'del' if key == DELETE else key.lower()}")
                 if key == DELETE:
                     widget.setProperty("role", "key-small")
                 widget.clicked.connect(lambda _=False, k=key: self.key_pressed.emit(k))
                 grid.addWidget(widget, row, col)
                 self.keys[key] = widget
-        clear = button("", "key-small", name="key_clear")
+        clear = button("", "key-small", name="keypad-clear")
         clear.clicked.connect(lambda: self.key_pressed.emit(CLEAR))
         grid.addWidget(clear, len(layout), 0, 1, 3)
         self.keys[CLEAR] = clear

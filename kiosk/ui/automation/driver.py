@@ -1,0 +1,109 @@
+"""The GUI-thread side of the automation port: reads the screen and taps through real mouse events.
+
+A tap is a press and release at the element's centre sent with QTest to the widget itself, so it
+takes the path a finger's does (event filters, the idle timer, the widget's own click handling).
+The HTTP threads hand work over with `call()`; every action runs on the GUI thread.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QObject, QPoint, Qt, Signal
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication, QWidget
+
+from kiosk.domain.errors import AutomationRefused
+from kiosk.ui.automation.elements import ScreenState, find_element
+from kiosk.ui.automation.inspect import describe, element_of, visible_widgets
+
+if TYPE_CHECKING:
+    from kiosk.ui.main_window import MainWindow
+
+T = TypeVar("T")
+
+GUI_TIMEOUT_S = 30.0
+"""How long an HTTP thread waits for the GUI thread before it answers 503 (a frozen screen)."""
+
+
+def _keypad_id(char: str) -> str:
+    return f"keypad-{char.lower()}"
+
+
+class AutomationDriver(QObject):
+    """Lives on the GUI thread (a child of the window); `call` is for the other threads."""
+
+    _job = Signal(object)
+
+    def __init__(self, window: MainWindow) -> None:
+        super().__init__(window)
+        self.window = window
+        self._one_at_a_time = threading.Lock()
+        # emitted from an HTTP thread, delivered queued onto the GUI thread this object lives on
+        self._job.connect(self._run)
+
+    def call(self, action: Callable[[], T]) -> T:
+        """Run `action` on the GUI thread and return its result (or raise what it raised)."""
+        future: Future[T] = Future()
+        with self._one_at_a_time:
+            self._job.emit((action, future))
+            try:
+                return future.result(GUI_TIMEOUT_S)
+            except TimeoutError:
+                future.cancel()
+                raise AutomationRefused(503, "GUI_NOT_RESPONDING",
+                                        f"the screen did not answer within {GUI_TIMEOUT_S:.0f} s") from None
+
+    def _run(self, job: tuple[Callable[[], Any], Future[Any]]) -> None:
+        action, future = job
+        if not future.set_running_or_notify_cancel():
+            return
+        try:
+            future.set_result(action())
+        except BaseException as exc:  # noqa: BLE001 - handed back to the HTTP thread that asked
+            future.set_exception(exc)
+
+    # --- actions (GUI thread) ---------------------------------------------------------------------------
+    def screen(self) -> ScreenState:
+        QApplication.processEvents()  # pending layouts and repaints first: rects as the patient sees them
+        return describe(self.window)
+
+    def tap(self, element_id: str | None = None, text: str | None = None, at: tuple[int, int] | None = None
+            ) -> ScreenState:
+        if at is not None:
+            self._tap_at(QPoint(int(at[0]), int(at[1])))
+        else:
+            QApplication.processEvents()
+            widgets = visible_widgets(self.window)
+            elements = [element_of(self.window, w) for w in widgets]
+            chosen = find_element(elements, element_id=element_id, text=text)
+            self._press(widgets[elements.index(chosen)])
+        return self.screen()
+
+    def type_text(self, text: str) -> ScreenState:
+        for char in text:
+            self.tap(element_id=_keypad_id(char))
+        return self.screen()
+
+    def screenshot(self) -> bytes:
+        data = QByteArray()
+        buffer = QBuffer(data)
+        buffer.open(QIODevice.OpenModeFlag.WriteOnly)
+        self.window.grab().save(buffer, "PNG")
+        buffer.close()
+        return bytes(data.data())
+
+    def _tap_at(self, point: QPoint) -> None:
+        if not self.window.rect().contains(point):
+            raise AutomationRefused(404, "ELEMENT_NOT_FOUND", f"({point.x()}, {point.y()}) is outside the window")
+        target = self.window.childAt(point) or self.window
+        QTest.mouseClick(target, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, target.mapFrom(self.window, point))
+
+    @staticmethod
+    def _press(widget: QWidget) -> None:
+        # the centre of the part that shows (a list item may be half scrolled out of view)
+        centre = widget.visibleRegion().boundingRect().center()
+        QTest.mouseClick(widget, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, centre)

@@ -1,0 +1,162 @@
+"""The e2e fixture: one `kiosk demo --automation-port 0 --control-port 0` process for the session (the
+real window offscreen, real drivers on the simulators, the reference HIS in its own process), driven
+only through its automation port and the simulators' control port, as a tester would.
+
+`kiosk` (function scope) hands each test that process reset to the home screen with every simulator
+back to normal, so tests do not depend on each other's order.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from kiosk.ui.automation.client import AutomationClient
+from kiosk.ui.demo import his_fixtures, today_bookings
+from simulators.control_client import ControlClient
+
+TOKEN = "e2e-automation-token"
+START_TIMEOUT_S = 120.0
+_URL = re.compile(r"^\s+(automation|control): (http://\S+)")
+
+
+@dataclass
+class DemoKiosk:
+    """The running demo: `kiosk` drives the screen, `sims` the devices; the shortcuts are what tests use."""
+
+    kiosk: AutomationClient
+    sims: ControlClient
+    out: Path
+    process: subprocess.Popen[bytes]
+    token: str = TOKEN
+    used_patients: set[str] = field(default_factory=set)
+
+    # --- the screen ------------------------------------------------------------------------------
+    def screen(self) -> dict[str, Any]:
+        return self.kiosk.screen()
+
+    def tap(self, id: str | None = None, text: str | None = None) -> dict[str, Any]:
+        return self.kiosk.tap(id=id, text=text)
+
+    def type(self, text: str) -> dict[str, Any]:
+        return self.kiosk.type(text)
+
+    def wait(self, screen: str, timeout_s: float = 20.0) -> dict[str, Any]:
+        return self.kiosk.wait(screen, timeout_s)
+
+    def element(self, element_id: str) -> dict[str, Any] | None:
+        return self.kiosk.element(element_id)
+
+    # --- the devices and the HIS -----------------------------------------------------------------
+    def sim(self, action: str, **fields: Any) -> None:
+        self.sims.act(action, **fields)
+
+    def ledger(self) -> list[dict[str, Any]]:
+        return self.sims.ledger()
+
+    def jobs(self) -> list[dict[str, Any]]:
+        return self.sims.jobs()
+
+    @property
+    def his_url(self) -> str:
+        return str(self.sims.describe()["simulators"]["his"]["url"])
+
+    def fixtures(self) -> dict[str, Any]:
+        return his_fixtures(self.his_url)
+
+    def patient_with_booking(self) -> tuple[dict[str, Any], dict[str, Any]]:
+        """A patient no other test has used whose only booking today is one to collect this morning
+        with a named doctor (so the one item offered is that booking), and that booking."""
+        fixtures = self.fixtures()
+        morning, patients = today_bookings(fixtures)
+        today = morning[0]["date"] if morning else ""
+        booked_today: dict[str, int] = {}
+        for appointment in fixtures["appointments"]:
+            if appointment["date"] == today and appointment["status"] == "booked":
+                booked_today[appointment["patient_id"]] = booked_today.get(appointment["patient_id"], 0) + 1
+        for appointment in morning:
+            patient_id = appointment["patient_id"]
+            if booked_today[patient_id] == 1 and appointment["doctor_id"] and patient_id not in self.used_patients:
+                self.used_patients.add(patient_id)
+                return patients[patient_id], appointment
+        raise AssertionError("the HIS seed has no unused patient with one morning booking today")
+
+    def reset(self) -> None:
+        """Every simulator back to normal, no card on any reader, the kiosk on its home screen."""
+        self.sim("his/faults")
+        self.sim("printer/fault", fault="ok")
+        self.sim("payment/behaviour", behaviour="approve")
+        if self.sims.idcard() is not None:
+            self.sim("idcard/remove")
+        if self.sims.insurance() is not None:
+            self.sim("insurance/remove")
+        if self.element("home") is not None:
+            self.tap(id="home")
+        self.wait("home")
+
+
+def _read_urls(process: subprocess.Popen[bytes], log: Path) -> dict[str, str]:
+    """The automation and control URLs the demo prints once its home screen shows."""
+    urls: dict[str, str] = {}
+    done = threading.Event()
+
+    def read() -> None:
+        assert process.stdout is not None
+        with open(log, "ab") as copy:
+            for raw in process.stdout:
+                copy.write(raw)
+                copy.flush()
+                match = _URL.match(raw.decode(errors="replace"))
+                if match:
+                    urls[match.group(1)] = match.group(2)
+                    if len(urls) == 2:
+                        done.set()
+
+    threading.Thread(target=read, daemon=True).start()
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while not done.wait(0.2):
+        if process.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError(f"kiosk demo did not start (see {log})")
+    return urls
+
+
+@pytest.fixture(scope="session")
+def demo_kiosk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoKiosk]:
+    out = tmp_path_factory.mktemp("demo")
+    config = out / "kiosk.toml"
+    # a long idle timeout: a test's own pauses must not send the kiosk home behind its back
+    config.write_text(f'[kiosk]\nautomation_token = "{TOKEN}"\nidle_timeout_s = 600\n', encoding="utf-8")
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "kiosk", "--config", str(config), "demo", "--automation-port", "0",
+         "--control-port", "0", "--out", str(out)],
+        stdout=subprocess.PIPE, stderr=open(out / "stderr.log", "wb"), env=env,  # noqa: SIM115
+    )
+    try:
+        urls = _read_urls(process, out / "stdout.log")
+        kiosk = AutomationClient(urls["automation"], TOKEN)
+        kiosk.wait_until_up(30)
+        yield DemoKiosk(kiosk, ControlClient(urls["control"]), out, process)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
+
+
+@pytest.fixture
+def kiosk(demo_kiosk: DemoKiosk) -> DemoKiosk:
+    demo_kiosk.reset()
+    return demo_kiosk
