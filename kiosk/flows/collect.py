@@ -63,6 +63,13 @@ class CollectState:
     failed_at: CollectStep | None = None
     session: str | None = None
     """The journal owner of this patient session's entries (None without a journal)."""
+    fee_settled: bool = False
+    """The fee due at collection was paid here, or left for a staffed window (the slip says which)."""
+
+    @property
+    def fee_pending(self) -> bool:
+        """Collected with a fee due that the patient has not yet paid here or left for a window."""
+        return self.collected is not None and bool(self.collected.fee_due) and not self.fee_settled
 
     @property
     def selected(self) -> Appointment | None:
@@ -181,11 +188,24 @@ class CollectFlow:
             self._journal_settle(key, EntryState.CONFIRMED, {"queue_number": collected.queue_number}, state)
         except NotOwner as exc:
             return self.fail(collecting, _handed_to_recovery(exc))
-        config = self._services.config.kiosk
-        context = SlipContext(config.hospital_name, config.id, self._services.clock(), state.collect_key)
-        slip = registration_slip(patient, collected, context)
         log.info("collect: collected", extra={"appointment_id": appointment.id})
-        return dataclasses.replace(collecting, step=CollectStep.PRINTING, collected=collected, slip=slip)
+        return dataclasses.replace(collecting, step=CollectStep.PRINTING, collected=collected,
+                                   slip=self._slip(state, collected, None))
+
+    def fee_paid(self, state: CollectState, method: str) -> CollectState:
+        """The fee was paid at this kiosk (`method` as printed, e.g. 银行卡): the slip says so."""
+        assert state.collected is not None
+        return dataclasses.replace(state, fee_settled=True, slip=self._slip(state, state.collected, method))
+
+    def fee_later(self, state: CollectState) -> CollectState:
+        """The patient pays at a staffed window: the slip keeps "请到收费窗口缴费"."""
+        return dataclasses.replace(state, fee_settled=True)
+
+    def _slip(self, state: CollectState, collected: Collected, method: str | None) -> Document:
+        assert state.patient is not None and state.collect_key is not None
+        config = self._services.config.kiosk
+        context = SlipContext(config.hospital_name, config.id, self._services.clock(), state.collect_key, method)
+        return registration_slip(state.patient, collected, context)
 
     def print_slip(self, state: CollectState) -> CollectState:
         """Print the slip. On a printer fault the collection stands and `can_reprint` stays True."""
