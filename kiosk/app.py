@@ -191,9 +191,7 @@ def run(config: Config, rig: SimulatorRig | None = None, smoke: bool = False,
     except ConfigError as exc:
         print(f"kiosk: config error: {exc.detail}", file=sys.stderr)
         return 2
-    # Every step a crash left half-done is settled before a patient can start a new one.
     his = app.services.his
-    app.recovery.run()
 
     def drain() -> None:
         if app.journal.backlog():
@@ -214,6 +212,9 @@ def run(config: Config, rig: SimulatorRig | None = None, smoke: bool = False,
     for worker in workers:
         worker.start()
     window = MainWindow(app.services)
+    # Every step a crash left half-done is settled before a patient can start a new one: the window
+    # shows 系统准备中 until recovery's first pass is over, then the home screen.
+    window.recover(app.recovery.run)
     _place_window(window, options.window_size, config.kiosk.fullscreen)
     window.start_health_checks()
     qt_app.processEvents()

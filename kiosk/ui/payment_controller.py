@@ -25,7 +25,13 @@ from kiosk.ui.i18n import Translator
 from kiosk.ui.screens.base import Screen
 from kiosk.ui.screens.error import ErrorScreen
 from kiosk.ui.screens.pay_method import CARD, LATER, SCAN, SHOW_QR, PayMethodScreen
-from kiosk.ui.screens.paying import CardPaymentScreen, PrintingScreen, QrPaymentScreen, ScanPaymentScreen
+from kiosk.ui.screens.paying import (
+    CardPaymentScreen,
+    PayingScreen,
+    PrintingScreen,
+    QrPaymentScreen,
+    ScanPaymentScreen,
+)
 from kiosk.ui.screens.split import SplitScreen
 from kiosk.ui.tasks import TaskRunner
 
@@ -222,8 +228,8 @@ class PaymentController(QObject):
 
     def _wait_for_code(self) -> None:
         scanner = self.services.scanner
-        assert scanner is not None
-        self.screens.scan.show_view(None)
+        assert scanner is not None and self.run is not None
+        self.screens.scan.show_view(PaymentView(Phase.CHECKING, self.run.self_pay))
         self._show(self.screens.scan, self._step)
         cancel = self._scan_cancel = Cancel()
         generation = self._generation
@@ -254,9 +260,10 @@ class PaymentController(QObject):
         generation = self._generation
         self._phase = None
         self._set_paying(True)
-        if isinstance(screen, (CardPaymentScreen, ScanPaymentScreen, QrPaymentScreen, PrintingScreen)):
-            screen.show_view(PaymentView(Phase.TERMINAL if screen is self.screens.card else Phase.CHECKING,
-                                         run.self_pay))
+        # what shows until the engine's first view: the terminal starting, or the order being made
+        first = {self.screens.card: Phase.TERMINAL, self.screens.scan: Phase.PRESETTLING}.get(screen, Phase.CHECKING)
+        if isinstance(screen, PayingScreen):
+            screen.show_view(PaymentView(first, run.self_pay))
         self._show(screen, self._step)
 
         def work() -> Paid:
@@ -295,7 +302,7 @@ class PaymentController(QObject):
                   Phase.PRINTING: s.printing}.get(view.phase)
         current = self._current()
         if target is None:
-            if isinstance(current, (CardPaymentScreen, ScanPaymentScreen, QrPaymentScreen, PrintingScreen)):
+            if isinstance(current, PayingScreen):
                 current.show_view(view)
             self._set_paying(True)
             return

@@ -107,3 +107,5 @@ class BillsScreen(Screen):
             title.setText(f"{t.tr(f'bill.{bill.kind}')}  {bill.order_no}")
             items.setText("\n".join(f"{i.name} ×{i.quantity}  {i.amount}" for i in bill.items))
             subtotal.setText(t.tr("bills.subtotal", amount=bill.amount))
+            # a button does not grow with the labels drawn in it: as tall as its item lines need
+            card.setMinimumHeight(card.layout().sizeHint().height())

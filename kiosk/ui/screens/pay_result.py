@@ -61,7 +61,7 @@ class PayResultScreen(Screen):
         method = t.tr(f"paymethod.{paid.method.value}")
         self.amount.setText(t.tr("paid.amount", amount=paid.record.amount, method=method))
         self.receipt.setText(t.tr("paid.receipt", receipt=paid.record.receipt_no))
-        steps = "；".join(dict.fromkeys(self._steps))
+        steps = "\n".join(dict.fromkeys(self._steps))
         self.next.setText(t.tr("paid.next", steps=steps) if steps else "")
         self.next.setVisible(bool(steps))
         key = "payment.done" if paid.printed else "payment.done_not_printed"

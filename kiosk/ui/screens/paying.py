@@ -12,7 +12,8 @@ from kiosk.ui.screens.base import Screen
 from kiosk.ui.widgets.common import label
 from kiosk.ui.widgets.qr import qr_pixmap
 
-_PHASE_KEYS = {Phase.RECORDING: "pay.recording", Phase.UNDOING: "pay.undoing"}
+_PHASE_KEYS = {Phase.CHECKING: "pay.working", Phase.PRESETTLING: "pay.working", Phase.RECORDING: "pay.recording",
+               Phase.UNDOING: "pay.undoing"}
 
 
 class PayingScreen(Screen):
@@ -72,12 +73,13 @@ class ScanPaymentScreen(PayingScreen):
     def status_key(self, view: PaymentView) -> str:
         if view.phase is Phase.WAITING_CONFIRMATION:
             return "scan.confirm"
+        if view.phase is Phase.CHECKING:
+            return "scan.hint"  # no code read yet: nothing is in flight
         return super().status_key(view)
 
     def retranslate(self) -> None:
         super().retranslate()
-        if self.view is None:
-            self.status.setText(self.t.tr("scan.hint"))
+        self.hint.setVisible(self.view is not None and self.view.phase is not Phase.CHECKING)
 
 
 class QrPaymentScreen(PayingScreen):
