@@ -22,7 +22,7 @@ from collections.abc import Callable
 from kiosk.devices import ecr
 from kiosk.devices.payment import EcrPaymentTerminal
 from kiosk.domain.money import Money
-from simulators.payment import PaymentTerminalSimulator
+from simulators.payment import PaymentTerminalSimulator, TerminalTiming
 
 FS = b"\x1c"
 
@@ -120,7 +120,7 @@ def codec_figures() -> dict[str, float]:
 
 
 def run(sales: int) -> dict[str, object]:
-    sim = PaymentTerminalSimulator()
+    sim = PaymentTerminalSimulator(timing=TerminalTiming.instant())
     path = sim.start()
     report: dict[str, object] = {"sales": sales, "codec": codec_figures()}
     try:

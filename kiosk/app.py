@@ -173,6 +173,26 @@ def _start_automation(window: Any, config: Config, port: int | None) -> Any:
     return server
 
 
+def _recover_before_home(window: Any, recovery: Recovery, qt_app: Any) -> None:
+    """Every step a crash left half-done is settled before a patient can start a new one; the screen
+    says `recovering` meanwhile. Recovery's own waits (HIS timeout, terminal T2) bound this."""
+    window.show_screen(window.recovering)
+    finished = threading.Event()
+
+    def settle() -> None:
+        try:
+            recovery.run()
+        except Exception:
+            log.exception("recovery at start failed")
+        finally:
+            finished.set()
+
+    threading.Thread(target=settle, name="sync-recovery-start", daemon=True).start()
+    while not finished.wait(0.05):
+        qt_app.processEvents()
+    window.show_screen(window.home)
+
+
 def run(config: Config, rig: SimulatorRig | None = None, smoke: bool = False,
         options: RunOptions | None = None) -> int:
     """`kiosk run` (and `kiosk demo`, with `rig`): the app. Returns the process exit code. With `smoke`,
@@ -209,13 +229,11 @@ def run(config: Config, rig: SimulatorRig | None = None, smoke: bool = False,
         Periodic("metrics", 15.0, export_metrics),
     ]
     export_metrics()
+    window = MainWindow(app.services)
+    _place_window(window, options.window_size, config.kiosk.fullscreen)
+    _recover_before_home(window, app.recovery, qt_app)
     for worker in workers:
         worker.start()
-    window = MainWindow(app.services)
-    # Every step a crash left half-done is settled before a patient can start a new one: the window
-    # shows 系统准备中 until recovery's first pass is over, then the home screen.
-    window.recover(app.recovery.run)
-    _place_window(window, options.window_size, config.kiosk.fullscreen)
     window.start_health_checks()
     qt_app.processEvents()
     startup_s = time.time() - _process_start_time()

@@ -49,6 +49,25 @@ class Behaviour(str, Enum):
     SIGN_IN = "sign_in"  # status SIGN_IN; money commands answered ER
 
 
+@dataclass(frozen=True)
+class TerminalTiming:
+    """How long the cardholder and the bank take, as on a real terminal: insert the card, type the
+    PIN, wait for the host. About 3 s in all by default, so that a kill can land mid-transaction;
+    `instant()` for tests where speed matters."""
+
+    card_s: float = 1.0
+    pin_s: float = 1.5
+    host_s: float = 0.5
+
+    @classmethod
+    def instant(cls) -> TerminalTiming:
+        return cls(0.0, 0.0, 0.0)
+
+    @property
+    def total_s(self) -> float:
+        return self.card_s + self.pin_s + self.host_s
+
+
 @dataclass
 class SimTransaction:
     """One entry of the terminal's log (every final answer it produced, delivered or not)."""
@@ -200,6 +219,7 @@ class PaymentTerminalSimulator:
         ack_timeout_s: float = 0.5,
         decline_rc: str = "05",
         pin_timeout_s: float = 0.0,
+        timing: TerminalTiming | None = None,
     ) -> None:
         self._own_dir = None if link_path else tempfile.mkdtemp(prefix="kiosk-payment-")
         self.path = link_path or os.path.join(self._own_dir or "", "payment")
@@ -207,6 +227,7 @@ class PaymentTerminalSimulator:
         self.ack_timeout_s = ack_timeout_s
         self.decline_rc = decline_rc
         self.pin_timeout_s = pin_timeout_s
+        self.timing = timing or TerminalTiming()
         self.stats = SimStats()
         self._behaviour = Behaviour.APPROVE
         self._garble_pending = False
@@ -365,9 +386,14 @@ class PaymentTerminalSimulator:
         self._pty.write(data)
 
     def _pause(self, seconds: float) -> None:
+        """Wait (the cardholder, the bank) while obeying the control API; an unplug meanwhile ends the
+        transaction unfinished, as pulling a real terminal's cable would."""
+        link = self._pty
         end = time.monotonic() + seconds
         while (left := end - time.monotonic()) > 0 and not self._stop.is_set():
             self._run_commands()
+            if self._pty is not link:
+                raise _Unplugged()
             self._stop.wait(min(left, _POLL_S))
 
     def _send(self, data: bytes) -> bool:
@@ -508,6 +534,7 @@ class PaymentTerminalSimulator:
         needs_card = tx.command in ("01", "03")
         if needs_card:
             self._progress("INSERT_CARD")
+            self._pause(self.timing.card_s)
             if not tx.card:
                 tx.card = "622202******" + f"{len(self._log) + 1234:04d}"[-4:]
         if behaviour in (Behaviour.CARD_REMOVED, Behaviour.CANCELLED):
@@ -515,6 +542,7 @@ class PaymentTerminalSimulator:
             return
         if tx.command == "01":
             self._progress("ENTER_PIN")
+            self._pause(self.timing.pin_s)
         if behaviour is Behaviour.PIN_TIMEOUT:
             self._pause(self.pin_timeout_s)
             self._finish(tx, "TO")
@@ -525,6 +553,7 @@ class PaymentTerminalSimulator:
             self._unplug()
             raise _Unplugged()
         self._progress("PROCESSING")
+        self._pause(self.timing.host_s)
         rc = self.decline_rc if behaviour is Behaviour.DECLINE else "00"
         if needs_card:
             self._progress("REMOVE_CARD")
@@ -558,8 +587,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--link", default="/tmp/kiosk-payment", help="symlink the driver opens")
     parser.add_argument("--behaviour", default="approve", choices=[b.value for b in Behaviour])
     parser.add_argument("--latency", type=float, default=0.3, help="seconds before each frame")
+    parser.add_argument("--card-s", type=float, default=TerminalTiming.card_s, help="seconds to insert the card")
+    parser.add_argument("--pin-s", type=float, default=TerminalTiming.pin_s, help="seconds to type the PIN")
+    parser.add_argument("--host-s", type=float, default=TerminalTiming.host_s, help="seconds the bank's host takes")
     args = parser.parse_args(argv)
-    sim = PaymentTerminalSimulator(args.link, latency_s=args.latency)
+    timing = TerminalTiming(args.card_s, args.pin_s, args.host_s)
+    sim = PaymentTerminalSimulator(args.link, latency_s=args.latency, timing=timing)
     sim.behaviour = Behaviour(args.behaviour)
     print(f"payment terminal on {sim.start()} ({args.behaviour}); Ctrl-C stops")
     try:

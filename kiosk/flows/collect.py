@@ -21,12 +21,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
 
+from kiosk.devices.base import Cancel
 from kiosk.domain.appointment import Appointment, Collected
 from kiosk.domain.document import Document
 from kiosk.domain.errors import DeviceOffline, HisUnavailable, KioskError
 from kiosk.domain.outcome import Outcome, outcome_of
 from kiosk.domain.patient import IdCardData, InsuranceCardData, Patient
+from kiosk.domain.payment import PayMethod, QrMode
 from kiosk.flows.identify import Identified, Identifier
+from kiosk.flows.payment import Charge, Paid, PaymentEngine, ViewCallback
 from kiosk.flows.receipts import SlipContext, registration_slip
 from kiosk.flows.services import HisApi, Services
 from kiosk.sync.journal import EntryState, JournalError, NotOwner
@@ -40,6 +43,8 @@ class CollectStep(str, Enum):
     IDENTIFY = "identify"
     CHOOSE_APPOINTMENT = "choose_appointment"
     COLLECTING = "collecting"
+    PAYING_FEE = "paying_fee"
+    """取号时缴费: the fee due is paid here through the payment engine (optional, before printing)."""
     PRINTING = "printing"
     DONE = "done"
     ERROR = "error"
@@ -63,13 +68,8 @@ class CollectState:
     failed_at: CollectStep | None = None
     session: str | None = None
     """The journal owner of this patient session's entries (None without a journal)."""
-    fee_settled: bool = False
-    """The fee due at collection was paid here, or left for a staffed window (the slip says which)."""
-
-    @property
-    def fee_pending(self) -> bool:
-        """Collected with a fee due that the patient has not yet paid here or left for a window."""
-        return self.collected is not None and bool(self.collected.fee_due) and not self.fee_settled
+    fee_paid: Paid | None = None
+    """The fee due at collection, paid at the kiosk (None: nothing due, or paid at the window)."""
 
     @property
     def selected(self) -> Appointment | None:
@@ -87,6 +87,11 @@ class CollectState:
         )
 
     @property
+    def can_pay_fee(self) -> bool:
+        """A fee is due and not yet paid: offer to pay it here (`CollectFlow.pay_fee`)."""
+        return self.collected is not None and bool(self.collected.fee_due) and self.fee_paid is None
+
+    @property
     def can_reprint(self) -> bool:
         return self.slip is not None and self.collected is not None and not self.printed
 
@@ -94,9 +99,11 @@ class CollectState:
 class CollectFlow:
     """The transitions of 预约取号 over the injected services (HIS client + receipt printer)."""
 
-    def __init__(self, services: Services, new_key: Callable[[], str] = lambda: str(uuid.uuid4())) -> None:
+    def __init__(self, services: Services, new_key: Callable[[], str] = lambda: str(uuid.uuid4()),
+                 engine: PaymentEngine | None = None) -> None:
         self._services = services
         self._new_key = new_key
+        self._engine = engine or PaymentEngine(services)
 
     def start(self) -> CollectState:
         journal = self._services.journal
@@ -188,24 +195,33 @@ class CollectFlow:
             self._journal_settle(key, EntryState.CONFIRMED, {"queue_number": collected.queue_number}, state)
         except NotOwner as exc:
             return self.fail(collecting, _handed_to_recovery(exc))
+        slip = self._slip(patient, collected, state.collect_key, None)
         log.info("collect: collected", extra={"appointment_id": appointment.id})
-        return dataclasses.replace(collecting, step=CollectStep.PRINTING, collected=collected,
-                                   slip=self._slip(state, collected, None))
+        return dataclasses.replace(collecting, step=CollectStep.PRINTING, collected=collected, slip=slip)
 
-    def fee_paid(self, state: CollectState, method: str) -> CollectState:
-        """The fee was paid at this kiosk (`method` as printed, e.g. 银行卡): the slip says so."""
-        assert state.collected is not None
-        return dataclasses.replace(state, fee_settled=True, slip=self._slip(state, state.collected, method))
+    def pay_fee(self, state: CollectState, method: PayMethod, on_view: ViewCallback | None = None,
+                cancel: Cancel | None = None, mode: QrMode = QrMode.SHOW,
+                auth_code: str | None = None) -> CollectState:
+        """Pay the fee due at 取号 here, through the one payment engine (journaled, undone on failure);
+        the slip then says how it was paid. Next: printing. A failure is not retried from here: what the
+        engine could not settle is recovery's, and a new attempt starts from the choice of method."""
+        if not state.can_pay_fee or state.patient is None or state.collected is None:
+            raise ValueError("no fee due to pay")
+        collected, patient = state.collected, state.patient
+        appointment = collected.appointment
+        paying = dataclasses.replace(state, step=CollectStep.PAYING_FEE, error=None, failed_at=None)
+        charge = Charge.for_appointment(patient, appointment.id, collected.fee_due, f"挂号费 {appointment.department}")
+        try:
+            paid = self._engine.start(charge, state.session).pay(method, on_view, cancel, mode, auth_code)
+        except KioskError as exc:
+            return self.fail(paying, exc)
+        slip = self._slip(patient, collected, state.collect_key or paid.record.id, paid.method.label)
+        return dataclasses.replace(paying, step=CollectStep.PRINTING, fee_paid=paid, slip=slip)
 
-    def fee_later(self, state: CollectState) -> CollectState:
-        """The patient pays at a staffed window: the slip keeps "请到收费窗口缴费"."""
-        return dataclasses.replace(state, fee_settled=True)
-
-    def _slip(self, state: CollectState, collected: Collected, method: str | None) -> Document:
-        assert state.patient is not None and state.collect_key is not None
+    def _slip(self, patient: Patient, collected: Collected, transaction_no: str, method: str | None) -> Document:
         config = self._services.config.kiosk
-        context = SlipContext(config.hospital_name, config.id, self._services.clock(), state.collect_key, method)
-        return registration_slip(state.patient, collected, context)
+        context = SlipContext(config.hospital_name, config.id, self._services.clock(), transaction_no, method)
+        return registration_slip(patient, collected, context)
 
     def print_slip(self, state: CollectState) -> CollectState:
         """Print the slip. On a printer fault the collection stands and `can_reprint` stays True."""

@@ -142,7 +142,7 @@ def payment_receipt(patient: Patient | None, bills: tuple[Bill, ...], facts: Rec
     steps = [b.next_step for b in bills if b.next_step]
     if steps:
         blocks += [Rule(), Text("下一步：", bold=True)]
-        blocks += [Text(f"· {step}") for step in dict.fromkeys(steps)]
+        blocks += [Text(f"{n}. {step}") for n, step in enumerate(dict.fromkeys(steps), start=1)]
     blocks += _footer(ctx)
     return Document(title="缴费凭条", blocks=tuple(blocks))
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -9,14 +10,16 @@ from typing import Any
 from PySide6.QtCore import QObject
 from PySide6.QtWidgets import QWidget
 
+from kiosk.devices.base import Cancel
 from kiosk.domain.errors import KioskError
 from kiosk.domain.idnumber import mask_name
+from kiosk.domain.payment import PayMethod, QrMode
 from kiosk.flows.collect import CollectFlow, CollectState, CollectStep
-from kiosk.flows.payment import Charge
+from kiosk.flows.payment import ViewCallback
 from kiosk.flows.services import Services
 from kiosk.ui.credentials import CredentialWaiter
 from kiosk.ui.i18n import Translator
-from kiosk.ui.payment_controller import PaymentController, Purpose
+from kiosk.ui.payment_controller import Offer, PaymentController
 from kiosk.ui.screens.appointments import AppointmentsScreen
 from kiosk.ui.screens.base import Screen
 from kiosk.ui.screens.code_entry import CodeEntryScreen
@@ -83,6 +86,7 @@ class CollectController(QObject):
         self.state: CollectState | None = None
         self._session = 0
         self.readers = CredentialWaiter(services, tasks, self)
+        self._fee_later = False
         self._id_card_used = False
         screens.identify.code_requested.connect(self._on_identify_code_requested)
         screens.code_entry.submitted.connect(self._on_code_entry_submitted)
@@ -101,10 +105,11 @@ class CollectController(QObject):
         """Forget the patient: cancel reader waits, clear every screen, drop late results."""
         self._session += 1
         self._cancel_reads()
-        if self.state is not None:
+        if self.state is not None and not (self.payment is not None and self.payment.paying):
             self.flow.end(self.state)  # what the session left open goes to recovery now
         self.state = None
         self._id_card_used = False
+        self._fee_later = False
         self.screens.code_entry.clear()
         self.screens.appointments.clear()
         self.screens.result.clear()
@@ -112,6 +117,9 @@ class CollectController(QObject):
 
     def back(self, current: Screen) -> None:
         if self.payment is not None and self.payment.owns(current) and self.payment.back(current):
+            return
+        if self.state is not None and current is self.screens.error and self.state.failed_at is CollectStep.PAYING_FEE:
+            self._pay_later()  # collected already: the slip, with the fee left for a window
             return
         if current is self.screens.code_entry:
             self._show_identify()
@@ -158,7 +166,7 @@ class CollectController(QObject):
             name = mask_name(state.patient.name) if state.patient else ""
             s.appointments.show_appointments(name, state.appointments, state.selected_id)
             self._show(s.appointments, 1)
-        elif state.step is CollectStep.PRINTING and state.fee_pending and self.payment is not None:
+        elif state.step is CollectStep.PRINTING and state.can_pay_fee and not self._fee_later and self.payment:
             self._pay_fee(state)
         elif state.step is CollectStep.PRINTING:
             self._run(lambda: self.flow.print_slip(state), "busy.print")
@@ -178,27 +186,45 @@ class CollectController(QObject):
             note = ("error.collected", {"queue": state.collected.queue_number})
         elif state.failed_at is CollectStep.COLLECTING:
             retry_key = "error.retry"
+        elif state.failed_at is CollectStep.PAYING_FEE:
+            assert state.collected is not None
+            note = ("error.collected", {"queue": state.collected.queue_number})
+            if state.error.message_key not in ("payment.manual", "payment.pending"):
+                retry_key = "payerror.retry"
         self.screens.error.show_error(state.error, retry_key, note)
         self._show(self.screens.error, _STEP_INDEX.get(state.failed_at or CollectStep.IDENTIFY, 0))
 
     def _pay_fee(self, state: CollectState) -> None:
-        """The HIS asks a fee at collection: pay it here through the payment engine, or at a window."""
-        assert self.payment is not None and state.collected is not None and state.patient is not None
-        appointment = state.collected.appointment
-        charge = Charge.for_appointment(state.patient, appointment.id, state.collected.fee_due,
-                                        f"挂号费 {appointment.department}")
+        """The HIS asks a fee at collection: pay it here through the payment screens, or at a window."""
+        assert self.payment is not None and state.collected is not None
         session = self._session
+
+        def pay(method: PayMethod, on_view: ViewCallback, cancel: Cancel, mode: QrMode, code: str | None
+                ) -> CollectState:
+            paid = self.flow.pay_fee(state, method, on_view, cancel, mode, code)
+            if session != self._session:
+                self.flow.end(paid)  # the patient left meanwhile: the session ends with its payment
+            return paid
 
         def settled(next_state: CollectState) -> None:
             if session == self._session:
                 self.state = next_state
                 self._render()
 
-        def later() -> None:
-            settled(self.flow.fee_later(state))
+        def crashed(exc: BaseException) -> None:
+            if session == self._session:
+                log.error("fee payment crashed", exc_info=exc)
+                settled(self.flow.fail(state, KioskError("unexpected error")))
 
-        self.payment.begin(charge, Purpose(paid=lambda paid: settled(self.flow.fee_paid(state, paid.method.label)),
-                                           leave=later, later=later))
+        self.payment.begin(Offer(state.collected.fee_due, pay, settled, self._pay_later, crashed,
+                                 later=self._pay_later))
+
+    def _pay_later(self) -> None:
+        """The patient pays the fee at a staffed window: the slip says so."""
+        self._fee_later = True
+        state = self._current()
+        self.state = dataclasses.replace(state, step=CollectStep.PRINTING, error=None, failed_at=None)
+        self._render()
 
     # --- identify: card readers and scanner wait in the background ---------------------------------
     def _show_identify(self) -> None:
@@ -277,6 +303,9 @@ class CollectController(QObject):
 
     def _on_error_retry_requested(self) -> None:
         state = self._current()
-        if state.can_retry:
+        if state.failed_at is CollectStep.PAYING_FEE:
+            self.state = dataclasses.replace(state, step=CollectStep.PRINTING, error=None, failed_at=None)
+            self._render()  # the methods again
+        elif state.can_retry:
             busy = "busy.print" if state.failed_at is CollectStep.PRINTING else "busy.collect"
             self._run(lambda: self.flow.retry(state), busy)

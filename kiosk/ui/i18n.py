@@ -96,11 +96,6 @@ STRINGS: dict[str, tuple[str, str]] = {
     "paid.fee_done": ("挂号费已缴，正在打印挂号凭条…", "Fee paid. Printing your registration slip…"),
     "payerror.retry": ("换一种方式支付", "Pay another way"),
     "payerror.relist": ("重新查看账单", "Check my bills again"),
-    "recovering.title": ("系统准备中", "Getting ready"),
-    "recovering.body": (
-        "正在核对上一次未完成的交易，请稍候。",
-        "Checking unfinished transactions. Please wait.",
-    ),
     "paymethod.bank_card": ("银行卡", "bank card"),
     "paymethod.wechat": ("微信支付", "WeChat Pay"),
     "paymethod.alipay": ("支付宝", "Alipay"),
@@ -159,6 +154,11 @@ STRINGS: dict[str, tuple[str, str]] = {
     "oos.body": (
         "本机暂停服务，请到人工窗口办理。给您带来不便，敬请谅解。",
         "This kiosk is out of service. Please go to a staffed window. Sorry for the inconvenience.",
+    ),
+    "recovering.title": ("正在准备，请稍候", "Getting ready, please wait"),
+    "recovering.body": (
+        "本机正在核对上次未完成的交易，马上就好。",
+        "The kiosk is checking unfinished transactions. It will be ready in a moment.",
     ),
     "idle.countdown": ("{seconds} 秒后将返回首页", "Returning to the start in {seconds} s"),
     "idle.more": ("延长时间", "More time"),

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QResizeEvent
@@ -23,7 +22,7 @@ from kiosk.flows.services import Services
 from kiosk.ui.collect_controller import STEP_KEYS, CollectController, CollectScreens
 from kiosk.ui.i18n import Translator
 from kiosk.ui.pay_controller import STEP_KEYS as PAY_STEP_KEYS
-from kiosk.ui.pay_controller import PayController
+from kiosk.ui.pay_controller import PayController, PayScreens
 from kiosk.ui.payment_controller import PaymentController, PaymentScreens
 from kiosk.ui.prompts import PromptLog
 from kiosk.ui.screens.appointments import AppointmentsScreen
@@ -117,8 +116,9 @@ class MainWindow(QMainWindow):
         self.recovering = RecoveringScreen(t)
         self.bills = BillsScreen(t)
         self.pay_result = PayResultScreen(t)
+        self.pay_error = ErrorScreen(t)
         self.paying = PaymentScreens(SplitScreen(t), PayMethodScreen(t), CardPaymentScreen(t), ScanPaymentScreen(t),
-                                     QrPaymentScreen(t), PrintingScreen(t), ErrorScreen(t))
+                                     QrPaymentScreen(t), PrintingScreen(t))
         self.screens: list[Screen] = [
             self.home,
             self.identify,
@@ -130,6 +130,7 @@ class MainWindow(QMainWindow):
             self.recovering,
             self.bills,
             self.pay_result,
+            self.pay_error,
             *self.paying.all(),
         ]
         for screen in self.screens:
@@ -148,9 +149,10 @@ class MainWindow(QMainWindow):
             payment=self.payment,
             parent=self,
         )
-        self.pay = PayController(services, self.tasks, t, self.identify, self.bills, self.pay_result,
-                                 self.paying.error, self.payment, show=self.show_screen,
-                                 current=self.stack.currentWidget, go_home=self.go_home, parent=self)
+        self.pay = PayController(services, self.tasks, t,
+                                 PayScreens(self.identify, self.bills, self.pay_result, self.pay_error),
+                                 self.payment, show=self.show_screen, current=self.stack.currentWidget,
+                                 go_home=self.go_home, parent=self)
         self._step_keys = STEP_KEYS
 
         self.home.task_chosen.connect(self._on_home_task_chosen)
@@ -243,19 +245,22 @@ class MainWindow(QMainWindow):
 
     def go_home(self) -> None:
         """End the session: forget every patient datum, back to the default language and the home screen."""
-        self.pay.reset()
-        self.payment.reset()
-        self.collect.reset()
+        self._end_sessions()
         self.busy.hide()
         self.translator.reset()
         if self.current_screen is not self.out_of_service:
             self.show_screen(self.home)
 
+    def _end_sessions(self) -> None:
+        """Forget every patient of every task. The tasks first: they see whether a payment is still in
+        flight (then its worker ends their journal session once the engine returns)."""
+        self.pay.reset()
+        self.collect.reset()
+        self.payment.reset()
+
     def show_out_of_service(self, reason: str = "") -> None:
         """暂停服务: for when something essential is missing; `reason` is for technicians (no patient data)."""
-        self.pay.reset()
-        self.payment.reset()
-        self.collect.reset()
+        self._end_sessions()
         self.out_of_service.set_reason(reason)
         self.show_screen(self.out_of_service)
 
@@ -271,11 +276,11 @@ class MainWindow(QMainWindow):
     def _on_home_task_chosen(self, task: str) -> None:
         if task == COLLECT:
             self._set_task_steps(STEP_KEYS)
-            self.pay.reset()
+            self._end_sessions()
             self.collect.start()
         elif task == PAY:
             self._set_task_steps(PAY_STEP_KEYS)
-            self.collect.reset()
+            self._end_sessions()
             self.pay.start()
 
     def _set_task_steps(self, keys: tuple[str, ...]) -> None:
@@ -286,22 +291,6 @@ class MainWindow(QMainWindow):
         """Back and Home stay on screen but cannot abandon money the terminal or the HIS is moving."""
         self.back.setEnabled(not moving)
         self.home_button.setEnabled(not moving)
-
-    # --- start: settle what a previous run left open -------------------------------------------------
-    def recover(self, settle: Callable[[], object]) -> None:
-        """Show 系统准备中 while `settle` (recovery's first pass) runs off the GUI thread, then home."""
-        self.show_screen(self.recovering)
-
-        def done(_: object) -> None:
-            self._update_availability()
-            if self.current_screen is self.recovering:
-                self.show_screen(self.home)
-
-        def failed(exc: BaseException) -> None:
-            log.error("recovery at start failed", exc_info=exc)
-            done(None)
-
-        self.tasks.submit(settle, done, failed)
 
     # --- availability of the hospital system ----------------------------------------------------------------
     def start_health_checks(self, interval_s: float = 30.0) -> None:
@@ -370,9 +359,7 @@ class MainWindow(QMainWindow):
         super().resizeEvent(event)
 
     def closeEvent(self, event: QCloseEvent) -> None:
-        self.pay.reset()
-        self.payment.reset()
-        self.collect.reset()
+        self._end_sessions()
         app = QApplication.instance()
         if app is not None:
             app.removeEventFilter(self.idle)

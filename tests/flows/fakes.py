@@ -104,6 +104,8 @@ class FakeHis:
     down: bool = False
     lose_next_collect_answer: bool = False
     refuse_collect: HisRefused | None = None
+    fee_due_fen: int = 0
+    """What 取号 answers as still due (the fee when the booking was not paid at once)."""
     collect_errors: list[Exception] = field(default_factory=list)
     """Raised, one per call, before the collection is looked at (e.g. IDEMPOTENCY_IN_PROGRESS)."""
     calls: list[str] = field(default_factory=list)
@@ -165,7 +167,7 @@ class FakeHis:
             raise HisRefused("IDENTITY_MISMATCH", "证件与预约人不一致", "mismatch")
         done = replace(appt, status=AppointmentStatus.COLLECTED)
         self.appointments[self.appointments.index(appt)] = done
-        result = Collected(done, f"A{len(self.collect_keys) + 12:03d}", "305诊室", "3楼", Money.zero())
+        result = Collected(done, f"A{len(self.collect_keys) + 12:03d}", "305诊室", "3楼", Money(self.fee_due_fen))
         self.collect_keys[idempotency_key] = result
         if self.lose_next_collect_answer:
             self.lose_next_collect_answer = False

@@ -1,4 +1,4 @@
-"""系统准备中: shown at start while recovery settles the transactions a previous run left open."""
+"""Recovering (正在恢复): shown at start while unfinished transactions are settled, before any task."""
 
 from __future__ import annotations
 
@@ -17,12 +17,13 @@ class RecoveringScreen(Screen):
         super().__init__(translator)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(64, 64, 64, 64)
+        layout.setSpacing(40)
         self.title = label("", "title", center=True)
-        self.body = label("", "subtitle", center=True, name="recovering_message")
+        self.body = label("", "subtitle", center=True)
         layout.addStretch(1)
         layout.addWidget(self.title)
         layout.addWidget(self.body)
-        layout.addStretch(1)
+        layout.addStretch(2)
 
     def retranslate(self) -> None:
         self.title.setText(self.t.tr("recovering.title"))

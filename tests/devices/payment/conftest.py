@@ -8,7 +8,7 @@ import pytest
 
 from kiosk.devices.base import DeviceStatus
 from kiosk.devices.payment import EcrPaymentTerminal
-from simulators.payment import PaymentTerminalSimulator
+from simulators.payment import PaymentTerminalSimulator, TerminalTiming
 
 # Short protocol timers keep the suite fast; the logic is the same as with 0.5 / 5 / 120 s.
 T1_S = 0.2
@@ -18,7 +18,7 @@ T4_S = 1.5
 
 @pytest.fixture
 def sim() -> Iterator[PaymentTerminalSimulator]:
-    simulator = PaymentTerminalSimulator(ack_timeout_s=T1_S)
+    simulator = PaymentTerminalSimulator(ack_timeout_s=T1_S, timing=TerminalTiming.instant())
     simulator.start()
     yield simulator
     simulator.stop()
