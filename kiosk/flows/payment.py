@@ -312,8 +312,11 @@ class PaymentRun:
     def _wait_qr(self, order: QrOrder, qr_key: str, mode: QrMode, notify: ViewCallback,
                  cancel: Cancel | None) -> QrOrder:
         amount = self.self_pay
-        deadline = self.services.clock() + dt.timedelta(seconds=self.timing.qr_timeout_s)
-        if order.expires_at is not None:
+        now = self.services.clock()
+        deadline = now + dt.timedelta(seconds=self.timing.qr_timeout_s)
+        if order.expires_at is not None and order.expires_at > now:
+            # An expiry already past by the kiosk's clock means the two clocks disagree (a test HIS set to
+            # another hour): then only the kiosk's own timeout counts, and the HIS expires the order itself.
             deadline = min(deadline, order.expires_at)
         while order.status is QrStatus.PENDING:
             left = max(0, int((deadline - self.services.clock()).total_seconds()))
