@@ -2,25 +2,24 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QObject, QTimer
+from PySide6.QtCore import QObject
 from PySide6.QtWidgets import QWidget
 
 from kiosk.devices.base import Cancel
-from kiosk.domain.errors import (
-    DeviceOffline,
-    DeviceTimeout,
-    KioskError,
-    NoCard,
-    UserCancelled,
-)
+from kiosk.domain.errors import KioskError
 from kiosk.domain.idnumber import mask_name
+from kiosk.domain.payment import PayMethod, QrMode
 from kiosk.flows.collect import CollectFlow, CollectState, CollectStep
+from kiosk.flows.payment import ViewCallback
 from kiosk.flows.services import Services
+from kiosk.ui.credentials import CredentialWaiter
 from kiosk.ui.i18n import Translator
+from kiosk.ui.payment_controller import Offer, PaymentController
 from kiosk.ui.screens.appointments import AppointmentsScreen
 from kiosk.ui.screens.base import Screen
 from kiosk.ui.screens.code_entry import CodeEntryScreen
@@ -30,10 +29,6 @@ from kiosk.ui.screens.result import ResultScreen
 from kiosk.ui.tasks import TaskRunner
 
 log = logging.getLogger(__name__)
-
-READ_WAIT_S = 30.0
-"""How long one wait for a card or a scan lasts before it is re-armed (while the screen is shown)."""
-REARM_MS = 1000
 
 STEP_KEYS = ("step.identify", "step.choose", "step.collect", "step.done")
 _STEP_INDEX = {
@@ -75,6 +70,7 @@ class CollectController(QObject):
         show: Callable[[Screen, int], None],
         current: Callable[[], QWidget],
         go_home: Callable[[], None],
+        payment: PaymentController | None = None,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
@@ -86,9 +82,11 @@ class CollectController(QObject):
         self._show = show
         self._current_screen = current
         self._go_home = go_home
+        self.payment = payment
         self.state: CollectState | None = None
         self._session = 0
-        self._cancels: list[Cancel] = []
+        self.readers = CredentialWaiter(services, tasks, self)
+        self._fee_later = False
         self._id_card_used = False
         screens.identify.code_requested.connect(self._on_identify_code_requested)
         screens.code_entry.submitted.connect(self._on_code_entry_submitted)
@@ -107,16 +105,22 @@ class CollectController(QObject):
         """Forget the patient: cancel reader waits, clear every screen, drop late results."""
         self._session += 1
         self._cancel_reads()
-        if self.state is not None:
+        if self.state is not None and not (self.payment is not None and self.payment.paying):
             self.flow.end(self.state)  # what the session left open goes to recovery now
         self.state = None
         self._id_card_used = False
+        self._fee_later = False
         self.screens.code_entry.clear()
         self.screens.appointments.clear()
         self.screens.result.clear()
         self.screens.error.show_error(KioskError(), None)
 
     def back(self, current: Screen) -> None:
+        if self.payment is not None and self.payment.owns(current) and self.payment.back(current):
+            return
+        if self.state is not None and current is self.screens.error and self.state.failed_at is CollectStep.PAYING_FEE:
+            self._pay_later()  # collected already: the slip, with the fee left for a window
+            return
         if current is self.screens.code_entry:
             self._show_identify()
         elif self.state is None or current in (self.screens.identify, self.screens.result):
@@ -162,6 +166,8 @@ class CollectController(QObject):
             name = mask_name(state.patient.name) if state.patient else ""
             s.appointments.show_appointments(name, state.appointments, state.selected_id)
             self._show(s.appointments, 1)
+        elif state.step is CollectStep.PRINTING and state.can_pay_fee and not self._fee_later and self.payment:
+            self._pay_fee(state)
         elif state.step is CollectStep.PRINTING:
             self._run(lambda: self.flow.print_slip(state), "busy.print")
         elif state.step is CollectStep.DONE:
@@ -180,8 +186,45 @@ class CollectController(QObject):
             note = ("error.collected", {"queue": state.collected.queue_number})
         elif state.failed_at is CollectStep.COLLECTING:
             retry_key = "error.retry"
+        elif state.failed_at is CollectStep.PAYING_FEE:
+            assert state.collected is not None
+            note = ("error.collected", {"queue": state.collected.queue_number})
+            if state.error.message_key not in ("payment.manual", "payment.pending"):
+                retry_key = "payerror.retry"
         self.screens.error.show_error(state.error, retry_key, note)
         self._show(self.screens.error, _STEP_INDEX.get(state.failed_at or CollectStep.IDENTIFY, 0))
+
+    def _pay_fee(self, state: CollectState) -> None:
+        """The HIS asks a fee at collection: pay it here through the payment screens, or at a window."""
+        assert self.payment is not None and state.collected is not None
+        session = self._session
+
+        def pay(method: PayMethod, on_view: ViewCallback, cancel: Cancel, mode: QrMode, code: str | None
+                ) -> CollectState:
+            paid = self.flow.pay_fee(state, method, on_view, cancel, mode, code)
+            if session != self._session:
+                self.flow.end(paid)  # the patient left meanwhile: the session ends with its payment
+            return paid
+
+        def settled(next_state: CollectState) -> None:
+            if session == self._session:
+                self.state = next_state
+                self._render()
+
+        def crashed(exc: BaseException) -> None:
+            if session == self._session:
+                log.error("fee payment crashed", exc_info=exc)
+                settled(self.flow.fail(state, KioskError("unexpected error")))
+
+        self.payment.begin(Offer(state.collected.fee_due, pay, settled, self._pay_later, crashed,
+                                 later=self._pay_later))
+
+    def _pay_later(self) -> None:
+        """The patient pays the fee at a staffed window: the slip says so."""
+        self._fee_later = True
+        state = self._current()
+        self.state = dataclasses.replace(state, step=CollectStep.PRINTING, error=None, failed_at=None)
+        self._render()
 
     # --- identify: card readers and scanner wait in the background ---------------------------------
     def _show_identify(self) -> None:
@@ -192,18 +235,18 @@ class CollectController(QObject):
         self._arm_readers()
 
     def _usable(self, port: Any) -> bool:
-        return port is not None and port.status().state.usable
+        return self.readers.usable(port)
 
     def _arm_readers(self) -> None:
         session = self._session
-        for port, on_read in (
-            (self.services.idcard, self._on_id_card),
-            (self.services.insurance, self._on_insurance_card),
-            (self.services.scanner, self._on_scan),
-        ):
-            # a synchronous runner may already have identified the patient during this loop
-            if port is not None and self._waiting_for_credentials(session):
-                self._wait_for(port, on_read, session)
+        self.readers.arm(
+            lambda: self._waiting_for_credentials(session),
+            self._on_id_card,
+            self._on_insurance_card,
+            self._on_scan,
+            self._on_read_failed,
+            lambda: self.screens.identify.set_reader_available(False),
+        )
 
     def _waiting_for_credentials(self, session: int) -> bool:
         return (
@@ -213,47 +256,13 @@ class CollectController(QObject):
             and self._current_screen() is self.screens.identify
         )
 
-    def _wait_for(self, port: Any, on_read: Callable[[Any], None], session: int) -> None:
-        cancel = Cancel()
-        self._cancels.append(cancel)
-        read = port.read_code if hasattr(port, "read_code") else port.read_card
-
-        def done(value: Any) -> None:
-            if cancel.cancelled or not self._waiting_for_credentials(session):
-                return
-            self._cancel_reads()
-            on_read(value)
-
-        def failed(exc: BaseException) -> None:
-            if cancel.cancelled or not self._waiting_for_credentials(session):
-                return
-            if isinstance(exc, (NoCard, DeviceTimeout, UserCancelled)):
-                # `self` as context: the timer dies with the window instead of firing into deleted widgets
-                QTimer.singleShot(REARM_MS, self, lambda: self._rearm(port, on_read, session))
-            elif isinstance(exc, DeviceOffline):
-                log.warning(
-                    "reader offline on the identify screen", extra={"device": getattr(port, "name", "?")}
-                )
-                if port is self.services.idcard:
-                    self.screens.identify.set_reader_available(False)
-            elif isinstance(exc, KioskError):
-                self._cancel_reads()
-                assert self.state is not None
-                self.state = self.flow.fail(self.state, exc)
-                self._render()
-            else:
-                log.error("reader failed", exc_info=exc)
-
-        self.tasks.submit(lambda: read(READ_WAIT_S, cancel), done, failed)
-
-    def _rearm(self, port: Any, on_read: Callable[[Any], None], session: int) -> None:
-        if self._waiting_for_credentials(session):
-            self._wait_for(port, on_read, session)
+    def _on_read_failed(self, exc: KioskError) -> None:
+        assert self.state is not None
+        self.state = self.flow.fail(self.state, exc)
+        self._render()
 
     def _cancel_reads(self) -> None:
-        for cancel in self._cancels:
-            cancel.cancel()
-        self._cancels = []
+        self.readers.cancel()
 
     def _on_id_card(self, card: Any) -> None:
         self._id_card_used = True
@@ -294,6 +303,9 @@ class CollectController(QObject):
 
     def _on_error_retry_requested(self) -> None:
         state = self._current()
-        if state.can_retry:
+        if state.failed_at is CollectStep.PAYING_FEE:
+            self.state = dataclasses.replace(state, step=CollectStep.PRINTING, error=None, failed_at=None)
+            self._render()  # the methods again
+        elif state.can_retry:
             busy = "busy.print" if state.failed_at is CollectStep.PRINTING else "busy.collect"
             self._run(lambda: self.flow.retry(state), busy)

@@ -17,20 +17,29 @@ from PySide6.QtWidgets import (
 )
 
 from kiosk.devices.base import READY_STATES, Detail, DeviceState, DeviceStatus
+from kiosk.flows.payment_recovery import TASK as PAYMENT_TASK
 from kiosk.flows.services import Services
 from kiosk.ui.automation.elements import language_code
 from kiosk.ui.collect_controller import STEP_KEYS, CollectController, CollectScreens
 from kiosk.ui.i18n import Translator
+from kiosk.ui.pay_controller import STEP_KEYS as PAY_STEP_KEYS
+from kiosk.ui.pay_controller import PayController, PayScreens
+from kiosk.ui.payment_controller import PaymentController, PaymentScreens
 from kiosk.ui.prompts import PromptLog
 from kiosk.ui.screens.appointments import AppointmentsScreen
 from kiosk.ui.screens.base import Screen
+from kiosk.ui.screens.bills import BillsScreen
 from kiosk.ui.screens.code_entry import CodeEntryScreen
 from kiosk.ui.screens.error import ErrorScreen
-from kiosk.ui.screens.home import COLLECT, HomeScreen
+from kiosk.ui.screens.home import COLLECT, PAY, HomeScreen
 from kiosk.ui.screens.identify import IdentifyScreen
 from kiosk.ui.screens.out_of_service import OutOfServiceScreen
+from kiosk.ui.screens.pay_method import PayMethodScreen
+from kiosk.ui.screens.pay_result import PayResultScreen
+from kiosk.ui.screens.paying import CardPaymentScreen, PrintingScreen, QrPaymentScreen, ScanPaymentScreen
 from kiosk.ui.screens.recovering import RecoveringScreen
 from kiosk.ui.screens.result import ResultScreen
+from kiosk.ui.screens.split import SplitScreen
 from kiosk.ui.tasks import Runner, TaskRunner, ThreadRunner
 from kiosk.ui.theme import stylesheet
 from kiosk.ui.widgets.busy import BusyOverlay
@@ -70,7 +79,9 @@ class MainWindow(QMainWindow):
         self.setStyleSheet(stylesheet())
         self.translator = Translator(config.language)
         self.tasks = TaskRunner(runner or ThreadRunner(), self)
-        self.idle = IdleWatcher(config.idle_timeout_s, paused=lambda: self.tasks.busy, scope=self, parent=self)
+        # the countdown holds while the patient waits on us, and while money is in flight
+        self.idle = IdleWatcher(config.idle_timeout_s, paused=lambda: self.tasks.busy or self.payment.holds_idle,
+                                scope=self, parent=self)
         self.prompts = PromptLog()
         app = QApplication.instance()
         if app is not None:
@@ -104,6 +115,11 @@ class MainWindow(QMainWindow):
         self.error = ErrorScreen(t)
         self.out_of_service = OutOfServiceScreen(t)
         self.recovering = RecoveringScreen(t)
+        self.bills = BillsScreen(t)
+        self.pay_result = PayResultScreen(t)
+        self.pay_error = ErrorScreen(t)
+        self.paying = PaymentScreens(SplitScreen(t), PayMethodScreen(t), CardPaymentScreen(t), ScanPaymentScreen(t),
+                                     QrPaymentScreen(t), PrintingScreen(t))
         self.screens: list[Screen] = [
             self.home,
             self.identify,
@@ -113,9 +129,16 @@ class MainWindow(QMainWindow):
             self.error,
             self.out_of_service,
             self.recovering,
+            self.bills,
+            self.pay_result,
+            self.pay_error,
+            *self.paying.all(),
         ]
         for screen in self.screens:
             self.stack.addWidget(screen)
+        self.payment = PaymentController(services, self.tasks, t, self.paying, show=self.show_screen,
+                                         current=self.stack.currentWidget, parent=self)
+        self.payment.money_moving.connect(self._on_payment_money_moving)
         self.collect = CollectController(
             services,
             self.tasks,
@@ -124,8 +147,14 @@ class MainWindow(QMainWindow):
             show=self.show_screen,
             current=self.stack.currentWidget,
             go_home=self.go_home,
+            payment=self.payment,
             parent=self,
         )
+        self.pay = PayController(services, self.tasks, t,
+                                 PayScreens(self.identify, self.bills, self.pay_result, self.pay_error),
+                                 self.payment, show=self.show_screen, current=self.stack.currentWidget,
+                                 go_home=self.go_home, parent=self)
+        self._step_keys = STEP_KEYS
 
         self.home.task_chosen.connect(self._on_home_task_chosen)
         self.tasks.busy_changed.connect(self._on_tasks_busy_changed)
@@ -185,7 +214,7 @@ class MainWindow(QMainWindow):
         self.back.setText(t.tr("nav.back"))
         self.home_button.setText(t.tr("nav.home"))
         self.countdown.more.setText(t.tr("idle.more"))
-        self.stepbar.set_steps([t.tr(key) for key in STEP_KEYS])
+        self.stepbar.set_steps([t.tr(key) for key in self._step_keys])
         if self.idle.remaining <= 15 and self.countdown.isVisible():
             self._on_idle_countdown(self.idle.remaining)
         for screen in self.screens:
@@ -217,15 +246,22 @@ class MainWindow(QMainWindow):
 
     def go_home(self) -> None:
         """End the session: forget every patient datum, back to the default language and the home screen."""
-        self.collect.reset()
+        self._end_sessions()
         self.busy.hide()
         self.translator.reset()
         if self.current_screen is not self.out_of_service:
             self.show_screen(self.home)
 
+    def _end_sessions(self) -> None:
+        """Forget every patient of every task. The tasks first: they see whether a payment is still in
+        flight (then its worker ends their journal session once the engine returns)."""
+        self.pay.reset()
+        self.collect.reset()
+        self.payment.reset()
+
     def show_out_of_service(self, reason: str = "") -> None:
         """暂停服务: for when something essential is missing; `reason` is for technicians (no patient data)."""
-        self.collect.reset()
+        self._end_sessions()
         self.out_of_service.set_reason(reason)
         self.show_screen(self.out_of_service)
 
@@ -233,11 +269,29 @@ class MainWindow(QMainWindow):
         self.show_screen(self.home)
 
     def _on_back_clicked(self) -> None:
-        self.collect.back(self.current_screen)
+        if self.pay.active:
+            self.pay.back(self.current_screen)
+        else:
+            self.collect.back(self.current_screen)
 
     def _on_home_task_chosen(self, task: str) -> None:
         if task == COLLECT:
+            self._set_task_steps(STEP_KEYS)
+            self._end_sessions()
             self.collect.start()
+        elif task == PAY:
+            self._set_task_steps(PAY_STEP_KEYS)
+            self._end_sessions()
+            self.pay.start()
+
+    def _set_task_steps(self, keys: tuple[str, ...]) -> None:
+        self._step_keys = keys
+        self.stepbar.set_steps([self.translator.tr(key) for key in keys])
+
+    def _on_payment_money_moving(self, moving: bool) -> None:
+        """Back and Home stay on screen but cannot abandon money the terminal or the HIS is moving."""
+        self.back.setEnabled(not moving)
+        self.home_button.setEnabled(not moving)
 
     # --- availability of the hospital system ----------------------------------------------------------------
     def start_health_checks(self, interval_s: float = 30.0) -> None:
@@ -266,6 +320,13 @@ class MainWindow(QMainWindow):
         else:
             reason = _printer_fault_key(s.printer.status())
         self.home.set_unavailable(COLLECT, reason)
+        if s.his is None or not self._his_online:
+            pay_reason: str | None = "task.no_his"
+        elif PAYMENT_TASK in s.closed_tasks():
+            pay_reason = "task.payment_closed"
+        else:
+            pay_reason = None
+        self.home.set_unavailable(PAY, pay_reason)
 
     def _on_device_status_changed(self, _name: str, _status: object) -> None:
         self._update_availability()
@@ -299,7 +360,7 @@ class MainWindow(QMainWindow):
         super().resizeEvent(event)
 
     def closeEvent(self, event: QCloseEvent) -> None:
-        self.collect.reset()
+        self._end_sessions()
         app = QApplication.instance()
         if app is not None:
             app.removeEventFilter(self.idle)

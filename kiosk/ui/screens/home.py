@@ -1,4 +1,4 @@
-"""Home: the five tasks as big tiles; only 预约取号 is active in this release."""
+"""Home: the five tasks as big tiles; 预约取号 and 门诊缴费 are active in this release."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from kiosk.ui.screens.base import Screen
 from kiosk.ui.widgets.common import button, label, set_role
 
 COLLECT = "collect"
+PAY = "pay"
 
 
 @dataclass(frozen=True)
@@ -29,7 +30,7 @@ class _Task:
 TASKS = (
     _Task(COLLECT, True, 0, 0, 2),
     _Task("book", False, 1, 0),
-    _Task("pay", False, 1, 1),
+    _Task(PAY, True, 1, 1),
     _Task("checkin", False, 2, 0),
     _Task("lookup", False, 2, 1, element="task-records"),
 )

@@ -38,14 +38,21 @@ class IdentifyScreen(Screen):
         layout.addWidget(self.code)
         layout.addStretch(1)
         self._reader_ok = True
+        self._pay = False
+
+    def set_task_pay(self, pay: bool) -> None:
+        """门诊缴费 asks for a card or a code on the scanner; only 取号 offers the booking-code keypad."""
+        self._pay = pay
+        self.retranslate()
 
     def set_reader_available(self, available: bool) -> None:
         self._reader_ok = available
         self.retranslate()
 
     def retranslate(self) -> None:
-        self.title.setText(self.t.tr("identify.title"))
-        self.others.setText(self.t.tr("identify.others"))
+        self.title.setText(self.t.tr("identify.pay_title" if self._pay else "identify.title"))
+        self.others.setText(self.t.tr("identify.pay_others" if self._pay else "identify.others"))
+        self.code.setVisible(not self._pay)
         self.code.setText(self.t.tr("identify.code"))
         self.warning.setText(self.t.tr("identify.no_reader"))
         self.warning.setVisible(not self._reader_ok)
