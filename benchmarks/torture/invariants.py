@@ -38,7 +38,9 @@ class Evidence:
     printed: list[str]
     """The text of every printer job."""
     answers: list[dict[str, Any]] = field(default_factory=list)
-    """What the patient was shown at the end of each payment that finished before a kill."""
+    """What the patient was shown at the end of each payment that finished before a kill: `outcome`
+    paid (`receipt_no`, `printed`) or failed (`charged`; the REFs held, or the printer job count when the
+    walk began: `terminal_refs` / `slip_after_job`)."""
     kiosk_id: str = "K01"
 
 
@@ -114,9 +116,13 @@ def charge_without_receipt_or_slip(ev: Evidence) -> list[str]:
         elif answer["outcome"] == "paid":
             found.append(f"payment {answer['payment_id']} was shown as paid without a printed receipt")
         elif answer["outcome"] == "failed" and answer.get("charged"):
-            for ref in answer.get("terminal_refs", []):
+            refs = answer.get("terminal_refs") or []
+            for ref in refs:
                 if not any(ref in text and MANUAL_SLIP in text for text in ev.printed):
                     found.append(f"charge {ref} was left to a staffed window without a {MANUAL_SLIP} slip")
+            later = ev.printed[answer.get("slip_after_job", 0):]
+            if not refs and not any(MANUAL_SLIP in text for text in later):
+                found.append(f"the screen sent the patient to a staffed window, no {MANUAL_SLIP} slip was printed")
     return found
 
 
