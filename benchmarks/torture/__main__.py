@@ -51,7 +51,21 @@ BOUNDARIES = tuple(
 
 TERMINAL = (("approve", 6), ("decline", 1), ("approved_but_response_lost", 1), ("pin_timeout", 1),
             ("duplicate_ref", 1))
-HIS_FAULTS = (("none", 6), ("latency", 1), ("flaky", 1), ("down_mid", 1))
+HIS_FAULTS = (("none", 6), ("latency", 1), ("flaky", 1), ("down_mid", 1), ("down_after_sale", 1))
+
+SCENARIOS = {
+    "payment.presettle": {"e_voucher": True},
+    "payment.sale": {"kind": "card", "behaviour": "approve"},
+    "payment.record": {"kind": "card", "behaviour": "approve"},
+    "payment.void": {"kind": "card", "behaviour": "approve", "fault": "down_after_sale"},
+    "payment.qr": {"kind": "scan"},
+    "payment.qr_cancel": {"kind": "show_qr", "qr_pay": False},
+    "payment.presettle_cancel": {"e_voucher": True, "kind": "card", "behaviour": "decline"},
+}
+"""What the payments aimed at one journal step look like (what they leave open stays random)."""
+FAILED_STEPS = {"payment:failed": {"kind": "card", "behaviour": "decline"},
+                "payment.sale:failed": {"kind": "card", "behaviour": "decline"},
+                "payment.qr:failed": {"kind": "scan", "declined_code": True}}
 KINDS = {"screen": (("card", 4), ("scan", 2), ("show_qr", 2)),
          "engine": (("card", 4), ("scan", 2), ("show_qr", 2), ("fee", 2))}
 
@@ -90,44 +104,53 @@ class Torture:
         self.by_id = {p["id"]: p for p in self.fixtures["patients"]}
 
     # --- one payment ----------------------------------------------------------------------------
-    def _order(self) -> tuple[dict[str, Any], dict[str, Any]]:
-        kind = _pick(self.rng, self.kinds)
-        if kind == "fee" and self.appointments:
+    def _order(self, aim: dict[str, Any]) -> dict[str, Any]:
+        """A random payment, or one aimed at a journal step (`aim`: see SCENARIOS)."""
+        kind = aim.get("kind") or _pick(self.rng, self.kinds)
+        if kind == "fee" and self.appointments and not aim.get("e_voucher"):
             appt = self.rng.choice(self.appointments)
             patient = self.by_id[appt["patient_id"]]
             return {"kind": "fee", "visit_card": patient["visit_card"], "appointment_id": appt["id"],
-                    "fee_fen": appt["fee_fen"] - appt["paid_fen"]}, patient
+                    "fee_fen": appt["fee_fen"] - appt["paid_fen"]}
         patient = self.rng.choice(self.patients)
-        order = {"kind": "card" if kind == "fee" else kind, "visit_card": patient["visit_card"]}
-        if self.rng.random() < 0.35 and patient.get("qr"):
+        code = patient["payment_code"]
+        if aim.get("declined_code") or self.rng.random() < 0.1:
+            code = code[:-4] + "0000"  # the payment platform declines it
+        order = {"kind": "card" if kind == "fee" else kind, "visit_card": patient["visit_card"], "scan_code": code,
+                 "qr_pay": aim.get("qr_pay", self.rng.random() < 0.7), "qr_delay_s": self.rng.random() * 2}
+        if aim.get("e_voucher") or (self.rng.random() < 0.35 and "e_voucher" not in aim):
             order["e_voucher"] = patient["qr"]
-        return order, patient
+        return order
 
-    def _faults(self) -> str:
-        self.sim.act("payment/behaviour", behaviour=_pick(self.rng, TERMINAL))
-        fault = _pick(self.rng, HIS_FAULTS)
+    def _faults(self, aim: dict[str, Any]) -> str:
+        self.sim.act("payment/behaviour", behaviour=aim.get("behaviour") or _pick(self.rng, TERMINAL))
+        fault = aim.get("fault") or _pick(self.rng, HIS_FAULTS)
         if fault == "latency":
             self.sim.act("his/faults", latency_ms=self.rng.randint(200, 1500))
         elif fault == "flaky":
             self.sim.act("his/faults", error_rate=0.3)
         return fault
 
-    def _pay(self, kill_after_s: float | None) -> None:
+    def _pay(self, kill_after_s: float | None, aim: dict[str, Any] | None = None) -> None:
         """One payment under random faults; with `kill_after_s`, kill -9 the kiosk that long after it began."""
-        order, patient = self._order()
-        fault = self._faults()
+        aim = aim or {}
+        order = self._order(aim)
+        fault = self._faults(aim)
         answer: dict[str, Any] = {}
-        thread = threading.Thread(target=lambda: answer.update(self.kiosk.pay(order, patient, self.sim, self.rng)),
-                                  daemon=True)
+        thread = threading.Thread(target=lambda: answer.update(self.kiosk.pay(order, self.sim)), daemon=True)
         began = time.monotonic()
         thread.start()
         self.figures.payments += 1
         if fault == "down_mid":
             threading.Thread(target=self._his_down_later, args=(thread,), daemon=True).start()
+        elif fault == "down_after_sale":
+            threading.Thread(target=self._his_down_after_sale, args=(thread,), daemon=True).start()
         thread.join(timeout=kill_after_s if kill_after_s is not None else 600)
         if kill_after_s is not None:
             self._kill()
             thread.join(timeout=60)
+        if answer.get("outcome") == "paid":
+            self.patients = [p for p in self.patients if p["visit_card"] != order["visit_card"]] or self.patients
         if answer:
             if not thread.is_alive() and (kill_after_s is None or time.monotonic() - began < kill_after_s):
                 self.durations.append(time.monotonic() - began)
@@ -140,6 +163,20 @@ class Torture:
         time.sleep(self.rng.random() * (self.args.card_time + 2.0))
         if payment.is_alive():
             self.sim.act("his/faults", down=True)
+
+    def _his_down_after_sale(self, payment: threading.Thread) -> None:
+        """The HIS goes down the moment the terminal has charged the card: the record cannot be made."""
+        approved = self._approved_sales()
+        deadline = time.monotonic() + 60
+        while payment.is_alive() and time.monotonic() < deadline:
+            if self._approved_sales() > approved:
+                self.sim.act("his/faults", down=True)
+                return
+            time.sleep(0.05)
+
+    def _approved_sales(self) -> int:
+        ledger = self.sim.observe("payment/ledger")["transactions"]
+        return sum(1 for tx in ledger if tx["type"] == "sale" and tx["result"] == "approved")
 
     # --- kills and recovery ---------------------------------------------------------------------
     def _kill(self) -> None:
@@ -167,10 +204,11 @@ class Torture:
             self.sim.calm()
             self.kiosk.start(boundary)
             self.kiosk.wait_recovered(self.args.recovery_timeout)
+            aim = FAILED_STEPS.get(boundary) or SCENARIOS.get(boundary.split(":")[0], {})
             for _ in range(self.args.boundary_tries):
                 if not self.kiosk.alive():
                     break
-                self._pay(None)
+                self._pay(None, aim)
             if self.kiosk.alive():
                 self.figures.boundaries_not_reached.append(boundary)
             else:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import os
-import random
 import re
 import signal
 import socket
@@ -191,7 +190,8 @@ class EngineKiosk(_Process):
         state = self._state() if self.url else None
         return bool(state and state["recovered"])
 
-    def pay(self, order: dict[str, Any], patient: dict[str, Any], sim: Sim, rng: random.Random) -> dict[str, Any]:
+    def pay(self, order: dict[str, Any], sim: Sim) -> dict[str, Any]:
+        """One payment (`order` as the harness made it); {} when the kiosk died meanwhile."""
         answer: dict[str, Any] = {}
 
         def post() -> None:
@@ -205,13 +205,13 @@ class EngineKiosk(_Process):
         if order["kind"] == "scan":
             time.sleep(0.5)
             if thread.is_alive():
-                sim.act("scanner/scan", value=patient["payment_code"])
-        elif order["kind"] == "show_qr" and rng.random() < 0.7:
+                sim.act("scanner/scan", value=order["scan_code"])
+        elif order["kind"] == "show_qr" and order["qr_pay"]:
             deadline = time.monotonic() + 20
             while thread.is_alive() and time.monotonic() < deadline:
                 state = self._state()
                 if state and state["qr_content"]:
-                    time.sleep(rng.random() * 2)
+                    time.sleep(order["qr_delay_s"])
                     sim.pay_qr(state["qr_content"].rsplit("/", 1)[-1])
                     break
                 time.sleep(0.1)
@@ -254,19 +254,22 @@ class ScreenKiosk(_Process):
     def _text(screen: dict[str, Any], element_id: str) -> str:
         return next((e["text"] for e in screen["elements"] if e["id"] == element_id), "")
 
-    def pay(self, order: dict[str, Any], patient: dict[str, Any], sim: Sim, rng: random.Random) -> dict[str, Any]:
+    def pay(self, order: dict[str, Any], sim: Sim) -> dict[str, Any]:
         """Walk one 门诊缴费; {} when the kiosk died on the way, else what the last screen showed."""
         try:
-            return self._walk(order, patient, sim, rng)
+            return self._walk(order, sim)
         except (requests.RequestException, AutomationRefused, TimeoutError, ValueError):
             return {}
 
-    def _walk(self, order: dict[str, Any], patient: dict[str, Any], sim: Sim, rng: random.Random) -> dict[str, Any]:
+    def _walk(self, order: dict[str, Any], sim: Sim) -> dict[str, Any]:
         client = self.client
         jobs_before = len(sim.observe("printer/jobs")["jobs"])
+        if client.screen()["screen"] != "home":
+            client.tap(id="home")
+        client.wait("home", 30)
         client.tap(id="task-pay")
         client.wait("identify", 15)
-        sim.act("scanner/scan", value=order.get("e_voucher") or patient["visit_card"])
+        sim.act("scanner/scan", value=order.get("e_voucher") or order["visit_card"])
         screen = self._until(("bills", "error", "home"), 30)
         if screen["screen"] == "bills":
             client.tap(id="primary")
@@ -275,28 +278,27 @@ class ScreenKiosk(_Process):
             client.tap(id="primary")
             screen = self._until(("pay_method", "printing") + ENDS, 30)
         if screen["screen"] == "pay_method":
-            screen = self._method(order, patient, sim, rng)
+            screen = self._method(order, sim)
         if screen["screen"] not in ENDS:
             screen = self._until(ENDS + ("home",), 60)
         return self._seen(screen, jobs_before)
 
-    def _method(self, order: dict[str, Any], patient: dict[str, Any], sim: Sim, rng: random.Random) -> dict[str, Any]:
+    def _method(self, order: dict[str, Any], sim: Sim) -> dict[str, Any]:
         kind = order["kind"]
         self.client.tap(id={"card": "pay-card", "scan": "pay-scan", "show_qr": "pay-show-qr"}[kind])
         if kind == "scan":
             self._until(("scan_payment",), 15)
-            sim.act("scanner/scan", value=patient["payment_code"])
+            sim.act("scanner/scan", value=order["scan_code"])
         elif kind == "show_qr":
             screen = self._until(("qr_payment",), 30)
             deadline = time.monotonic() + 30
             while not (found := RE_ORDER.search(self._text(screen, "qr_order"))) and time.monotonic() < deadline:
                 time.sleep(0.1)
                 screen = self.client.screen()
-            if found and rng.random() < 0.7:
-                time.sleep(rng.random() * 2)
+            time.sleep(order["qr_delay_s"])
+            if found and order["qr_pay"]:
                 sim.pay_qr(found.group(0))
             elif found:
-                time.sleep(rng.random() * 2)
                 self.client.tap(id="back")  # the patient walks away: the shown QR is cancelled
         return self._until(ENDS + ("home", "pay_method", "bills"), 120)
 
