@@ -250,6 +250,19 @@ class ScreenKiosk(_Process):
                 raise TimeoutError(f"waited for {screens}, still on {screen['screen']}")
             time.sleep(0.1)
 
+    def _scan(self, sim: Sim, code: str, screen_id: str) -> dict[str, Any]:
+        """Hold the code under the scanner until the screen takes it, as a patient does: a code scanned
+        while the kiosk is not reading (between two waits) is not seen."""
+        for _ in range(10):
+            sim.act("scanner/scan", value=code)
+            deadline = time.monotonic() + 2.0
+            while time.monotonic() < deadline:
+                screen = self.client.screen()
+                if screen["screen"] != screen_id or screen["busy"]:
+                    return screen
+                time.sleep(0.1)
+        raise TimeoutError(f"the {screen_id} screen never took the scan")
+
     @staticmethod
     def _text(screen: dict[str, Any], element_id: str) -> str:
         return next((e["text"] for e in screen["elements"] if e["id"] == element_id), "")
@@ -269,7 +282,7 @@ class ScreenKiosk(_Process):
         client.wait("home", 30)
         client.tap(id="task-pay")
         client.wait("identify", 15)
-        sim.act("scanner/scan", value=order.get("e_voucher") or order["visit_card"])
+        screen = self._scan(sim, order.get("e_voucher") or order["visit_card"], "identify")
         screen = self._until(("bills", "error", "home"), 30)
         if screen["screen"] == "bills":
             client.tap(id="primary")
@@ -288,7 +301,7 @@ class ScreenKiosk(_Process):
         self.client.tap(id={"card": "pay-card", "scan": "pay-scan", "show_qr": "pay-show-qr"}[kind])
         if kind == "scan":
             self._until(("scan_payment",), 15)
-            sim.act("scanner/scan", value=order["scan_code"])
+            self._scan(sim, order["scan_code"], "scan_payment")
         elif kind == "show_qr":
             screen = self._until(("qr_payment",), 30)
             deadline = time.monotonic() + 30
