@@ -253,12 +253,13 @@ class ScreenKiosk(_Process):
     def _scan(self, sim: Sim, code: str, screen_id: str) -> dict[str, Any]:
         """Hold the code under the scanner until the screen takes it, as a patient does: a code scanned
         while the kiosk is not reading (between two waits) is not seen."""
+        waiting = _shown(self.client.screen())
         for _ in range(10):
             sim.act("scanner/scan", value=code)
             deadline = time.monotonic() + 2.0
             while time.monotonic() < deadline:
                 screen = self.client.screen()
-                if screen["screen"] != screen_id or screen["busy"]:
+                if screen["screen"] != screen_id or screen["busy"] or _shown(screen) != waiting:
                     return screen
                 time.sleep(0.1)
         raise TimeoutError(f"the {screen_id} screen never took the scan")
@@ -335,6 +336,10 @@ class ScreenKiosk(_Process):
 
 RE_ORDER = re.compile(r"QR[0-9A-Za-z]+")
 MANUAL = "payment.manual"
+
+
+def _shown(screen: dict[str, Any]) -> list[tuple[str, str]]:
+    return [(e["id"], e["text"]) for e in screen["elements"]]
 
 
 def _message_key(shown: str) -> str:
