@@ -339,11 +339,8 @@ def perform(rig: SimulatorRig, action: Action, body: dict[str, Any]) -> None:
     elif action is Action.PRINTER:
         controls.set_printer_fault(rig.printer, body["fault"])
     elif action is Action.PAYMENT:
-        controls.set_payment_behaviour(rig.payment, body["behaviour"])
-        if "card_time_s" in body:
-            from simulators.payment import TerminalTiming
-
-            rig.payment.timing = TerminalTiming.lasting(float(body["card_time_s"]))
+        timing = {k: body[k] for k in ("card_s", "pin_s", "host_s") if k in body}
+        controls.set_payment_behaviour(rig.payment, body["behaviour"], timing)
     elif action is Action.UNPLUG:
         rig.unplug(body["device"])
     elif action is Action.REPLUG:
