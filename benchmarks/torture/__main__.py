@@ -51,13 +51,16 @@ BOUNDARIES = tuple(
 
 TERMINAL = (("approve", 6), ("decline", 1), ("approved_but_response_lost", 1), ("pin_timeout", 1),
             ("duplicate_ref", 1))
-HIS_FAULTS = (("none", 6), ("latency", 1), ("flaky", 1), ("down_mid", 1), ("down_after_sale", 1))
+HIS_FAULTS = (("none", 6), ("latency", 1), ("flaky", 1), ("down_mid", 1), ("down_after_sale", 1),
+              ("bill_changed_after_sale", 1))
+AFTER_SALE_LATENCY_MS = 1500
+"""The HIS answers this slowly when a fault waits for the charge: the fault lands before the record."""
 
 SCENARIOS = {
     "payment.presettle": {"e_voucher": True},
     "payment.sale": {"kind": "card", "behaviour": "approve"},
     "payment.record": {"kind": "card", "behaviour": "approve"},
-    "payment.void": {"kind": "card", "behaviour": "approve", "fault": "down_after_sale"},
+    "payment.void": {"kind": "card", "behaviour": "approve", "fault": "bill_changed_after_sale"},
     "payment.qr": {"kind": "scan"},
     "payment.qr_cancel": {"kind": "show_qr", "qr_pay": False},
     "payment.presettle_cancel": {"e_voucher": True, "kind": "card", "behaviour": "decline"},
@@ -65,6 +68,8 @@ SCENARIOS = {
 """What the payments aimed at one journal step look like (what they leave open stays random)."""
 FAILED_STEPS = {"payment:failed": {"kind": "card", "behaviour": "decline"},
                 "payment.sale:failed": {"kind": "card", "behaviour": "decline"},
+                "payment.record:failed": {"kind": "card", "behaviour": "approve", "e_voucher": False,
+                                          "fault": "bill_changed_after_sale"},
                 "payment.qr:failed": {"kind": "scan", "declined_code": True}}
 KINDS = {"screen": (("card", 4), ("scan", 2), ("show_qr", 2)),
          "engine": (("card", 4), ("scan", 2), ("show_qr", 2), ("fee", 2))}
@@ -88,6 +93,8 @@ class Figures:
 class Torture:
     def __init__(self, args: argparse.Namespace, work: Path) -> None:
         self.args = args
+        self.work = work
+        self.started = time.monotonic()
         self.rng = random.Random(args.seed)
         self.sim = Sim(work, args.card_time)
         kiosk_type = ScreenKiosk if args.driver == "screen" else EngineKiosk
@@ -118,14 +125,16 @@ class Torture:
             code = code[:-4] + "0000"  # the payment platform declines it
         order = {"kind": "card" if kind == "fee" else kind, "visit_card": patient["visit_card"], "scan_code": code,
                  "qr_pay": aim.get("qr_pay", self.rng.random() < 0.7), "qr_delay_s": self.rng.random() * 2}
-        if aim.get("e_voucher") or (self.rng.random() < 0.35 and "e_voucher" not in aim):
+        if aim.get("e_voucher") or (self.rng.random() < 0.35 and aim.get("e_voucher") is None):
             order["e_voucher"] = patient["qr"]
         return order
 
     def _faults(self, aim: dict[str, Any]) -> str:
         self.sim.act("payment/behaviour", behaviour=aim.get("behaviour") or _pick(self.rng, TERMINAL))
         fault = aim.get("fault") or _pick(self.rng, HIS_FAULTS)
-        if fault == "latency":
+        if fault in ("down_after_sale", "bill_changed_after_sale"):
+            self.sim.act("his/faults", latency_ms=AFTER_SALE_LATENCY_MS)
+        elif fault == "latency":
             self.sim.act("his/faults", latency_ms=self.rng.randint(200, 1500))
         elif fault == "flaky":
             self.sim.act("his/faults", error_rate=0.3)
@@ -143,8 +152,8 @@ class Torture:
         self.figures.payments += 1
         if fault == "down_mid":
             threading.Thread(target=self._his_down_later, args=(thread,), daemon=True).start()
-        elif fault == "down_after_sale":
-            threading.Thread(target=self._his_down_after_sale, args=(thread,), daemon=True).start()
+        elif fault in ("down_after_sale", "bill_changed_after_sale"):
+            threading.Thread(target=self._after_sale, args=(thread, fault, order), daemon=True).start()
         thread.join(timeout=kill_after_s if kill_after_s is not None else 600)
         if kill_after_s is not None:
             self._kill()
@@ -164,15 +173,25 @@ class Torture:
         if payment.is_alive():
             self.sim.act("his/faults", down=True)
 
-    def _his_down_after_sale(self, payment: threading.Thread) -> None:
-        """The HIS goes down the moment the terminal has charged the card: the record cannot be made."""
+    def _after_sale(self, payment: threading.Thread, fault: str, order: dict[str, Any]) -> None:
+        """The moment the terminal has charged the card, the HIS goes down (the record cannot be made) or
+        the doctor adds an item to the bill (the record is refused AMOUNT_MISMATCH): the sale is voided."""
         approved = self._approved_sales()
         deadline = time.monotonic() + 60
         while payment.is_alive() and time.monotonic() < deadline:
             if self._approved_sales() > approved:
-                self.sim.act("his/faults", down=True)
+                if fault == "down_after_sale":
+                    self.sim.act("his/faults", latency_ms=AFTER_SALE_LATENCY_MS, down=True)
+                else:
+                    self._change_a_bill(order)
                 return
             time.sleep(0.05)
+
+    def _change_a_bill(self, order: dict[str, Any]) -> None:
+        patient = next(p for p in self.fixtures["patients"] if p["visit_card"] == order["visit_card"])
+        for bill in self.fixtures["bills"]:
+            if bill["patient_id"] == patient["id"]:
+                self.sim.his_post(f"/_test/bills/{bill['id']}/items", {"name": "加开检验", "unit_price_fen": 800})
 
     def _approved_sales(self) -> int:
         ledger = self.sim.observe("payment/ledger")["transactions"]
@@ -223,7 +242,11 @@ class Torture:
         return self.args.card_time * 1.5 + (8.0 if self.args.driver == "screen" else 4.0)
 
     def random_kills(self, count: int) -> None:
-        for _ in range(count):
+        for n in range(count):
+            if self._out_of_time():
+                return
+            if n and n % 50 == 0:
+                self._progress()
             if self.rng.random() < 0.1:
                 # during recovery at start, before the home screen
                 self.kiosk.kill()
@@ -245,12 +268,22 @@ class Torture:
             printed=[job["text"] for job in self.sim.observe("printer/jobs")["jobs"]], answers=self.answers,
             kiosk_id=KIOSK_ID)
 
+    def _out_of_time(self) -> bool:
+        return self.args.max_minutes is not None and time.monotonic() - self.started > self.args.max_minutes * 60
+
+    def _progress(self) -> None:
+        """The figures so far, for a long run watched from outside (work/progress.json)."""
+        (self.work / "progress.json").write_text(json.dumps(self.result(), ensure_ascii=False, indent=2),
+                                                 encoding="utf-8")
+
     def run(self) -> dict[str, Any]:
-        started = time.monotonic()
         self._restart()
         if not self.args.no_boundaries:
             self.boundary_kills()
         self.random_kills(max(0, self.args.kills - self.figures.kills))
+        return self.result()
+
+    def result(self) -> dict[str, Any]:
         evidence = self.evidence()
         violations = invariants.check(evidence)
         violations["journal_open_after_recovery"] = self.figures.journal_open
@@ -268,7 +301,7 @@ class Torture:
             "recovery_s": {"p50": round(statistics.median(rec), 3) if rec else None,
                            "p99": round(rec[min(len(rec) - 1, int(len(rec) * 0.99))], 3) if rec else None,
                            "n": len(rec)},
-            "wall_s": round(time.monotonic() - started, 1),
+            "wall_s": round(time.monotonic() - self.started, 1),
             "when": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         }
 
@@ -288,6 +321,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="payments tried to reach one journal step before giving up on it")
     parser.add_argument("--no-boundaries", action="store_true", help="random kills only")
     parser.add_argument("--recovery-timeout", type=float, default=60.0)
+    parser.add_argument("--max-minutes", type=float, default=None,
+                        help="stop killing after this long and report the kills made (figures every 50 kills "
+                             "in WORK/progress.json)")
     parser.add_argument("--work", type=Path, default=None, help="keep logs and the journal here")
     return parser.parse_args(argv)
 

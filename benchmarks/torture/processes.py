@@ -95,6 +95,9 @@ class Sim:
         answer.raise_for_status()
         return answer.json()
 
+    def his_post(self, path: str, body: dict[str, Any]) -> None:
+        requests.post(f"{self.his}{path}", json=body, headers=self.auth, timeout=30)
+
     def pay_qr(self, order_id: str) -> None:
         """The patient pays a shown QR from the phone (the HIS's test mode stands in for the platform)."""
         requests.post(f"{self.his}/_test/qr-orders/{order_id}/pay", headers=self.auth, timeout=30)
