@@ -39,7 +39,7 @@ def parts(tmp_path) -> Iterator[tuple]:
     sim.start()
     terminal = EcrPaymentTerminal(sim.path, t1_s=0.2, t2_s=2.0, t4_s=3.0, reconnect_interval_s=0.05)
     terminal.open()
-    journal = Journal(tmp_path / "journal.db")
+    journal = Journal(tmp_path / "data" / "journal.db")
     with start_in_thread(f"sqlite:///{tmp_path / 'his.db'}", seed=1, clock=Clock("Asia/Shanghai", now)) as handle:
         his = HisClient(handle.url, TOKEN, "K01", timeout_s=10)
         fixtures = requests.get(f"{handle.url}/_test/fixtures", headers={"Authorization": f"Bearer {TOKEN}"},
@@ -101,3 +101,23 @@ def test_a_day_of_card_and_qr_payments_and_one_unrecorded_charge_reconciles_to_o
     rows = list(csv.reader(io.StringIO(report.csv_path.read_text(encoding="utf-8").lstrip("\ufeff"))))
     assert len(rows) == 1 + len(rec.lines) == 4
     assert sim.charged_total() == rec.terminal_charged
+
+
+def test_kiosk_reconcile_writes_the_report_into_data_dir_and_says_what_it_found(parts, tmp_path, capsys) -> None:
+    from kiosk.__main__ import main
+
+    services, handle, fixtures, sim = parts
+    engine = PaymentEngine(services, EngineTiming(retry_pause_s=0.05))
+    patient, bills = _bills_of(services, fixtures, 2)
+    paid = engine.start(Charge.for_bills(patient, bills)).pay(PayMethod.BANK_CARD)
+    services.payment.close()  # the command opens the terminal itself, as with the kiosk app stopped
+    config = tmp_path / "kiosk.toml"
+    config.write_text(f'[kiosk]\nid = "K01"\ndata_dir = "{tmp_path / "data"}"\n'
+                      f'[his]\nurl = "{handle.url}"\ntoken = "{TOKEN}"\n'
+                      f'[devices.payment]\ndriver = "ecr-serial"\ndevice = "{sim.path}"\n', encoding="utf-8")
+    day = hospital_now().date()
+    assert main(["--config", str(config), "reconcile", "--no-settle"]) == 0
+    out = capsys.readouterr().out
+    assert f"kiosk reconcile {day}: 1 transactions, 0 mismatches" in out
+    page = (tmp_path / "data" / "reconcile" / f"reconcile-{day}-K01.html").read_text(encoding="utf-8")
+    assert "全部一致：1 笔交易" in page and paid.terminal.ref in page and "本次未结算" in page
