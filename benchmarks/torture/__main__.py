@@ -71,8 +71,11 @@ FAILED_STEPS = {"payment:failed": {"kind": "card", "behaviour": "decline"},
                 "payment.record:failed": {"kind": "card", "behaviour": "approve", "e_voucher": False,
                                           "fault": "bill_changed_after_sale"},
                 "payment.qr:failed": {"kind": "scan", "declined_code": True}}
-KINDS = {"screen": (("card", 4), ("scan", 2), ("show_qr", 2)),
+KINDS = {"screen": (("card", 4), ("scan", 2), ("show_qr", 2), ("fee", 2)),
          "engine": (("card", 4), ("scan", 2), ("show_qr", 2), ("fee", 2))}
+
+
+MORNING = "08:40:00"
 
 
 def _pick(rng: random.Random, table: tuple[tuple[str, int], ...]) -> str:
@@ -104,10 +107,13 @@ class Torture:
         self.durations: list[float] = []
         """How long payments took when nothing killed them: random kills land within that."""
         self.answers: list[dict[str, Any]] = []
+        today = self.sim.his_get("/_test/fixtures")["today"]
+        # The morning clinic, as in the demo: today's morning appointments can be collected (取号).
+        self.sim.set_clock(f"{today}T{MORNING}+08:00")
         self.fixtures = self.sim.his_get("/_test/fixtures")
         self.patients = [p for p in self.fixtures["patients"] if "unpaid_bills" in p["tags"]]
         self.appointments = [a for a in self.fixtures["appointments"] if a["date"] == self.fixtures["today"]
-                             and a["status"] in ("booked", "collected") and a["fee_fen"] > a["paid_fen"]]
+                             and a["status"] == "booked" and a["fee_fen"] > a["paid_fen"] and a["start"][11:13] < "12"]
         self.by_id = {p["id"]: p for p in self.fixtures["patients"]}
 
     # --- one payment ----------------------------------------------------------------------------
@@ -158,6 +164,8 @@ class Torture:
         if kill_after_s is not None:
             self._kill()
             thread.join(timeout=60)
+        if answer.get("outcome") == "collected":
+            self.appointments = [a for a in self.appointments if a["id"] != order.get("appointment_id")]
         if answer.get("outcome") == "paid":
             self.patients = [p for p in self.patients if p["visit_card"] != order["visit_card"]] or self.patients
         if answer:
