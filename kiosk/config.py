@@ -36,6 +36,8 @@ class KioskSection:
     """The tester automation port on 127.0.0.1 (AUTOMATION.md); 0 = off."""
     automation_token: str = ""
     """When set, every automation request needs `Authorization: Bearer <token>`."""
+    recovery_interval_s: float = 30.0
+    """Seconds between recovery passes while journal entries stay open."""
 
 
 @dataclass(frozen=True)

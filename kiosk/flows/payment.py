@@ -250,6 +250,8 @@ class PaymentRun:
         """The patient left before paying: undo the pre-settlement; the transaction closes."""
         if self._txn_key is None or self.journal.get(self._txn_key).state is not EntryState.INTENT:
             return
+        if self._pending_steps():
+            return  # a step nobody could settle (a sale's answer lost): the transaction stays recovery's
         self._undo_presettlement()
         self._close_txn(EntryState.FAILED, {"reason": "abandoned"})
 

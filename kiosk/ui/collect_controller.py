@@ -230,6 +230,7 @@ class CollectController(QObject):
     def _show_identify(self) -> None:
         self._cancel_reads()
         self.state = self.flow.start()
+        self.screens.identify.set_task_pay(False)
         self.screens.identify.set_reader_available(self._usable(self.services.idcard))
         self._show(self.screens.identify, 0)
         self._arm_readers()

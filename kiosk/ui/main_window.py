@@ -48,6 +48,7 @@ from kiosk.ui.widgets.stepbar import StepBar
 
 log = logging.getLogger(__name__)
 
+GATING_REFRESH_MS = 2000
 COMPACT_BELOW_PX = 1300
 """A window shorter than this (landscape 1080 p) gets the compact layout: smaller tiles and numbers."""
 
@@ -171,6 +172,10 @@ class MainWindow(QMainWindow):
         self.show_screen(self.home)
         self._health_timer = QTimer(self)
         self._health_timer.timeout.connect(self.check_his)
+        # recovery closes and reopens 门诊缴费 in the background; the home screen follows within seconds
+        self._gating_timer = QTimer(self)
+        self._gating_timer.timeout.connect(self._update_availability)
+        self._gating_timer.start(GATING_REFRESH_MS)
 
     # --- chrome -------------------------------------------------------------------------------------------
     def _build_header(self, hospital: str) -> QWidget:
