@@ -51,7 +51,14 @@ def _scan_until_read(kiosk: Any, code: str) -> None:
 
 
 def _new(before: list[Any], after: list[Any]) -> list[Any]:
+    """What the terminal or the printer did since `before` (their logs only grow, in order)."""
     return after[len(before):]
+
+
+def _new_payments(before: list[dict[str, Any]], after: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The HIS's payments recorded since `before` (its list is ordered by time, not by arrival)."""
+    seen = {p["id"] for p in before}
+    return [p for p in after if p["id"] not in seen]
 
 
 def test_bills_by_card_all_chosen_by_default_then_some(kiosk: Any) -> None:
@@ -76,7 +83,7 @@ def test_bills_by_card_all_chosen_by_default_then_some(kiosk: Any) -> None:
 
     [sale] = _new(ledger, kiosk.ledger())
     assert sale["type"] == "sale" and sale["result"] == "approved" and sale["amount_fen"] == chosen
-    [payment] = _new(payments, kiosk.his_payments())
+    [payment] = _new_payments(payments, kiosk.his_payments())
     assert payment["amount_fen"] == chosen and payment["terminal_ref"] == sale["ref"]
     assert payment["method"] == "bank_card" and payment["bill_ids"] == [bills[0]["id"]]
     [receipt] = _new(jobs, kiosk.jobs())
@@ -107,7 +114,7 @@ def test_insurance_split_then_payment_code(kiosk: Any) -> None:
     assert _yuan(parts["self_pay"]) in _text(result, "paid_amount")
 
     assert _new(ledger, kiosk.ledger()) == []  # the wallet paid: the card terminal did nothing
-    [payment] = _new(payments, kiosk.his_payments())
+    [payment] = _new_payments(payments, kiosk.his_payments())
     assert payment["amount_fen"] == parts["self_pay"] and payment["method"] == "alipay"
     assert payment["fund_fen"] == parts["fund"] and payment["account_fen"] == parts["account"]
     [receipt] = _new(jobs, kiosk.jobs())
@@ -134,7 +141,7 @@ def test_shown_qr_paid_from_the_phone(kiosk: Any) -> None:
     kiosk.his("POST", f"/_test/qr-orders/{order_id}/pay")
     result = kiosk.wait("result", WAIT_S)
     assert _yuan(total) in _text(result, "paid_amount")
-    [payment] = _new(payments, kiosk.his_payments())
+    [payment] = _new_payments(payments, kiosk.his_payments())
     assert payment["amount_fen"] == total and payment["method"] == "wechat"
 
 
@@ -148,7 +155,7 @@ def test_all_covered_by_insurance_needs_no_terminal(kiosk: Any) -> None:
     kiosk.tap(id="primary")
     kiosk.wait("result", WAIT_S)
     assert _new(ledger, kiosk.ledger()) == []
-    [payment] = _new(payments, kiosk.his_payments())
+    [payment] = _new_payments(payments, kiosk.his_payments())
     assert payment["amount_fen"] == 0 and payment["method"] == "insurance_only"
     assert payment["fund_fen"] + payment["account_fen"] == sum(b["amount_fen"] for b in bills)
 
@@ -211,13 +218,13 @@ def test_card_refused_charges_nothing_and_offers_another_way(kiosk: Any, behavio
     assert words in _text(error, "error_message") and _text(error, "retry") == "换一种方式支付"
     [sale] = _new(ledger, kiosk.ledger())
     assert sale["result"] == result
-    assert _new(payments, kiosk.his_payments()) == []
+    assert _new_payments(payments, kiosk.his_payments()) == []
     kiosk.sim("payment/behaviour", behaviour="approve")
     kiosk.tap(id="retry")
     kiosk.wait("pay_method")
     kiosk.tap(id="pay-card")
     kiosk.wait("result", WAIT_S)
-    [payment] = _new(payments, kiosk.his_payments())
+    [payment] = _new_payments(payments, kiosk.his_payments())
     assert payment["amount_fen"] == sum(b["amount_fen"] for b in bills)
 
 
@@ -232,7 +239,7 @@ def test_lost_terminal_answer_is_queried_then_recorded(kiosk: Any) -> None:
     kiosk.wait("result", WAIT_S)
     [sale] = [t for t in _new(ledger, kiosk.ledger()) if t["type"] == "sale"]
     assert sale["result"] == "approved"
-    [payment] = _new(payments, kiosk.his_payments())
+    [payment] = _new_payments(payments, kiosk.his_payments())
     assert payment["terminal_ref"] == sale["ref"] and payment["amount_fen"] == sale["amount_fen"]
 
 
@@ -246,7 +253,7 @@ def test_printer_out_after_payment_keeps_it_paid_and_reprints(kiosk: Any) -> Non
     kiosk.tap(id="pay-card")
     result = kiosk.wait("result", WAIT_S)
     assert "凭条未能打印" in _text(result, "take_notice")
-    [payment] = _new(payments, kiosk.his_payments())
+    [payment] = _new_payments(payments, kiosk.his_payments())
     assert payment["status"] == "paid"
     kiosk.sim("printer/fault", fault="ok")
     kiosk.tap(id="reprint")
@@ -363,7 +370,7 @@ def test_unsettled_charge_closes_payments_until_the_terminal_answers(kiosk: Any)
     sale, void = _new(ledger, kiosk.ledger())[:2]
     assert sale["result"] == "approved" and (void["type"], void["result"]) == ("void", "approved")
     assert void["original_ref"] == sale["ref"]
-    assert not any(p["terminal_ref"] == sale["ref"] for p in _new(payments, kiosk.his_payments()))
+    assert not any(p["terminal_ref"] == sale["ref"] for p in _new_payments(payments, kiosk.his_payments()))
 
 
 def _eventually(probe: Any, timeout_s: float = 60.0) -> Any:
