@@ -32,11 +32,34 @@ from PySide6.QtWidgets import QApplication
 from kiosk.app import build
 from kiosk.config import Config
 from kiosk.flows.services import HOSPITAL_TZ
-from kiosk.ui.demo import DEMO_TIME, Walk, today_bookings
+from kiosk.ui.demo import DEMO_TIME, his_fixtures, today_bookings
 from kiosk.ui.main_window import MainWindow
 from simulators.rig import SimulatorRig
 
 PHYSICAL_S = 1.0 + 0.3
+STEP_TIMEOUT_S = 15.0
+
+
+def _wait(what: str, done: object) -> None:
+    """Process Qt events until `done()` (not QTest.qWait: PySide6's keeps the interpreter lock while it
+    sleeps, which slows every worker thread). In-process on purpose: the automation port's HTTP hop would
+    be counted as the kiosk's own time."""
+    app = QApplication.instance()
+    deadline = time.monotonic() + STEP_TIMEOUT_S
+    while not done():  # type: ignore[operator]
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"timed out waiting for {what}")
+        app.processEvents()
+        time.sleep(0.002)
+
+
+def _on(window: MainWindow, screen: object) -> None:
+    _wait(type(screen).__name__, lambda: window.current_screen is screen and not window.tasks.busy)
+
+
+def _click(widget: object) -> None:
+    QTest.mouseClick(widget, Qt.MouseButton.LeftButton)
+    QApplication.instance().processEvents()
 
 
 def production_toml(rig: SimulatorRig, data_dir: str) -> str:
@@ -88,8 +111,7 @@ def card_to_slip(rig: SimulatorRig, runs: int) -> list[float]:
         app = build(config, rig)
         window = MainWindow(app.services)
         window.show()
-        walk = Walk(window, rig, Path(tmp))
-        booked, _ = today_bookings(rig)
+        booked, _ = today_bookings(his_fixtures(rig.his_url))
         seen: set[str] = set()
         patients = {p.id: p for p in rig.patients(10_000)}
         times: list[float] = []
@@ -100,7 +122,7 @@ def card_to_slip(rig: SimulatorRig, runs: int) -> list[float]:
             if booking["patient_id"] in seen:
                 continue
             seen.add(booking["patient_id"])
-            walk.on(window.home)
+            _on(window, window.home)
             before = len(rig.printer.receipts)
             # The card is already on the reader when the patient taps 预约取号, so the reader's first
             # poll finds it: no poll-interval wait is counted (a card laid later waits on average half
@@ -109,17 +131,17 @@ def card_to_slip(rig: SimulatorRig, runs: int) -> list[float]:
             rig.insert_id_card(patients[booking["patient_id"]])
             started = time.perf_counter()
             QTest.mouseClick(window.home.tiles["collect"], Qt.MouseButton.LeftButton)
-            walk.on(window.appointments)
+            _on(window, window.appointments)
             reading = time.perf_counter() - started
-            walk.click(window.appointments.cards[str(booking["id"])])
+            _click(window.appointments.cards[str(booking["id"])])
             started = time.perf_counter()
             QTest.mouseClick(window.appointments.confirm, Qt.MouseButton.LeftButton)
-            walk.wait("the slip", lambda before=before: len(rig.printer.receipts) > before)
+            _wait("the slip", lambda before=before: len(rig.printer.receipts) > before)
             printing = time.perf_counter() - started
             phases.append((reading, printing))
             times.append(reading + printing)
-            walk.on(window.result)
-            walk.click(window.result.finish)
+            _on(window, window.result)
+            _click(window.result.finish)
             rig.remove_id_card()
         app.close()
     print(f"  phases (median): 预约取号 tapped with the card on the reader → appointment list shown "

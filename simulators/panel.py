@@ -6,6 +6,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import (
     QApplication,
     QComboBox,
@@ -24,6 +25,29 @@ from simulators.rig import Action, SimulatorRig, TestPatient, perform
 
 log = logging.getLogger(__name__)
 
+PANEL_PATIENTS = 200
+# What a tester can do with a patient, most useful first (the HIS's test tags).
+USES = (
+    ("appointments_today", "今日有预约 has a booking today"),
+    ("unpaid_bills", "有待缴费 has unpaid bills"),
+    ("clean", "无记录 no record"),
+)
+PRINTOUT_REFRESH_MS = 1000
+
+
+def useful_first(patients: list[TestPatient]) -> list[TestPatient]:
+    """Patients with a booking today first, then with unpaid bills, then with no record, then the rest."""
+    def rank(patient: TestPatient) -> int:
+        return next((i for i, (tag, _) in enumerate(USES) if tag in patient.tags), len(USES))
+
+    return sorted(patients, key=rank)
+
+
+def patient_label(patient: TestPatient) -> str:
+    uses = " · ".join(label for tag, label in USES if tag in patient.tags)
+    who = f"{patient.name}  {patient.id_number[:6]}…{patient.id_number[-4:]}  ({patient.id})"
+    return f"{who}  — {uses}" if uses else who
+
 
 class ControlPanel(QWidget):
     """Buttons for every tester action of the rig; the last result shows at the bottom."""
@@ -32,12 +56,13 @@ class ControlPanel(QWidget):
         super().__init__()
         self.rig = rig
         self.setWindowTitle("模拟器控制台 / Simulator panel")
-        self.patients: list[TestPatient] = rig.patients(limit=200) if rig.his is not None else []
+        everyone = rig.patients(limit=10_000) if rig.his_url is not None else []
+        self.patients: list[TestPatient] = useful_first(everyone)[:PANEL_PATIENTS]
         layout = QVBoxLayout(self)
 
         self.patient_box = QComboBox()
         for p in self.patients:
-            self.patient_box.addItem(f"{p.name}  {p.id_number[:6]}…{p.id_number[-4:]}  ({p.id})")
+            self.patient_box.addItem(patient_label(p))
         layout.addWidget(QLabel("测试患者 / Test patient"))
         layout.addWidget(self.patient_box)
 
@@ -72,6 +97,25 @@ class ControlPanel(QWidget):
         self.result = QLabel("")
         self.result.setWordWrap(True)
         layout.addWidget(self.result)
+        self.printout = QLabel("")
+        self.printout.setStyleSheet("font-family: monospace; background: #ffffff; padding: 6px;")
+        self._printed = 0
+        if rig.printer is not None:
+            layout.addWidget(QLabel("最近打印 Last printout"))
+            layout.addWidget(self.printout)
+            self._printout_timer = QTimer(self)
+            self._printout_timer.timeout.connect(self.show_last_printout)
+            self._printout_timer.start(PRINTOUT_REFRESH_MS)
+
+    def show_last_printout(self) -> None:
+        """The text of the last slip the printer cut (the tester's view of the paper)."""
+        printer = self.rig.printer
+        if printer is None:  # the rig was stopped
+            return
+        receipts = printer.receipts
+        if len(receipts) != self._printed:
+            self._printed = len(receipts)
+            self.printout.setText(receipts[-1].text if receipts else "")
 
     def _patient(self) -> TestPatient:
         return self.patients[max(0, self.patient_box.currentIndex())]

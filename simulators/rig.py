@@ -45,6 +45,8 @@ class TestPatient:
     qr: str
     visit_card: str
     insurance_valid_to: dt.date | None = None
+    tags: tuple[str, ...] = ()
+    """The HIS's test tags: appointments_today, unpaid_bills, clean (no record), no_insurance, …"""
 
 
 def _die_with_parent() -> None:
@@ -219,7 +221,8 @@ class SimulatorRig:
         return [
             TestPatient(str(p["id"]), p["name"], p["id_number"], p.get("insurance_card") or "",
                         p.get("qr") or "", p.get("visit_card") or "",
-                        dt.date.fromisoformat(p["insurance_valid_to"]) if p.get("insurance_valid_to") else None)
+                        dt.date.fromisoformat(p["insurance_valid_to"]) if p.get("insurance_valid_to") else None,
+                        tuple(p.get("tags") or ()))
             for p in fixtures["patients"][:limit]
         ]
 

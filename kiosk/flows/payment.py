@@ -27,11 +27,12 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import logging
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
-from typing import Any
+from typing import Any, NoReturn
 
 from kiosk.devices.base import Cancel
 from kiosk.devices.ports import PaymentResult, PaymentStep
@@ -50,12 +51,14 @@ from kiosk.domain.payment import (
     QrStatus,
     bills_total,
 )
-from kiosk.flows.payment_steps import TXN, PaymentHis, Steps, StepUnknown
+from kiosk.flows.payment_steps import QR, RECORD, SALE, TXN, PaymentHis, Steps, StepUnknown
 from kiosk.flows.receipts import ReceiptFacts, SlipContext, manual_handling_slip, payment_receipt
 from kiosk.flows.services import Services
 from kiosk.sync.journal import EntryState, Journal
 
 log = logging.getLogger(__name__)
+
+_MONEY_STEPS = frozenset({SALE, QR, RECORD})
 
 
 class Phase(str, Enum):
@@ -85,8 +88,6 @@ class PaymentView:
     seconds_left: int | None = None
     message_key: str | None = None
     """For DONE/FAILED: the plain words (kiosk.domain.messages) with what to do next."""
-    order_id: str | None = None
-    """The QR order shown or waited for (the patient quotes it at a window)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -206,9 +207,10 @@ class PaymentRun:
 
     def presettle(self, insurance: Insurance) -> InsuranceSplit:
         """Insurance pre-settlement; the split must add up to the amount shown, to the fen."""
+        if self.charge.appointment_id is not None:
+            raise ValueError("a registration fee is paid without pre-settlement")
         self._open_txn()
         body = {**self.charge.target(), "insurance": {"kind": insurance.kind.value, "value": insurance.value}}
-        body.pop("appointment_id", None)
         split = self.steps.presettle(body)
         self.split = split
         if split.total != self.charge.amount:
@@ -222,6 +224,8 @@ class PaymentRun:
         """Take the self-pay part by `method`, record it, print the receipt. Raises PaymentFailed (with
         the message key for the screen) when it did not happen; everything taken was undone then."""
         notify = on_view or (lambda _view: None)
+        if method.is_qr and mode is QrMode.SCAN and not auth_code:
+            raise ValueError("scan mode needs the patient's payment code")
         self._open_txn()
         try:
             if not self.self_pay:
@@ -247,11 +251,12 @@ class PaymentRun:
         self._cancel_qr_requested.cancel()
 
     def abandon(self) -> None:
-        """The patient left before paying: undo the pre-settlement; the transaction closes."""
+        """The patient left before paying: undo the pre-settlement; the transaction closes. Once money
+        is moving (a sale or a QR order was started) the paying worker, or recovery, finishes it."""
         if self._txn_key is None or self.journal.get(self._txn_key).state is not EntryState.INTENT:
             return
-        if self._pending_steps():
-            return  # a step nobody could settle (a sale's answer lost): the transaction stays recovery's
+        if any(e.kind in _MONEY_STEPS for e in self.journal.group(self.group)):
+            return
         self._undo_presettlement()
         self._close_txn(EntryState.FAILED, {"reason": "abandoned"})
 
@@ -274,12 +279,11 @@ class PaymentRun:
             return self.steps.sale(amount, progress, cancel)
         except StepUnknown as unknown:
             result = self._query_sale(unknown.entry_key)
-            if result is not None:
-                return result
-            self._fail_undo("payment.declined")
         except KioskError as exc:
             self._fail_undo(exc.message_key, str(exc))
-        raise AssertionError("unreachable")
+        if result is None:
+            self._fail_undo("payment.declined")
+        return result
 
     def _query_sale(self, entry_key: str) -> PaymentResult | None:
         """An unknown sale: ask the terminal by REF, a few times. Still no answer → the entry stays open
@@ -289,9 +293,8 @@ class PaymentRun:
                 return self.steps.settle_by_query(self.journal.get(entry_key))
             except StepUnknown:
                 if attempt + 1 < self.timing.query_retries:
-                    Cancel().wait(self.timing.retry_pause_s)
+                    time.sleep(self.timing.retry_pause_s)
         self._keep_open("payment.pending")
-        raise AssertionError("unreachable")
 
     def _qr(self, method: PayMethod, mode: QrMode, auth_code: str | None, notify: ViewCallback,
             cancel: Cancel | None) -> QrOrder:
@@ -300,8 +303,6 @@ class PaymentRun:
         if self.split is not None:
             body["presettlement_id"] = self.split.presettlement_id
         if mode is QrMode.SCAN:
-            if not auth_code:
-                raise ValueError("scan mode needs the patient's payment code")
             body["auth_code"] = auth_code
         try:
             order = self.steps.create_qr(body)
@@ -314,19 +315,15 @@ class PaymentRun:
     def _wait_qr(self, order: QrOrder, qr_key: str, mode: QrMode, notify: ViewCallback,
                  cancel: Cancel | None) -> QrOrder:
         amount = self.self_pay
-        now = self.services.clock()
-        deadline = now + dt.timedelta(seconds=self.timing.qr_timeout_s)
-        if order.expires_at is not None and order.expires_at > now:
-            # An expiry already past by the kiosk's clock means the two clocks disagree (a test HIS set to
-            # another hour): then only the kiosk's own timeout counts, and the HIS expires the order itself.
+        deadline = self.services.clock() + dt.timedelta(seconds=self.timing.qr_timeout_s)
+        if order.expires_at is not None:
             deadline = min(deadline, order.expires_at)
         while order.status is QrStatus.PENDING:
             left = max(0, int((deadline - self.services.clock()).total_seconds()))
             if mode is QrMode.SHOW:
-                notify(PaymentView(Phase.QR_SHOWN, amount, qr_content=order.qr_content, seconds_left=left,
-                                   order_id=order.id))
+                notify(PaymentView(Phase.QR_SHOWN, amount, qr_content=order.qr_content, seconds_left=left))
             else:
-                notify(PaymentView(Phase.WAITING_CONFIRMATION, amount, seconds_left=left, order_id=order.id))
+                notify(PaymentView(Phase.WAITING_CONFIRMATION, amount, seconds_left=left))
             stop = (cancel is not None and cancel.cancelled) or self._cancel_qr_requested.cancelled
             if stop or left <= 0:
                 order = self._cancel_qr(order)
@@ -343,7 +340,6 @@ class PaymentRun:
         self.steps.close(qr_key, EntryState.FAILED, {"status": order.status.value})
         key = "payment.qr_declined" if order.status is QrStatus.FAILED else "payment.qr_cancelled"
         self._fail_undo(key)
-        raise AssertionError("unreachable")
 
     def _cancel_qr(self, order: QrOrder) -> QrOrder:
         try:
@@ -351,7 +347,6 @@ class PaymentRun:
         except KioskError:
             # The HIS cannot cancel now: the order stays open for recovery, which reads it by id.
             self._keep_open("payment.pending")
-        raise AssertionError("unreachable")
 
     # --- record ---------------------------------------------------------------------------------
     def _record_body(self, method: PayMethod, terminal_ref: str | None) -> dict[str, Any]:
@@ -366,11 +361,10 @@ class PaymentRun:
         notify(PaymentView(Phase.RECORDING, Money.zero()))
         try:
             return self._record(self._record_body(PayMethod.INSURANCE_ONLY, None))
+        except StepUnknown:
+            self._keep_open("payment.pending")
         except KioskError as exc:
-            if isinstance(exc, StepUnknown):
-                self._keep_open("payment.pending")
             self._fail_undo(exc.message_key, str(exc))
-        raise AssertionError("unreachable")
 
     def _record(self, body: dict[str, Any]) -> PaymentRecord:
         """POST /payments; an unknown answer is replayed with the same key a few times."""
@@ -379,7 +373,7 @@ class PaymentRun:
         except StepUnknown as unknown:
             entry_key = unknown.entry_key
         for _ in range(self.timing.record_retries):
-            Cancel().wait(self.timing.retry_pause_s)
+            time.sleep(self.timing.retry_pause_s)
             try:
                 return self.steps.replay(self.journal.get(entry_key))
             except StepUnknown:
@@ -399,11 +393,10 @@ class PaymentRun:
             key = "payment.bill_changed" if getattr(exc, "code", "") == "AMOUNT_MISMATCH" else "payment.not_recorded"
             self._void_or_slip(sale, notify, reason, key)
         self._void_or_slip(sale, notify, reason)
-        raise AssertionError("unreachable")
 
     # --- undo -----------------------------------------------------------------------------------
     def _void_or_slip(self, sale: PaymentResult, notify: ViewCallback, reason: str,
-                      message_key: str = "payment.not_recorded") -> None:
+                      message_key: str = "payment.not_recorded") -> NoReturn:
         """The card was charged but the HIS has no record: void the sale. If even that is impossible,
         print the 请到人工窗口处理 slip and keep the transaction open (recovery goes on trying)."""
         notify(PaymentView(Phase.UNDOING, self.self_pay))
@@ -420,7 +413,7 @@ class PaymentRun:
             self._manual_slip(sale, reason)
         self._fail_undo(message_key)
 
-    def _manual_slip(self, sale: PaymentResult, reason: str) -> None:
+    def _manual_slip(self, sale: PaymentResult, reason: str) -> NoReturn:
         config = self.services.config.kiosk
         ctx = SlipContext(config.hospital_name, config.id, self.services.clock(), self.group)
         slip = manual_handling_slip(sale.ref, sale.amount, reason, ctx)
@@ -437,9 +430,9 @@ class PaymentRun:
         except KioskError as exc:
             # An uncancelled pre-settlement holds no money; the transaction stays open for recovery.
             log.warning("payment: pre-settlement not cancelled", extra={"error": type(exc).__name__})
-            self._keep_open("payment.pending", notify_only=True)
+            self.journal.note(self._txn(), {"left_open": "presettlement_not_cancelled"}, self.steps.owner)
 
-    def _fail_undo(self, message_key: str, detail: str = "") -> None:
+    def _fail_undo(self, message_key: str, detail: str = "") -> NoReturn:
         """Nothing was taken (or what was taken is undone): cancel the pre-settlement, close, raise."""
         self._undo_presettlement()
         if self.journal.get(self._txn()).state is EntryState.INTENT and not self._pending_steps():
@@ -449,11 +442,10 @@ class PaymentRun:
     def _pending_steps(self) -> bool:
         return any(e.open for e in self.journal.group(self.group) if e.kind != TXN)
 
-    def _keep_open(self, message_key: str, notify_only: bool = False) -> None:
+    def _keep_open(self, message_key: str) -> NoReturn:
         """An outcome nobody could settle now: the transaction stays open for recovery."""
         self.journal.note(self._txn(), {"left_open": message_key}, self.steps.owner)
-        if not notify_only:
-            raise PaymentFailed(message_key, "left open for recovery")
+        raise PaymentFailed(message_key, "left open for recovery")
 
     # --- journal bookkeeping --------------------------------------------------------------------
     def _open_txn(self) -> None:

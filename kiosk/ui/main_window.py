@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
 from kiosk.devices.base import READY_STATES, Detail, DeviceState, DeviceStatus
 from kiosk.flows.payment_recovery import TASK as PAYMENT_TASK
 from kiosk.flows.services import Services
+from kiosk.ui.automation.elements import language_code
 from kiosk.ui.collect_controller import STEP_KEYS, CollectController, CollectScreens
 from kiosk.ui.i18n import Translator
 from kiosk.ui.pay_controller import STEP_KEYS as PAY_STEP_KEYS
@@ -93,7 +94,7 @@ class MainWindow(QMainWindow):
         column = QVBoxLayout(central)
         column.setContentsMargins(0, 0, 0, 0)
         column.setSpacing(0)
-        column.addWidget(self._build_header(config.hospital_name))
+        column.addWidget(self._build_header())
         self.stepbar = StepBar()
         column.addWidget(self.stepbar)
         self.stack = QStackedWidget()
@@ -165,8 +166,9 @@ class MainWindow(QMainWindow):
         self._his_online = True
         # Device threads report status changes; only the signal crosses into the GUI thread.
         self.device_status_changed.connect(self._on_device_status_changed)
-        if services.printer is not None:
-            services.printer.subscribe(lambda name, status: self.device_status_changed.emit(name, status))
+        for device in (services.printer, services.idcard, services.insurance, services.scanner):
+            if device is not None:
+                device.subscribe(lambda name, status: self.device_status_changed.emit(name, status))
         self._update_availability()
         self._retranslate()
         self.show_screen(self.home)
@@ -178,13 +180,13 @@ class MainWindow(QMainWindow):
         self._gating_timer.start(GATING_REFRESH_MS)
 
     # --- chrome -------------------------------------------------------------------------------------------
-    def _build_header(self, hospital: str) -> QWidget:
+    def _build_header(self) -> QWidget:
         header = QWidget()
         header.setObjectName("header")
         header.setAttribute(Qt.WidgetAttribute.WA_StyledBackground)
         row = QHBoxLayout(header)
         row.setContentsMargins(32, 12, 32, 12)
-        self.hospital = label(hospital, wrap=False)
+        self.hospital = label("", wrap=False, name="hospital")
         self.language = button("", name="lang")
         self.language.clicked.connect(self.translator_toggle)
         row.addWidget(self.hospital, 1)
@@ -214,6 +216,8 @@ class MainWindow(QMainWindow):
 
     def _retranslate(self) -> None:
         t = self.translator
+        kiosk = self.services.config.kiosk
+        self.hospital.setText(kiosk.hospital_name_en if t.is_english and kiosk.hospital_name_en else kiosk.hospital_name)
         self.language.setText(t.tr("lang.toggle"))
         self.back.setText(t.tr("nav.back"))
         self.home_button.setText(t.tr("nav.home"))
@@ -246,7 +250,7 @@ class MainWindow(QMainWindow):
         """Each screen's prompt is its heading; with no voice engine yet it is recorded as muted."""
         heading = screen.findChild(QLabel, "title")
         if heading is not None:
-            self.prompts.say(heading.text(), self.translator.language.split("_")[0], muted=True)
+            self.prompts.say(heading.text(), language_code(self.translator.language), muted=True)
 
     def go_home(self) -> None:
         """End the session: forget every patient datum, back to the default language and the home screen."""
@@ -332,8 +336,9 @@ class MainWindow(QMainWindow):
             pay_reason = None
         self.home.set_unavailable(PAY, pay_reason)
 
-    def _on_device_status_changed(self, _name: str, _status: object) -> None:
+    def _on_device_status_changed(self, name: str, status: DeviceStatus) -> None:
         self._update_availability()
+        self.collect.on_device_status(name, status)
 
     # --- busy and idle -----------------------------------------------------------------------------------------
     def _on_tasks_busy_changed(self, busy: bool, text: str) -> None:

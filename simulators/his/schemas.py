@@ -203,31 +203,35 @@ class PayMethod(str, Enum):
     INSURANCE_ONLY = "insurance_only"
 
 
-class PaymentRequest(Body):
-    """Either bill_ids (clinic fees) or appointment_id (a registration fee): exactly one of them."""
+_ONE_TARGET = {
+    "oneOf": [
+        {"required": ["bill_ids"], "properties": {"bill_ids": {"type": "array"}}},
+        {"required": ["appointment_id"], "properties": {"appointment_id": {"not": {"type": "null"}}}},
+    ]
+}
 
-    model_config = ConfigDict(
-        json_schema_extra={
-            "oneOf": [
-                {"required": ["bill_ids"], "properties": {"bill_ids": {"type": "array"}}},
-                {"required": ["appointment_id"], "properties": {"appointment_id": {"not": {"type": "null"}}}},
-            ]
-        }
-    )
+
+class PaidFor(Body):
+    """What a payment pays: either bill_ids (clinic fees) or appointment_id (a registration fee)."""
+
+    model_config = ConfigDict(json_schema_extra=_ONE_TARGET)
 
     patient_id: Id
     bill_ids: Annotated[list[Id], Field(min_length=1, max_length=100)] | None = None
     appointment_id: Id | None = None
     presettlement_id: Id | None = None
     amount_fen: Fen
-    method: PayMethod
-    terminal_ref: Text | None = None
 
     @model_validator(mode="after")
-    def _one_target(self) -> PaymentRequest:
+    def _one_target(self) -> PaidFor:
         if (self.bill_ids is None) == (self.appointment_id is None):
             raise ValueError("give either bill_ids or appointment_id")
         return self
+
+
+class PaymentRequest(PaidFor):
+    method: PayMethod
+    terminal_ref: Text | None = None
 
 
 class QrChannel(str, Enum):
@@ -241,13 +245,13 @@ class QrMode(str, Enum):
     SCAN = "scan"
 
 
-class QrOrderRequest(Body):
-    """A QR payment of bill_ids or an appointment's fee; `auth_code` (付款码, 18 digits) in scan mode."""
+class QrOrderRequest(PaidFor):
+    """A QR payment; `auth_code` (付款码, 18 digits) in scan mode, none in show mode."""
 
     model_config = ConfigDict(
         json_schema_extra={
             "allOf": [
-                PaymentRequest.model_config["json_schema_extra"],
+                _ONE_TARGET,
                 {
                     "if": {"properties": {"mode": {"const": "scan"}}, "required": ["mode"]},
                     "then": {"required": ["auth_code"], "properties": {"auth_code": {"type": "string"}}},
@@ -257,19 +261,12 @@ class QrOrderRequest(Body):
         }
     )
 
-    patient_id: Id
-    bill_ids: Annotated[list[Id], Field(min_length=1, max_length=100)] | None = None
-    appointment_id: Id | None = None
-    presettlement_id: Id | None = None
-    amount_fen: Fen
     channel: QrChannel
     mode: QrMode
     auth_code: Annotated[str, Field(pattern=r"^[0-9]{18}$")] | None = None
 
     @model_validator(mode="after")
-    def _one_target(self) -> QrOrderRequest:
-        if (self.bill_ids is None) == (self.appointment_id is None):
-            raise ValueError("give either bill_ids or appointment_id")
+    def _code_with_scan(self) -> QrOrderRequest:
         if (self.mode is QrMode.SCAN) != (self.auth_code is not None):
             raise ValueError("scan mode needs auth_code (the patient's payment code); show mode takes none")
         return self

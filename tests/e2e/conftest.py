@@ -14,13 +14,14 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
+from kiosk_test_support import wait_for
 
 from kiosk.ui.automation.client import AutomationClient
 from kiosk.ui.demo import his_fixtures, today_bookings
@@ -29,6 +30,8 @@ from simulators.control_client import ControlClient
 TOKEN = "e2e-automation-token"
 INSTANT_TERMINAL = {"card_s": 0, "pin_s": 0, "host_s": 0}
 """The terminal simulator's cardholder and bank time, where time is not the point of a test."""
+RECOVER_S = 45.0
+"""Longest the kiosk may take to reopen 预约取号 (the HIS health check runs every 30 s)."""
 START_TIMEOUT_S = 120.0
 _URL = re.compile(r"^\s+(automation|control): (http://\S+)")
 
@@ -59,6 +62,15 @@ class DemoKiosk:
 
     def element(self, element_id: str) -> dict[str, Any] | None:
         return self.kiosk.element(element_id)
+
+    def enter_code(self, code: str, last4: str) -> None:
+        """From home: 预约取号, 输入预约码, the code and the last 4 on the keypad, 确认."""
+        self.tap(id="task-collect")
+        self.wait("identify")
+        self.tap(id="by-code")
+        self.wait("code_entry")
+        self.type(code + last4)
+        self.tap(id="primary")
 
     # --- the devices and the HIS -----------------------------------------------------------------
     def sim(self, action: str, **fields: Any) -> None:
@@ -112,10 +124,11 @@ class DemoKiosk:
             return patient, mine
         raise AssertionError(f"the HIS seed has no unused patient with bills (insured={insured}, covered={covered})")
 
-    def patient_with_booking(self, fee_due: bool = False) -> tuple[dict[str, Any], dict[str, Any]]:
-        """A patient no other test has used whose only booking today is one to collect this morning
-        with a named doctor (so the one item offered is that booking), and that booking; prepaid, or
-        with its fee still due when `fee_due`."""
+    def patient_with_booking(self, suits: Callable[[dict[str, Any]], bool] = lambda _: True,
+                             fee_due: bool = False) -> tuple[dict[str, Any], dict[str, Any]]:
+        """A patient no other test has used (and who `suits` the test) whose only booking today is one to
+        collect this morning with a named doctor (so the one item offered is that booking), and that
+        booking; prepaid, or with its fee still due when `fee_due`."""
         fixtures = self.fixtures()
         morning, patients = today_bookings(fixtures)
         today = morning[0]["date"] if morning else ""
@@ -127,7 +140,7 @@ class DemoKiosk:
             patient_id = appointment["patient_id"]
             prepaid = appointment["paid_fen"] >= appointment["fee_fen"]
             if (booked_today[patient_id] == 1 and appointment["doctor_id"] and patient_id not in self.used_patients
-                    and prepaid != fee_due):
+                    and suits(patients[patient_id]) and prepaid != fee_due):
                 self.used_patients.add(patient_id)
                 return patients[patient_id], appointment
         raise AssertionError("the HIS seed has no unused patient with one morning booking today")
@@ -143,19 +156,12 @@ class DemoKiosk:
             self.sim("insurance/remove")
         if self.element("home") is not None:
             self.tap(id="home")
-        self.wait_for_payments_open()
-
-    def wait_for_payments_open(self, timeout_s: float = 90.0) -> None:
-        """On the home screen until 门诊缴费 is open: a charge an earlier test left unsettled closes it
-        until recovery's next pass settles it."""
-        deadline = time.monotonic() + timeout_s
-        while True:
-            tile = next(e for e in self.wait("home")["elements"] if e["id"] == "task-pay")
-            if tile["enabled"]:
-                return
-            if time.monotonic() > deadline:
-                raise AssertionError(f"门诊缴费 stayed closed for {timeout_s:.0f} s: {tile['text']}")
-            time.sleep(0.5)
+        self.wait("home")
+        # the kiosk sees a refilled printer or a HIS back at its next poll or health check, and a charge
+        # an earlier test left unsettled closes 门诊缴费 until recovery's next pass settles it
+        for task in ("task-collect", "task-pay"):
+            assert wait_for(lambda t=task: (self.element(t) or {}).get("enabled", False), RECOVER_S), \
+                f"{task} stayed closed after every simulator was back to normal"
 
 
 def _read_urls(process: subprocess.Popen[bytes], log: Path) -> dict[str, str]:
@@ -193,11 +199,12 @@ def demo_kiosk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoKiosk]:
     config.write_text(f'[kiosk]\nautomation_token = "{TOKEN}"\nidle_timeout_s = 600\nrecovery_interval_s = 2.0\n\n'
                       '[devices.payment]\nt4_s = 4.0\n', encoding="utf-8")
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "kiosk", "--config", str(config), "demo", "--automation-port", "0",
-         "--control-port", "0", "--out", str(out)],
-        stdout=subprocess.PIPE, stderr=open(out / "stderr.log", "wb"), env=env,  # noqa: SIM115
-    )
+    with open(out / "stderr.log", "wb") as stderr:  # the child keeps its own copy of the descriptor
+        process = subprocess.Popen(
+            [sys.executable, "-m", "kiosk", "--config", str(config), "demo", "--automation-port", "0",
+             "--control-port", "0", "--out", str(out)],
+            stdout=subprocess.PIPE, stderr=stderr, env=env,
+        )
     try:
         urls = _read_urls(process, out / "stdout.log")
         kiosk = AutomationClient(urls["automation"], TOKEN)

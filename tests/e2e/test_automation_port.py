@@ -127,3 +127,17 @@ def test_bad_requests_say_what_is_wrong(kiosk: Any) -> None:
     assert nowhere.status_code == 404 and nowhere.json()["error"]["code"] == "NOT_FOUND"
     no_screen = requests.post(url + "/wait", json={"timeout_s": 1}, headers=headers, timeout=10)
     assert no_screen.status_code == 400
+
+
+def test_a_tap_under_the_busy_overlay_is_refused_as_a_finger_would_be(kiosk: Any) -> None:
+    from kiosk_test_support import wait_for
+
+    _to_code_entry(kiosk)
+    kiosk.type("000000000000")
+    kiosk.sim("his/faults", latency_ms=5000)
+    kiosk.tap(id="primary")
+    assert wait_for(lambda: kiosk.element("busy_text") is not None, 4)  # shown after 300 ms
+    with pytest.raises(AutomationRefused) as covered:
+        kiosk.tap(id="home")
+    assert (covered.value.status, covered.value.code) == (409, "ELEMENT_COVERED")
+    assert kiosk.wait("error", timeout_s=20)["busy"] is False

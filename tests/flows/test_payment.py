@@ -269,3 +269,22 @@ def test_registration_fee_by_card(kiosk) -> None:
     paid = PaymentEngine(services, FAST).start(charge).pay(PayMethod.BANK_CARD)
     assert terminal.charged_fen() == his.recorded_fen() == appointment.fee.fen == paid.record.amount.fen
     assert "挂号费 心血管内科  ¥50.00" in _receipt_text(paid)
+
+
+def test_record_in_progress_then_answered_is_recorded_once(kiosk) -> None:
+    """IDEMPOTENCY_IN_PROGRESS is an unknown outcome: the record is replayed with its key, never failed."""
+    services, his, terminal = kiosk
+    original = his.record_payment
+    answers = iter([HisRefused("IDEMPOTENCY_IN_PROGRESS", "处理中", "in progress")])
+
+    def busy_once(body, key):
+        for refusal in answers:
+            original(body, key)  # the first copy is still running on the HIS
+            raise refusal
+        return original(body, key)
+
+    his.record_payment = busy_once
+    paid = _run(services, his).pay(PayMethod.BANK_CARD)
+    assert len(his.payments) == 1 and his.recorded_fen() == terminal.charged_fen() == paid.record.amount.fen
+    [record] = services.journal.entries("payment.record")
+    assert record.state is EntryState.CONFIRMED and record.outcome["unknown"] == "HisRefused"

@@ -192,3 +192,38 @@ def test_payment_code_declined(kiosk) -> None:
                                                          auth_code="281234567890120000")
     assert failed.value.message_key == "his.PAYMENT_DECLINED"
     assert len(services.his.bills(charge.patient.id)) == len(charge.bills)
+
+
+def test_fee_due_at_collection_paid_by_card_for_real(his, terminal_sim, tmp_path) -> None:
+    """GIVEN a morning booking not paid at once WHEN the patient collects it and pays the fee on the
+    terminal THEN the HIS's payment, the terminal's ledger and the slip agree to the fen."""
+    from kiosk.flows.collect import CollectFlow, CollectStep
+
+    handle, _ = his
+    fixtures = requests.get(f"{handle.url}/_test/fixtures", timeout=10).json()
+    unpaid = next(a for a in fixtures["appointments"] if a["date"] == NOW.date().isoformat()
+                  and a["period"] == "am" and a["status"] == "booked" and a["fee_fen"] > a["paid_fen"])
+    row = next(p for p in fixtures["patients"] if p["id"] == unpaid["patient_id"])
+    client = HisClient(handle.url, TOKEN, "K01", timeout_s=5)
+    driver = EcrPaymentTerminal(terminal_sim.path, t1_s=0.2, t2_s=2.0, t4_s=10.0)
+    driver.open()
+    terminal_sim.behaviour = Behaviour.APPROVE
+    services = dataclasses.replace(create_services(), his=client, payment=driver, journal=Journal(tmp_path / "j.db"),
+                                   clock=lambda: NOW.replace(tzinfo=HOSPITAL_TZ))
+    try:
+        flow = CollectFlow(services, engine=PaymentEngine(services, FAST))
+        state = flow.identify_scan(flow.start(), row["visit_card"])
+        state = flow.collect(flow.select(state, unpaid["id"]))
+        assert state.can_pay_fee
+        due = state.collected.fee_due
+        state = flow.pay_fee(state, PayMethod.BANK_CARD)
+        assert state.step is CollectStep.PRINTING
+        ref = state.fee_paid.terminal.ref
+        [payment] = [p for p in _his_payments(handle) if p["terminal_ref"] == ref]
+        assert payment["amount_fen"] == _ledger(terminal_sim)[ref] == due.fen == state.fee_paid.record.amount.fen
+        assert payment["appointment_id"] == unpaid["id"] and "支付方式：银行卡" in state.slip.plain_text()
+        assert services.journal.open_entries() == []
+    finally:
+        services.journal.close()
+        driver.close()
+        client.close()

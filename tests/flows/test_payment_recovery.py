@@ -123,12 +123,13 @@ def test_void_then_his_back_reverses_what_it_recorded_late(kiosk) -> None:
     assert terminal.charged_fen() == his.recorded_fen() == 0 and journal.open_entries() == []
 
 
-def test_pending_qr_at_the_crash_is_cancelled_or_kept_when_paid(kiosk) -> None:
-    services, his, terminal, path = kiosk
+def crash_when_shown(view: PaymentView) -> None:
+    if view.phase is Phase.QR_SHOWN:
+        raise Killed("shown")
 
-    def crash_when_shown(view: PaymentView) -> None:
-        if view.phase is Phase.QR_SHOWN:
-            raise Killed("shown")
+
+def test_pending_qr_at_the_crash_is_cancelled(kiosk) -> None:
+    services, his, terminal, path = kiosk
 
     with pytest.raises(Killed):
         _pay(services, his, PayMethod.WECHAT, on_view=crash_when_shown)
@@ -140,10 +141,6 @@ def test_pending_qr_at_the_crash_is_cancelled_or_kept_when_paid(kiosk) -> None:
 
 def test_qr_paid_after_the_crash_is_completed(kiosk) -> None:
     services, his, terminal, path = kiosk
-
-    def crash_when_shown(view: PaymentView) -> None:
-        if view.phase is Phase.QR_SHOWN:
-            raise Killed("shown")
 
     with pytest.raises(Killed):
         _pay(services, his, PayMethod.WECHAT, on_view=crash_when_shown)

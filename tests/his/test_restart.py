@@ -70,7 +70,7 @@ def test_kill_mid_load_then_restart(db: str) -> None:
 
         booked: list[dict[str, Any]] = []
         paid: list[dict[str, Any]] = []
-        held: list[str] = []
+        held: list[tuple[str, str]] = []  # (slot id, the hold's expires_at)
         lock = threading.Lock()
         stop = threading.Event()
         work = iter(range(10_000))
@@ -88,7 +88,7 @@ def test_kill_mid_load_then_restart(db: str) -> None:
                         continue
                     if n % 3 == 0:  # some holds are left to expire
                         with lock:
-                            held.append(slots[n])
+                            held.append((slots[n], hold.json()["expires_at"]))
                         continue
                     made = _post(url, "/appointments", {"hold_id": hold.json()["hold_id"], "pay_now": False})
                     if made.status_code == 201:
@@ -154,10 +154,11 @@ def test_kill_mid_load_then_restart(db: str) -> None:
             raise AssertionError(f"slot {slot_id} vanished")
 
         if held:
-            probe = held[0]
+            probe, expires_at = held[0]
             assert not slot_available(probe), "a live hold must still keep its slot after the restart"
-            requests.put(f"{url}/_test/clock", json={"now": (NOW + dt.timedelta(minutes=15, seconds=1)).isoformat()},
-                         timeout=10).raise_for_status()
+            # The server clock ran on from NOW while the load ran: expire from the hold's own deadline.
+            after = dt.datetime.fromisoformat(expires_at) + dt.timedelta(seconds=1)
+            requests.put(f"{url}/_test/clock", json={"now": after.isoformat()}, timeout=10).raise_for_status()
             assert slot_available(probe), "a hold outlived its 15 minutes across the restart"
     finally:
         again.stop()

@@ -102,8 +102,12 @@ class AutomationDriver(QObject):
         target = self.window.childAt(point) or self.window
         QTest.mouseClick(target, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, target.mapFrom(self.window, point))
 
-    @staticmethod
-    def _press(widget: QWidget) -> None:
+    def _press(self, widget: QWidget) -> None:
         # the centre of the part that shows (a list item may be half scrolled out of view)
         centre = widget.visibleRegion().boundingRect().center()
+        on_top = self.window.childAt(widget.mapTo(self.window, centre))
+        if on_top is not None and on_top is not widget and not widget.isAncestorOf(on_top):
+            # a finger would land on what covers it (the busy overlay): say so rather than reach under
+            raise AutomationRefused(409, "ELEMENT_COVERED",
+                                    f"'{widget.objectName()}' is covered by '{on_top.objectName() or type(on_top).__name__}'")
         QTest.mouseClick(widget, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, centre)

@@ -2,37 +2,25 @@
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QVBoxLayout
-
 from kiosk.ui.i18n import Translator
-from kiosk.ui.screens.base import Screen
+from kiosk.ui.screens.notice import NoticeScreen
 from kiosk.ui.widgets.common import label
 
 
-class OutOfServiceScreen(Screen):
+class OutOfServiceScreen(NoticeScreen):
     name = "out_of_service"
-    show_navigation = False
+    title_key = "oos.title"
+    body_key = "oos.body"
 
     def __init__(self, translator: Translator) -> None:
         super().__init__(translator)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(64, 64, 64, 64)
-        layout.setSpacing(40)
-        self.title = label("", "title", center=True)
-        self.body = label("", "subtitle", center=True)
         self.reason = label("", "hint", center=True)
         self.reason.setObjectName("oos_reason")
-        layout.addStretch(1)
-        for widget in (self.title, self.body, self.reason):
-            layout.addWidget(widget)
-        layout.addStretch(2)
+        self.column.addWidget(self.reason)
+        self.finish_layout()
         self._reason = ""
 
     def set_reason(self, reason: str) -> None:
         """A short reason for technicians (no patient data), shown small under the notice."""
         self._reason = reason
         self.reason.setText(reason)
-
-    def retranslate(self) -> None:
-        self.title.setText(self.t.tr("oos.title"))
-        self.body.setText(self.t.tr("oos.body"))

@@ -2,29 +2,15 @@
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QVBoxLayout
-
 from kiosk.ui.i18n import Translator
-from kiosk.ui.screens.base import Screen
-from kiosk.ui.widgets.common import label
+from kiosk.ui.screens.notice import NoticeScreen
 
 
-class RecoveringScreen(Screen):
+class RecoveringScreen(NoticeScreen):
     name = "recovering"
-    show_navigation = False
+    title_key = "recovering.title"
+    body_key = "recovering.body"
 
     def __init__(self, translator: Translator) -> None:
         super().__init__(translator)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(64, 64, 64, 64)
-        layout.setSpacing(40)
-        self.title = label("", "title", center=True)
-        self.body = label("", "subtitle", center=True)
-        layout.addStretch(1)
-        layout.addWidget(self.title)
-        layout.addWidget(self.body)
-        layout.addStretch(2)
-
-    def retranslate(self) -> None:
-        self.title.setText(self.t.tr("recovering.title"))
-        self.body.setText(self.t.tr("recovering.body"))
+        self.finish_layout()
