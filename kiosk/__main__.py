@@ -5,15 +5,27 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from kiosk import __version__, config, logging_setup
 from kiosk.domain.errors import ConfigError
 
-log = logging.getLogger("kiosk")
+
+def _global_options(defaults: bool) -> argparse.ArgumentParser:
+    """`--config` and `--log-level`, accepted before and after the subcommand (`kiosk run --config X`,
+    as systemd/kiosk.service runs it). Only the top level sets defaults, so a value given after the
+    subcommand is not overwritten by the subcommand's absent one."""
+    options = argparse.ArgumentParser(add_help=False)
+    unset = argparse.SUPPRESS
+    options.add_argument("--config", type=Path, default=None if defaults else unset,
+                         help="config file (default /etc/kiosk/kiosk.toml)")
+    options.add_argument("--log-level", default=None if defaults else unset,
+                         help="DEBUG, INFO, WARNING or ERROR (default INFO; WARNING for a technician's "
+                              "one-shot commands: device, simctl, config)")
+    return options
 
 
 def _date(text: str) -> dt.date:
@@ -24,11 +36,10 @@ def _date(text: str) -> dt.date:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="kiosk", description="Hospital self-service kiosk (门诊自助服务机)")
+    parser = argparse.ArgumentParser(prog="kiosk", description="Hospital self-service kiosk (门诊自助服务机)",
+                                     parents=[_global_options(defaults=True)])
     parser.add_argument("--version", action="version", version=f"kiosk {__version__}")
-    parser.add_argument("--config", type=Path, default=None, help="config file (default /etc/kiosk/kiosk.toml)")
-    parser.add_argument("--log-level", default="INFO")
-    sub = parser.add_subparsers(dest="command", required=True)
+    sub = _GlobalOptionsSubparsers(parser.add_subparsers(dest="command", required=True))
 
     run = sub.add_parser("run", help="start the kiosk with the devices and HIS of the config file")
     run.add_argument("--smoke", action="store_true",
@@ -59,14 +70,24 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+class _GlobalOptionsSubparsers:
+    """The subparsers action, with the global options added to every subcommand it creates."""
+
+    def __init__(self, action: Any) -> None:
+        self._action = action
+
+    def add_parser(self, name: str, **kwargs: Any) -> argparse.ArgumentParser:
+        return self._action.add_parser(name, parents=[_global_options(defaults=False)], **kwargs)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    logging_setup.setup(args.log_level)
+    one_shot = args.command in ("device", "simctl", "config")
+    logging_setup.setup(args.log_level or ("WARNING" if one_shot else "INFO"))
     try:
         cfg = config.load(args.config)
     except ConfigError as exc:
-        print(f"kiosk: config error: {exc.detail}", file=sys.stderr)
-        log.error("config error", extra={"detail": exc.detail})
+        print(f"kiosk: config error: {exc.detail}", file=sys.stderr)  # once: not also as a log line
         return 2
     if args.command == "config":
         print(json.dumps(cfg.redacted(), ensure_ascii=False, indent=2))

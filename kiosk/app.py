@@ -309,7 +309,7 @@ def run(config: Config, rig: SimulatorRig | None = None, smoke: bool = False,
         write_atomically(metrics_path, render(config.kiosk.id, app.devices, app.journal.backlog(), heartbeat.his_up))
 
     workers = [
-        Periodic("sync-recovery", 30.0, drain),
+        Periodic("sync-recovery", config.kiosk.recovery_interval_s, drain),
         Periodic("sync-heartbeat", 60.0, heartbeat.beat),
         Periodic("metrics", 15.0, export_metrics),
     ]

@@ -19,12 +19,15 @@ from typing import Any
 from kiosk.domain.errors import ConfigError
 
 DEFAULT_PATH = Path("/etc/kiosk/kiosk.toml")
+DEFAULTS_SOURCE = "(built-in defaults)"
 
 
 @dataclass(frozen=True)
 class KioskSection:
     id: str = "K01"
     hospital_name: str = "示范医院"
+    hospital_name_en: str = "Demonstration Hospital"
+    """The header in English. A file that names its hospital but no English name shows hospital_name."""
     language: str = "zh_CN"
     idle_timeout_s: int = 60
     """Seconds without a touch before the screen is cleared."""
@@ -37,6 +40,8 @@ class KioskSection:
     """The tester automation port on 127.0.0.1 (AUTOMATION.md); 0 = off."""
     automation_token: str = ""
     """When set, every automation request needs `Authorization: Bearer <token>`."""
+    recovery_interval_s: float = 30.0
+    """Seconds between recovery passes while journal entries stay open."""
 
 
 @dataclass(frozen=True)
@@ -122,7 +127,7 @@ class Config:
     his: HisSection = field(default_factory=HisSection)
     devices: DevicesSection = field(default_factory=DevicesSection)
     reconcile: ReconcileSection = field(default_factory=ReconcileSection)
-    source: str = "(built-in defaults)"
+    source: str = DEFAULTS_SOURCE
 
     def redacted(self) -> dict[str, Any]:
         """The effective config as a dict with secrets hidden (for `kiosk config --show`, logs)."""
@@ -218,6 +223,10 @@ def parse(text: str, source: str = "<config>") -> Config:
         raise ConfigError(f"{source}: not valid TOML: {exc}") from None
     config: Config = _build(Config, raw, "", source)
     config = dataclasses.replace(config, source=source)
+    kiosk = raw.get("kiosk", {})
+    if "hospital_name" in kiosk and "hospital_name_en" not in kiosk:
+        # the demo's English name belongs to no real hospital: show this one's own name instead
+        config = dataclasses.replace(config, kiosk=dataclasses.replace(config.kiosk, hospital_name_en=""))
     _check(config)
     return config
 

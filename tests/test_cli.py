@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -78,6 +79,39 @@ def test_offline_device_says_so(tmp_path: Path) -> None:
     assert answer["error"]["type"] == "DeviceOffline" and answer["error"]["code"] == 101
 
 
+def test_missing_device_status_fails_and_says_so(tmp_path: Path) -> None:
+    """GIVEN a config naming an ID-card reader that is not plugged in WHEN a technician asks its status
+    THEN the command exits non-zero, the first line says FAILED and why, and the state follows as lines."""
+    path = tmp_path / "kiosk.toml"
+    path.write_text('[devices.idcard]\ndriver = "ga467-serial"\ndevice = "/dev/kiosk-no-such-reader"\n',
+                    encoding="utf-8")
+    result = kiosk("device", "idcard", "status", config=path)
+    assert result.returncode == 1
+    assert result.stderr.splitlines()[0] == ("idcard status: FAILED [101] DeviceOffline: idcard is no-device "
+                                             "(no-reader): no device at /dev/kiosk-no-such-reader")
+    assert "  state: no-device" in result.stdout.splitlines()
+    assert "note:" not in result.stdout  # a real driver: no simulator note
+    answer = json.loads(kiosk("device", "idcard", "status", "--json", config=path).stdout)
+    assert answer["ok"] is False and answer["result"]["state"] == "no-device"
+
+
+def test_without_a_config_file_the_first_line_says_it_tests_a_simulator() -> None:
+    """GIVEN no config file WHEN a technician reads a card and asks the printer's status THEN the first
+    line says a built-in simulator is being tested, and the output reads as plain words (no Python reprs)."""
+    read = kiosk("device", "idcard", "read", "--timeout", "5")
+    assert read.returncode == 0, read.stderr
+    lines = read.stdout.splitlines()
+    assert lines[0].startswith("note: no config file") and "built-in idcard simulator" in lines[0]
+    assert lines[1] == "idcard read: OK" and "  sex: male" in lines
+    status = kiosk("device", "printer", "status")
+    assert status.returncode == 0, status.stderr
+    lines = status.stdout.splitlines()
+    assert "built-in printer simulator" in lines[0] and lines[1] == "printer status: OK"
+    assert "  state: online" in lines and "  capabilities: barcode, cut, paper-low-sensor, qr" in lines
+    for shown in (read.stdout, status.stdout):
+        assert not any(mark in shown for mark in ("Sex.", "{", "[", "'")), shown
+
+
 @pytest.fixture
 def rig() -> SimulatorRig:
     rig = SimulatorRig.start(Config(), ["idcard", "printer", "payment", "scanner"], his=True)
@@ -85,19 +119,12 @@ def rig() -> SimulatorRig:
     rig.stop()
 
 
-def test_smoke_start_with_production_drivers_recovers_the_journal(rig: SimulatorRig, tmp_path: Path) -> None:
-    """GIVEN a production config (real driver names) pointing at the simulators, and a journal left with
-    an open collect intent by a crash WHEN the kiosk starts THEN the intent is settled before the home
-    screen, and the start-up figures are printed."""
+def production_config(rig: SimulatorRig, data_dir: Path) -> Path:
+    """A config file with the real driver names, pointed at the rig's simulators and HIS."""
     idcard, printer = rig.endpoint_for("idcard"), rig.endpoint_for("printer")
-    fixtures = rig.fixtures()
-    appt = fixtures["appointments"][0]
-    journal = Journal(tmp_path / "journal.db")
-    key = journal.record("collect", {"appointment_id": appt["id"], "patient_id": appt["patient_id"]}).key
-    journal.close()
-    path = tmp_path / "kiosk.toml"
+    path = data_dir / "kiosk.toml"
     path.write_text(
-        f'[kiosk]\ndata_dir = "{tmp_path}"\n[his]\nurl = "{rig.his_url}"\n'
+        f'[kiosk]\ndata_dir = "{data_dir}"\n[his]\nurl = "{rig.his_url}"\n'
         f'[devices.idcard]\ndriver = "ga467-serial"\ndevice = "{idcard["device"]}"\n'
         f'[devices.printer]\ndriver = "escpos-network"\nhost = "{printer["host"]}"\nport = {printer["port"]}\n'
         f'[devices.payment]\ndriver = "ecr-serial"\ndevice = "{rig.endpoint_for("payment")["device"]}"\n'
@@ -105,9 +132,25 @@ def test_smoke_start_with_production_drivers_recovers_the_journal(rig: Simulator
         '[devices.insurance]\ndriver = "pcsc"\nreader = "no such reader"\n',
         encoding="utf-8",
     )
-    result = kiosk("run", "--smoke", config=path, timeout=120)
+    return path
+
+
+def smoke_figures(result: subprocess.CompletedProcess[str]) -> dict:
     assert result.returncode == 0, result.stderr[-2000:]
-    figures = json.loads(next(line for line in result.stdout.splitlines() if line.startswith("{")))
+    return json.loads(next(line for line in result.stdout.splitlines() if line.startswith("{")))
+
+
+def test_smoke_start_with_production_drivers_recovers_the_journal(rig: SimulatorRig, tmp_path: Path) -> None:
+    """GIVEN a production config (real driver names) pointing at the simulators, and a journal left with
+    an open collect intent by a crash WHEN the kiosk starts THEN the intent is settled before the home
+    screen, and the start-up figures are printed."""
+    fixtures = rig.fixtures()
+    appt = fixtures["appointments"][0]
+    journal = Journal(tmp_path / "journal.db")
+    key = journal.record("collect", {"appointment_id": appt["id"], "patient_id": appt["patient_id"]}).key
+    journal.close()
+    path = production_config(rig, tmp_path)
+    figures = smoke_figures(kiosk("run", "--smoke", config=path, timeout=120))
     assert figures["startup_s"] > 0 and figures["rss_mib"] > 0
     assert figures["states"]["idcard"] == "online" and figures["states"]["printer"] == "online"
     assert figures["states"]["insurance"] in ("no-device", "offline")
@@ -117,3 +160,35 @@ def test_smoke_start_with_production_drivers_recovers_the_journal(rig: Simulator
     settled = Journal(tmp_path / "journal.db").get(key)
     assert settled.state in (EntryState.CONFIRMED, EntryState.FAILED)  # the HIS answered either way
     assert settled.outcome.get("recovered") == "yes"
+
+
+def test_systemd_unit_starts_the_kiosk_as_written(rig: SimulatorRig, tmp_path: Path) -> None:
+    """GIVEN systemd/kiosk.service WHEN its ExecStart line runs as written (the installed `kiosk` entry
+    point, the config path swapped for a test config, `--smoke` so that it exits) THEN the kiosk starts
+    with that config's devices, instead of refusing its own arguments."""
+    unit = (Path(__file__).parents[1] / "systemd" / "kiosk.service").read_text(encoding="utf-8")
+    [exec_start] = [line.split("=", 1)[1] for line in unit.splitlines() if line.startswith("ExecStart=")]
+    argv = shlex.split(exec_start)
+    assert argv[0] == "/opt/kiosk/.venv/bin/kiosk" and "/etc/kiosk/kiosk.toml" in argv
+    argv[0] = str(Path(sys.executable).parent / "kiosk")
+    argv[argv.index("/etc/kiosk/kiosk.toml")] = str(production_config(rig, tmp_path))
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    result = subprocess.run(argv + ["--smoke"], check=False, capture_output=True, text=True, timeout=120, env=env)
+    figures = smoke_figures(result)
+    assert figures["states"]["idcard"] == "online" and figures["states"]["printer"] == "online"
+
+
+@pytest.mark.parametrize("where", ["before", "after"])
+def test_global_options_before_or_after_the_subcommand(tmp_path: Path, where: str) -> None:
+    """GIVEN a config file with a typo WHEN `--config` and `--log-level` come before the subcommand or
+    after it (also after `device idcard read`) THEN the file is read either way: its error is named once."""
+    path = tmp_path / "kiosk.toml"
+    path.write_text('[kiosk]\nidle_timeout_s = "sixty"\n', encoding="utf-8")
+    options = ["--config", str(path), "--log-level", "DEBUG"]
+    for command in (["run"], ["device", "idcard", "read"], ["config"]):
+        argv = options + command if where == "before" else command + options
+        result = subprocess.run([sys.executable, "-m", "kiosk", *argv], check=False, capture_output=True,
+                                text=True, timeout=60)
+        assert result.returncode == 2, (argv, result.stderr)
+        assert result.stderr.splitlines() == [
+            f"kiosk: config error: {path}: 'kiosk.idle_timeout_s' must be int, not str ('sixty')"]

@@ -66,3 +66,16 @@ def test_bool_is_not_an_int(tmp_path: Path) -> None:
 def test_redacted_hides_secrets() -> None:
     shown = config.Config().redacted()
     assert shown["his"]["token"] == "***"
+
+
+def test_hospital_english_name(tmp_path: Path) -> None:
+    """The example sets [kiosk] hospital_name_en; a file that names its own hospital without an English
+    name never shows the demo's English name (the header then shows hospital_name in English too)."""
+    example = config.load(Path(__file__).parents[1] / "systemd" / "kiosk.toml.example")
+    assert example.kiosk.hospital_name_en == "Demonstration Hospital"
+    path = tmp_path / "kiosk.toml"
+    path.write_text('[kiosk]\nhospital_name = "北京协和医院"\n', encoding="utf-8")
+    assert config.load(path).kiosk.hospital_name_en == ""
+    path.write_text('[kiosk]\nhospital_name = "北京协和医院"\nhospital_name_en = "Peking Union Medical College Hospital"\n',
+                    encoding="utf-8")
+    assert config.load(path).kiosk.hospital_name_en == "Peking Union Medical College Hospital"

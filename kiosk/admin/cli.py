@@ -13,17 +13,21 @@ import json
 import logging
 import sys
 import time
+from enum import Enum
 from pathlib import Path
 from typing import Any
 
-from kiosk.config import Config
-from kiosk.devices.base import Cancel
+from kiosk.config import DEFAULT_PATH, DEFAULTS_SOURCE, Config
+from kiosk.devices.base import Cancel, DeviceState, not_ready_error
 from kiosk.domain.document import Align, Document, QrCode, Rule, Text
 from kiosk.domain.errors import DeviceError, KioskError
 from kiosk.domain.idnumber import mask_id_number, mask_name
 from kiosk.domain.money import Money
 
 log = logging.getLogger(__name__)
+
+STATUS_WAIT_S = 3.0
+"""How long `status` waits for a device's first answer before calling it offline."""
 
 ACTIONS: dict[str, tuple[str, ...]] = {
     "idcard": ("status", "selftest", "read"),
@@ -120,10 +124,17 @@ def _card_fields(card: Any, show_personal: bool) -> dict[str, Any]:
             value = value if show_personal else mask_id_number(value)
         elif f.name == "address" and not show_personal:
             value = value[:6] + "…" if value else value
-        fields[f.name] = value.isoformat() if isinstance(value, dt.date) else (
-            value.value if hasattr(value, "value") and not isinstance(value, str) else value
-        )
+        fields[f.name] = _plain(value)
     return fields
+
+
+def _plain(value: Any) -> Any:
+    """A value as a technician reads it (and JSON carries it): enums by their value, dates in ISO."""
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return value
 
 
 def _test_page(config: Config) -> Document:
@@ -161,8 +172,7 @@ def _result_dict(result: Any) -> dict[str, Any]:
 def _operate(device: Any, kind: str, args: argparse.Namespace, config: Config) -> dict[str, Any]:
     action = args.action
     if action == "status":
-        time.sleep(0.3)  # let the driver finish its first poll so the status is not just "starting"
-        return {"status": device.status().as_dict(), "capabilities": sorted(c.value for c in device.capabilities())}
+        return _status(device, kind)
     if action == "selftest":
         result = device.self_test()
         if not result.ok:
@@ -189,6 +199,34 @@ def _operate(device: Any, kind: str, args: argparse.Namespace, config: Config) -
     return _result_dict(device.settle())
 
 
+def _status(device: Any, kind: str) -> dict[str, Any]:
+    """The device's status as lines; DeviceNotReady (exit 1) unless it can work now."""
+    deadline = time.monotonic() + STATUS_WAIT_S
+    while device.status().state is DeviceState.STARTING and time.monotonic() < deadline:
+        time.sleep(0.05)  # the driver's first poll has not answered yet
+    status = device.status()
+    result = {
+        "state": status.state.value,
+        "detail": status.detail.value,
+        "message": status.message,
+        "since": status.changed_at.astimezone().isoformat(timespec="seconds"),
+        "capabilities": sorted(c.value for c in device.capabilities()),
+    }
+    problem = not_ready_error(kind, status)
+    if problem is not None:
+        raise DeviceNotReady(problem, result)
+    return result
+
+
+class DeviceNotReady(KioskError):
+    """`status` of a device that cannot work now: the error it would raise, and the status read."""
+
+    def __init__(self, problem: DeviceError, status: dict[str, Any]) -> None:
+        super().__init__(problem.detail, message_key=problem.message_key)
+        self.problem = problem
+        self.status = status
+
+
 def _need(value: Any, flag: str) -> Any:
     if value is None:
         raise KioskError(f"{flag} is required for this action")
@@ -203,22 +241,37 @@ def _progress(args: argparse.Namespace) -> Any:
     return show
 
 
+def simulator_note(kind: str, config: Config) -> str | None:
+    """The line that tells a technician they are testing a simulator, not the device; None for a real one."""
+    if getattr(config.devices, kind).driver != "sim":
+        return None
+    if config.source == DEFAULTS_SOURCE:
+        return (f"note: no config file ({DEFAULT_PATH} is absent): this tests the built-in {kind} simulator, "
+                "not a real device (use --config FILE)")
+    return f"note: devices.{kind}.driver = \"sim\" in {config.source}: this tests a simulator, not a real device"
+
+
 def run_device_command(args: argparse.Namespace, config: Config) -> int:
     from kiosk.app import open_device
 
     kind = args.kind
+    note = simulator_note(kind, config)
+    if note is not None:
+        print(note, file=sys.stderr if args.json else sys.stdout, flush=True)
     if args.action not in ACTIONS[kind]:
         return _report(args, kind, error=KioskError(f"'{args.action}' is not an action of {kind}; "
                                                    f"try one of: {', '.join(ACTIONS[kind])}"))
     rig = None
     device = None
     try:
-        if getattr(config.devices, kind).driver == "sim":
+        if note is not None:
             from simulators.rig import SimulatorRig
 
             rig = SimulatorRig.start(config, [kind], with_test_cards=True)
         device = open_device(kind, config, rig)
         return _report(args, kind, result=_operate(device, kind, args, config))
+    except DeviceNotReady as exc:
+        return _report(args, kind, result=exc.status, error=exc.problem)
     except KioskError as exc:
         return _report(args, kind, error=exc)
     except Exception as exc:  # a technician gets one line and the log, never a traceback
@@ -233,20 +286,35 @@ def run_device_command(args: argparse.Namespace, config: Config) -> int:
 
 def _report(args: argparse.Namespace, kind: str, result: dict[str, Any] | None = None,
             error: KioskError | None = None) -> int:
+    """One JSON object, or a first line saying OK / FAILED and why, then the result as indented lines."""
+    answer: dict[str, Any] = {"ok": error is None, "device": kind, "action": args.action}
+    if result is not None:
+        answer["result"] = result
     if error is not None:
-        err = {"type": type(error).__name__, "code": getattr(error, "code", None),
-               "message_key": error.message_key, "message": error.detail or str(error)}
-        if args.json:
-            print(json.dumps({"ok": False, "device": kind, "action": args.action, "error": err}, ensure_ascii=False))
-        else:
-            code = f" [{err['code']}]" if err["code"] is not None else ""
-            print(f"{kind} {args.action}: FAILED{code} {err['type']}: {err['message']}", file=sys.stderr)
-        return 1
+        answer["error"] = {"type": type(error).__name__, "code": getattr(error, "code", None),
+                           "message_key": error.message_key, "message": error.detail or str(error)}
     if args.json:
-        print(json.dumps({"ok": True, "device": kind, "action": args.action, "result": result},
-                         ensure_ascii=False, default=str))
-    else:
+        print(json.dumps(answer, ensure_ascii=False, default=str))
+        return 0 if error is None else 1
+    if error is None:
         print(f"{kind} {args.action}: OK")
-        for key, value in (result or {}).items():
-            print(f"  {key}: {value}")
-    return 0
+    else:
+        err = answer["error"]
+        code = f" [{err['code']}]" if err["code"] is not None else ""
+        print(f"{kind} {args.action}: FAILED{code} {err['type']}: {err['message']}", file=sys.stderr)
+    for line in _lines(result or {}):
+        print(line)
+    return 0 if error is None else 1
+
+
+def _lines(result: dict[str, Any], indent: str = "  ") -> list[str]:
+    lines = []
+    for key, value in result.items():
+        if isinstance(value, dict):
+            lines.append(f"{indent}{key}:")
+            lines.extend(_lines(value, indent + "  "))
+        elif isinstance(value, (list, tuple)):
+            lines.append(f"{indent}{key}: {', '.join(str(_plain(v)) for v in value) or '-'}")
+        else:
+            lines.append(f"{indent}{key}: {_plain(value) if value != '' else '-'}")
+    return lines

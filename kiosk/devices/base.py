@@ -13,6 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import Enum
 
+from kiosk.domain.errors import CoverOpen, DeviceError, DeviceOffline, PaperOut
+
 log = logging.getLogger(__name__)
 
 
@@ -88,6 +90,25 @@ class DeviceStatus:
             "message": self.message,
             "changed_at": self.changed_at.isoformat(),
         }
+
+
+def not_ready_error(name: str, status: DeviceStatus) -> DeviceError | None:
+    """Why a device in `status` cannot do its work now, as the error its operation would raise; None
+    when it is ready (paper low still prints). A device still STARTING has not answered yet: offline."""
+    if status.state in READY_STATES:
+        return None
+    why = f"{name} is {status.state.value}"
+    if status.detail is not Detail.NONE:
+        why += f" ({status.detail.value})"
+    if status.message:
+        why += f": {status.message}"
+    if status.detail is Detail.PAPER_OUT:
+        return PaperOut(why)
+    if status.detail is Detail.COVER_OPEN:
+        return CoverOpen(why)
+    if status.state in (DeviceState.STARTING, DeviceState.OFFLINE, DeviceState.NO_DEVICE):
+        return DeviceOffline(why)
+    return DeviceError(why)
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from kiosk.devices.base import Cancel, Capability, DeviceStatus, SelfTestResult, StatusListener
 from kiosk.domain.document import Document
@@ -34,6 +34,14 @@ class Device(Protocol):
     def self_test(self) -> SelfTestResult: ...
 
 
+@runtime_checkable
+class Refreshable(Protocol):
+    """A device that can be asked for its status now (not only reporting it when it polls)."""
+
+    def refresh(self) -> DeviceStatus:
+        """Query the device now, publish its status and return it; DeviceError if it does not answer."""
+
+
 class IdCardReader(Device, Protocol):
     def read_card(self, timeout_s: float, cancel: Cancel | None = None) -> IdCardData:
         """Wait up to `timeout_s` for an ID card, then read it. NoCard on timeout, CardRemoved mid-read."""
@@ -44,7 +52,7 @@ class InsuranceCardReader(Device, Protocol):
         """Wait up to `timeout_s` for a card in the PC/SC reader, then read EF05/EF06."""
 
 
-class ReceiptPrinter(Device, Protocol):
+class ReceiptPrinter(Device, Refreshable, Protocol):
     def print_document(self, document: Document) -> None:
         """Print and cut. Returns only when the status after the print is clean (PaperOut etc. otherwise)."""
 

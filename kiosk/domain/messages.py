@@ -23,6 +23,15 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "printer.paper_out": ("打印机缺纸，请联系工作人员，可稍后补打凭条。", "The printer is out of paper. Please call staff; you can reprint later."),
     "printer.cover_open": ("打印机盖未关闭，请联系工作人员。", "The printer cover is open. Please call staff."),
     "printer.failed": ("打印失败，请到人工窗口补打凭条。", "Printing failed. Please get a reprint at a staffed window."),
+    "ready.paper_out": ("打印机缺纸，暂不能办理，您的预约没有改变。请联系工作人员加纸，或到人工窗口办理。",
+                        ("The printer is out of paper, so nothing was done: your booking is unchanged. "
+                        "Please call staff, or go to a staffed window.")),
+    "ready.cover_open": ("打印机盖未关，暂不能办理，您的预约没有改变。请联系工作人员，或到人工窗口办理。",
+                         ("The printer cover is open, so nothing was done: your booking is unchanged. "
+                         "Please call staff, or go to a staffed window.")),
+    "ready.printer_down": ("打印机暂不可用，暂不能办理，您的预约没有改变。请到人工窗口办理。",
+                   ("The printer is not working, so nothing was done: your booking is unchanged. "
+                   "Please go to a staffed window.")),
     "payment.declined": ("支付未成功，卡内未扣款，请换卡或换其他方式支付。", "Payment declined; nothing was charged. Try another card or method."),
     "payment.cancelled": ("支付已取消，未扣款。", "Payment cancelled; nothing was charged."),
     "payment.unknown": ("正在确认支付结果，请勿离开。若已扣款将自动处理。", "Checking the payment result. Please wait; any charge will be handled."),

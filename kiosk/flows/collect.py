@@ -24,12 +24,20 @@ from enum import Enum
 from kiosk.devices.base import Cancel
 from kiosk.domain.appointment import Appointment, Collected
 from kiosk.domain.document import Document
-from kiosk.domain.errors import DeviceOffline, HisUnavailable, KioskError
+from kiosk.domain.errors import (
+    DeviceError,
+    DeviceOffline,
+    DeviceTimeout,
+    HisRefused,
+    HisUnavailable,
+    KioskError,
+)
 from kiosk.domain.outcome import Outcome, outcome_of
 from kiosk.domain.patient import IdCardData, InsuranceCardData, Patient
 from kiosk.domain.payment import PayMethod, QrMode
 from kiosk.flows.identify import Identified, Identifier
 from kiosk.flows.payment import Charge, Paid, PaymentEngine, ViewCallback
+from kiosk.flows.readiness import require_ready
 from kiosk.flows.receipts import SlipContext, registration_slip
 from kiosk.flows.services import HisApi, Services
 from kiosk.sync.journal import EntryState, JournalError, NotOwner
@@ -64,6 +72,8 @@ class CollectState:
     collected: Collected | None = None
     slip: Document | None = None
     printed: bool = False
+    print_failures: int = 0
+    """Prints of the slip that failed (the first, then each 重新打印)."""
     error: KioskError | None = None
     failed_at: CollectStep | None = None
     session: str | None = None
@@ -81,10 +91,13 @@ class CollectState:
 
     @property
     def can_retry(self) -> bool:
-        return self.step is CollectStep.ERROR and self.failed_at in (
-            CollectStep.COLLECTING,
-            CollectStep.PRINTING,
-        )
+        """Whether repeating the failed step can work: a reprint, or a step whose answer was lost or
+        whose server was unreachable. A refusal or a device that needs staff gets no 重试."""
+        if self.step is not CollectStep.ERROR:
+            return False
+        if self.failed_at is CollectStep.PRINTING:
+            return True
+        return self.failed_at in (CollectStep.IDENTIFY, CollectStep.COLLECTING) and retryable(self.error)
 
     @property
     def can_pay_fee(self) -> bool:
@@ -94,6 +107,13 @@ class CollectState:
     @property
     def can_reprint(self) -> bool:
         return self.slip is not None and self.collected is not None and not self.printed
+
+
+def retryable(error: KioskError | None) -> bool:
+    """An error that the same request may not meet again: no answer, or the server still busy with it."""
+    if isinstance(error, HisRefused):
+        return error.code == "IDEMPOTENCY_IN_PROGRESS"
+    return isinstance(error, (HisUnavailable, DeviceTimeout))
 
 
 class CollectFlow:
@@ -171,11 +191,17 @@ class CollectFlow:
         return dataclasses.replace(state, selected_id=appointment_id, collect_key=key)
 
     def collect(self, state: CollectState) -> CollectState:
-        """取号 with the HIS, then build the slip. Next step: printing."""
+        """取号 with the HIS, then build the slip. Next step: printing. Not taken (nothing journaled or
+        sent) while the printer cannot print the slip: the booking then stays as it was."""
         appointment, patient = state.selected, state.patient
         if appointment is None or patient is None or state.collect_key is None:
             raise ValueError("collect needs an identified patient and a selected appointment")
         collecting = dataclasses.replace(state, step=CollectStep.COLLECTING, error=None, failed_at=None)
+        try:
+            require_ready({"printer": self._services.printer})
+        except DeviceError as exc:
+            log.warning("collect: not taken, a device is not ready", extra={"error": exc.detail})
+            return self.fail(collecting, exc)
         key = state.collect_key
         try:
             self._journal_intent(key, {"appointment_id": appointment.id, "patient_id": patient.id}, state)
@@ -234,7 +260,7 @@ class CollectFlow:
             self._services.printer.print_document(state.slip)
         except KioskError as exc:
             log.warning("collect: slip not printed", extra={"error": type(exc).__name__})
-            return self.fail(printing, exc)
+            return self.fail(dataclasses.replace(printing, print_failures=state.print_failures + 1), exc)
         return dataclasses.replace(printing, step=CollectStep.DONE, printed=True)
 
     def retry(self, state: CollectState) -> CollectState:

@@ -36,6 +36,12 @@ def _opt_id(value: Any) -> str | None:
     return None if value is None else _id(value)
 
 
+def _opt_bool(value: Any) -> bool | None:
+    if value is not None and not isinstance(value, bool):
+        raise TypeError(f"expected a boolean, got {value!r}")
+    return value
+
+
 def _opt_str(value: Any) -> str | None:
     return None if value is None else str(value)
 
@@ -110,9 +116,10 @@ def appointment(data: Json) -> Appointment:
     slot = data.get("slot")
     times = slot if isinstance(slot, dict) else data
     start, end = timestamp(times["start"]), timestamp(times["end"])
-    department, department_id, _ = _named(data.get("department"), data.get("department_id"))
+    department, department_id, department_fields = _named(data.get("department"), data.get("department_id"))
     doctor_name, _, doctor = _named(data.get("doctor"), data.get("doctor_id"))
     title = doctor.get("title", data.get("doctor_title"))
+    collect_from, collect_until = data.get("collect_from"), data.get("collect_until")
     period = data.get("period") or (slot.get("period") if isinstance(slot, dict) else None)
     return Appointment(
         id=_id(data["id"]),
@@ -128,6 +135,11 @@ def appointment(data: Json) -> Appointment:
         doctor_title=_opt_str(title),
         fee=money(data["fee_fen"]),
         status=AppointmentStatus(data["status"]),
+        department_en=str(department_fields.get("name_en") or data.get("department_en") or ""),
+        doctor_title_en=str(doctor.get("title_en") or ""),
+        collect_from=timestamp(collect_from) if collect_from else None,
+        collect_until=timestamp(collect_until) if collect_until else None,
+        window_open=_opt_bool(data.get("collectable")),
     )
 
 

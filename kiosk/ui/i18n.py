@@ -110,6 +110,10 @@ STRINGS: dict[str, tuple[str, str]] = {
         "也可插入医保卡，或扫描医保电子凭证、电子健康卡、就诊卡",
         "Or insert your insurance card, or scan your e-voucher, e-health or visit card",
     ),
+    "identify.title_no_reader": (
+        "请插入医保卡、扫码，或输入预约码",
+        "Insert your insurance card, scan a code, or enter your booking code",
+    ),
     "identify.code": ("输入预约码取号", "Enter booking code"),
     "identify.no_reader": (
         "身份证读卡器暂不可用，请输入预约码",
@@ -128,6 +132,11 @@ STRINGS: dict[str, tuple[str, str]] = {
         "如需挂号请选择“预约挂号”；已取号的可在“查询补打”补打凭条。",
         "To book, choose “Book a visit”. Already collected? Reprint in “Look up and reprint”.",
     ),
+    "appts.later": (
+        "您的预约还未到取号时间，请在下方所示时间后再来取号",
+        "Your appointment cannot be collected yet: please come back from the time shown below",
+    ),
+    "appts.opens_at": ("{time} 起可取号", "Collect from {time}"),
     "appts.confirm": ("确认取号", "Collect"),
     "appts.fee": ("挂号费 {fee}", "Fee {fee}"),
     "appts.general": ("普通号", "General clinic"),
@@ -145,11 +154,20 @@ STRINGS: dict[str, tuple[str, str]] = {
     "result.where": ("请到 {where} 候诊", "Please wait at {where}"),
     "result.take_card": ("请取走凭条和身份证", "Please take your slip and your ID card"),
     "result.take_slip": ("请取走凭条", "Please take your slip"),
+    "result.take_card_only": ("请取走身份证", "Please take your ID card"),
     "result.finish": ("完成", "Finish"),
+    "result.reprint": ("重新打印", "Print again"),
+    "result.not_printed": (
+        "凭条未能打印（{why}）。取号已成功，请记住排队号 {queue}，到人工窗口补打凭条。",
+        ("Your slip did not print ({why}). You are collected: remember queue number {queue} and get "
+        "the slip at a staffed window."),
+    ),
+    "result.reprint_failed": ("重新打印未成功（第 {count} 次）。", "Printing again failed (attempt {count}). "),
+    "result.why.paper_out": ("打印机缺纸", "the printer is out of paper"),
+    "result.why.cover_open": ("打印机盖未关", "the printer cover is open"),
+    "result.why.printer": ("打印机故障", "the printer failed"),
     "error.title": ("未能完成办理", "We could not finish"),
     "error.retry": ("重试", "Try again"),
-    "error.reprint": ("重新打印", "Print again"),
-    "error.collected": ("您已取号成功，排队号 {queue}。", "You have collected: queue number {queue}."),
     "oos.title": ("暂停服务", "Out of service"),
     "oos.body": (
         "本机暂停服务，请到人工窗口办理。给您带来不便，敬请谅解。",

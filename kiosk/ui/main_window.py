@@ -49,6 +49,7 @@ from kiosk.ui.widgets.stepbar import StepBar
 
 log = logging.getLogger(__name__)
 
+GATING_REFRESH_MS = 2000
 COMPACT_BELOW_PX = 1300
 """A window shorter than this (landscape 1080 p) gets the compact layout: smaller tiles and numbers."""
 
@@ -93,7 +94,7 @@ class MainWindow(QMainWindow):
         column = QVBoxLayout(central)
         column.setContentsMargins(0, 0, 0, 0)
         column.setSpacing(0)
-        column.addWidget(self._build_header(config.hospital_name))
+        column.addWidget(self._build_header())
         self.stepbar = StepBar()
         column.addWidget(self.stepbar)
         self.stack = QStackedWidget()
@@ -165,22 +166,27 @@ class MainWindow(QMainWindow):
         self._his_online = True
         # Device threads report status changes; only the signal crosses into the GUI thread.
         self.device_status_changed.connect(self._on_device_status_changed)
-        if services.printer is not None:
-            services.printer.subscribe(lambda name, status: self.device_status_changed.emit(name, status))
+        for device in (services.printer, services.idcard, services.insurance, services.scanner):
+            if device is not None:
+                device.subscribe(lambda name, status: self.device_status_changed.emit(name, status))
         self._update_availability()
         self._retranslate()
         self.show_screen(self.home)
         self._health_timer = QTimer(self)
         self._health_timer.timeout.connect(self.check_his)
+        # recovery closes and reopens 门诊缴费 in the background; the home screen follows within seconds
+        self._gating_timer = QTimer(self)
+        self._gating_timer.timeout.connect(self._update_availability)
+        self._gating_timer.start(GATING_REFRESH_MS)
 
     # --- chrome -------------------------------------------------------------------------------------------
-    def _build_header(self, hospital: str) -> QWidget:
+    def _build_header(self) -> QWidget:
         header = QWidget()
         header.setObjectName("header")
         header.setAttribute(Qt.WidgetAttribute.WA_StyledBackground)
         row = QHBoxLayout(header)
         row.setContentsMargins(32, 12, 32, 12)
-        self.hospital = label(hospital, wrap=False, name="hospital")
+        self.hospital = label("", wrap=False, name="hospital")
         self.language = button("", name="lang")
         self.language.clicked.connect(self.translator_toggle)
         row.addWidget(self.hospital, 1)
@@ -210,6 +216,8 @@ class MainWindow(QMainWindow):
 
     def _retranslate(self) -> None:
         t = self.translator
+        kiosk = self.services.config.kiosk
+        self.hospital.setText(kiosk.hospital_name_en if t.is_english and kiosk.hospital_name_en else kiosk.hospital_name)
         self.language.setText(t.tr("lang.toggle"))
         self.back.setText(t.tr("nav.back"))
         self.home_button.setText(t.tr("nav.home"))
@@ -328,8 +336,9 @@ class MainWindow(QMainWindow):
             pay_reason = None
         self.home.set_unavailable(PAY, pay_reason)
 
-    def _on_device_status_changed(self, _name: str, _status: object) -> None:
+    def _on_device_status_changed(self, name: str, status: DeviceStatus) -> None:
         self._update_availability()
+        self.collect.on_device_status(name, status)
 
     # --- busy and idle -----------------------------------------------------------------------------------------
     def _on_tasks_busy_changed(self, busy: bool, text: str) -> None:

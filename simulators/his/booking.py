@@ -14,7 +14,7 @@ from simulators.his import models as m
 from simulators.his import views
 from simulators.his.context import Ctx, get_or_404, next_counter
 from simulators.his.errors import ApiError
-from simulators.his.rules import Rules, Title
+from simulators.his.rules import Title
 
 Answer = tuple[int, dict[str, Any]]
 _CLOSED_STATES = ("closed", "stopped", "suspended")
@@ -22,19 +22,9 @@ _code_rng = random.SystemRandom()
 
 
 # --- time rules ---------------------------------------------------------------------------------
-def collection_window(
-    rules: Rules, day: dt.date, period: str, start: dt.datetime
-) -> tuple[dt.datetime, dt.datetime]:
-    opens, closes = rules.collection_window(period)
-    begin, end = dt.datetime.combine(day, opens), dt.datetime.combine(day, closes)
-    if rules.collect_min_before_slot is not None:
-        end = min(end, start - dt.timedelta(minutes=rules.collect_min_before_slot))
-    return begin, end
-
-
 def effective_status(a: m.Appointment | Any, ctx: Ctx) -> str:
     """A booked appointment whose collection window has closed is void: a no-show (爽约)."""
-    if a.status == "booked" and ctx.now >= collection_window(ctx.rules, a.date, a.period, a.start)[1]:
+    if a.status == "booked" and ctx.now >= ctx.rules.collection_times(a.date, a.period, a.start)[1]:
         return "no_show"
     return a.status
 
@@ -373,7 +363,7 @@ def collect(s: Session, ctx: Ctx, appointment_id: str, patient_id: str) -> Answe
         return 200, _collected_answer(s, ctx, appt)  # collected before: the same slip again
     if appt.status == "cancelled":
         raise ApiError("NOT_CANCELLABLE", {"status": "cancelled"}, message="该预约已取消")
-    begin, end = collection_window(ctx.rules, appt.date, appt.period, appt.start)
+    begin, end = ctx.rules.collection_times(appt.date, appt.period, appt.start)
     if not begin <= ctx.now < end:
         raise ApiError(
             "OUTSIDE_COLLECTION_WINDOW",

@@ -147,6 +147,12 @@ class Appointment(Answer):
     paid_fen: int
     status: AppointmentStatus
     queue_number: str | None
+    collect_from: str | None = None
+    """When collection (取号) opens for this appointment (the hospital's collection window)."""
+    collect_until: str | None = None
+    """When it closes: a booking not collected by then is a no-show."""
+    collectable: bool | None = None
+    """Whether it can be collected now, by the HIS's clock (booked, and inside its window)."""
 
 
 class AppointmentAnswer(Answer):

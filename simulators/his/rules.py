@@ -99,6 +99,14 @@ class Rules:
     def collection_window(self, period: str) -> tuple[dt.time, dt.time]:
         return self.collect_am if period == "am" else self.collect_pm
 
+    def collection_times(self, day: dt.date, period: str, start: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
+        """When an appointment on `day` in `period`, starting at `start`, can be collected: [begin, end)."""
+        opens, closes = self.collection_window(period)
+        begin, end = dt.datetime.combine(day, opens), dt.datetime.combine(day, closes)
+        if self.collect_min_before_slot is not None:
+            end = min(end, start - dt.timedelta(minutes=self.collect_min_before_slot))
+        return begin, end
+
     def same_day_cutoff(self, period: str) -> dt.time:
         return self.same_day_cutoff_am if period == "am" else self.same_day_cutoff_pm
 

@@ -90,6 +90,7 @@ def appointment_fields(
 ) -> dict[str, Any]:
     """An appointment from its column values and the views of its department and doctor."""
     start, end = ctx.iso(a["start"]), ctx.iso(a["end"])
+    collect_from, collect_until = ctx.rules.collection_times(a["date"], a["period"], a["start"])
     return {
         "id": a["id"],
         "booking_code": a["booking_code"],
@@ -108,6 +109,9 @@ def appointment_fields(
         "paid_fen": a["paid_fen"],
         "status": status,
         "queue_number": a["queue_number"],
+        "collect_from": ctx.iso(collect_from),
+        "collect_until": ctx.iso(collect_until),
+        "collectable": status == "booked" and collect_from <= ctx.now < collect_until,
     }
 
 

@@ -63,12 +63,7 @@ def test_collect_by_id_card(kiosk: Any) -> None:
 def test_collect_by_booking_code(kiosk: Any) -> None:
     patient, booking = kiosk.patient_with_booking()
     printed = len(kiosk.jobs())
-    kiosk.tap(id="task-collect")
-    kiosk.wait("identify")
-    kiosk.tap(id="by-code")
-    kiosk.wait("code_entry")
-    kiosk.type(booking["booking_code"] + patient["id_number"][-4:])
-    kiosk.tap(id="primary")
+    kiosk.enter_code(booking["booking_code"], patient["id_number"][-4:])
     kiosk.wait("appointments")
     kiosk.tap(id="primary")
     result = kiosk.wait("result")
@@ -85,12 +80,7 @@ def test_unknown_booking_code_and_his_down_show_plain_words(kiosk: Any) -> None:
     for down, expected in ((False, "未找到您的就诊信息"), (True, "医院系统暂时无法连接")):
         kiosk.sim("his/faults", down=down)
         kiosk.wait("home")
-        kiosk.tap(id="task-collect")
-        kiosk.wait("identify")
-        kiosk.tap(id="by-code")
-        kiosk.wait("code_entry")
-        kiosk.type("000000000000")
-        kiosk.tap(id="primary")
+        kiosk.enter_code("00000000", "0000")
         error = kiosk.wait("error")
         message = _text(error, "error_message")
         assert expected in message and "Traceback" not in message

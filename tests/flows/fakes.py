@@ -7,7 +7,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from kiosk.config import Config
-from kiosk.devices.base import Cancel, Capability, DeviceState, DeviceStatus, SelfTestResult, StatusPublisher
+from kiosk.devices.base import (
+    Cancel,
+    Capability,
+    Detail,
+    DeviceState,
+    DeviceStatus,
+    SelfTestResult,
+    StatusPublisher,
+)
 from kiosk.devices.ports import PaymentResult, PaymentStep
 from kiosk.domain.appointment import Appointment, AppointmentStatus, Collected
 from kiosk.domain.document import Document
@@ -225,15 +233,37 @@ class _FakeDevice:
 
 
 class FakeCardReader(_FakeDevice):
-    """Hands out queued cards; with none queued it answers NoCard at once (no waiting in tests)."""
+    """Hands out queued cards; with none queued it answers NoCard at once (no waiting in tests).
+
+    `insert(card)` leaves a card in, as a PC/SC reader holds one: every read returns it and the status
+    says CARD_PRESENT until `remove()`."""
 
     def __init__(self, name: str, cards: list | None = None) -> None:
         super().__init__(name)
         self.cards = list(cards or [])
         self.reads = 0
+        self.inserted = None
+
+    def insert(self, card) -> None:
+        self.inserted = card
+        self._status.set(DeviceState.ONLINE, Detail.CARD_PRESENT)
+
+    def remove(self) -> None:
+        self.inserted = None
+        self._status.set(DeviceState.ONLINE)
+
+    def unplug(self) -> None:
+        self._status.set(DeviceState.NO_DEVICE, Detail.NO_READER)
+
+    def replug(self) -> None:
+        self._status.set(DeviceState.ONLINE)
 
     def read_card(self, timeout_s: float, cancel: Cancel | None = None):
         self.reads += 1
+        if not self.status().state.usable:
+            raise DeviceOffline(f"{self.name} unplugged")
+        if self.inserted is not None:
+            return self.inserted
         if not self.cards:
             raise NoCard("no card")
         card = self.cards.pop(0)
@@ -254,12 +284,22 @@ class FakeScanner(_FakeDevice):
 
 
 class FakePrinter(_FakeDevice):
-    """Keeps every printed Document; `fail_with` makes the next prints raise it."""
+    """Keeps every printed Document; `fail_with` makes the next prints raise it. `run_out_of_paper()`
+    empties it unseen: only a fresh `refresh()` (or a print) notices, as between two idle polls."""
 
     def __init__(self) -> None:
         super().__init__("printer")
         self.printed: list[Document] = []
         self.fail_with: DeviceError | None = None
+        self.paper_out_unseen = False
+
+    def run_out_of_paper(self) -> None:
+        self.paper_out_unseen = True
+
+    def refresh(self) -> DeviceStatus:
+        if self.paper_out_unseen:
+            self._status.set(DeviceState.USER_ERROR, Detail.PAPER_OUT)
+        return self.status()
 
     def print_document(self, document: Document) -> None:
         if self.fail_with is not None:

@@ -114,7 +114,10 @@ def test_collecting_again_gives_the_same_queue_number(flow_parts) -> None:
     assert again.collected.queue_number == first.collected.queue_number
 
 
-def test_afternoon_appointment_in_the_morning_is_refused_in_plain_words(flow_parts) -> None:
+def test_afternoon_appointment_in_the_morning_is_shown_with_when_it_opens(flow_parts) -> None:
+    """GIVEN an afternoon appointment at 08:10 WHEN the patient is identified THEN the HIS's collection
+    window comes with it: it is listed as opening at 13:30 and cannot be chosen (not even by its code);
+    a HIS that sends no window still refuses the collection, in plain words saying when."""
     _, flow, fixtures = flow_parts
     appt = next(
         a
@@ -123,7 +126,16 @@ def test_afternoon_appointment_in_the_morning_is_refused_in_plain_words(flow_par
     )
     patient = next(p for p in fixtures["patients"] if p["id"] == appt["patient_id"])
     state = flow.identify_booking_code(flow.start(), appt["booking_code"], patient["id_number"][-4:])
-    refused = flow.collect(flow.select(state, appt["id"]))
+    listed = next(a for a in state.appointments if a.id == appt["id"])
+    assert f"{listed.collect_from:%H:%M}" == "13:30" and listed.opens_later
+    assert listed.department_en.isascii() and listed.department_en != listed.department  # name_en, for English
+    assert listed not in state.collectable and state.selected_id != appt["id"]
+    with pytest.raises(ValueError):
+        flow.select(state, appt["id"])
+    blind = dataclasses.replace(
+        state, appointments=tuple(dataclasses.replace(a, window_open=None) for a in state.appointments)
+    )
+    refused = flow.collect(flow.select(blind, appt["id"]))
     assert refused.step is CollectStep.ERROR and isinstance(refused.error, HisRefused)
     assert refused.error.code == "OUTSIDE_COLLECTION_WINDOW"
     words = message_for(refused.error)

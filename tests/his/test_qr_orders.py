@@ -107,7 +107,7 @@ def test_a_shown_qr_expires(his: His) -> None:
     assert error_code(_pay_from_phone(his, order["id"])) == "ORDER_EXPIRED"
 
 
-def test_another_kiosks_order_is_not_found(his: His) -> None:
+def test_an_unknown_order_is_not_found(his: His) -> None:
     _, _, _, _r = _order(his)
     assert his.client.get("/api/v1/qr-orders/QRNOPE", headers={"Authorization": "Bearer demo-kiosk-token"}
                           ).status_code == 404

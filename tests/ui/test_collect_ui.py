@@ -8,12 +8,20 @@ from PySide6.QtWidgets import QPushButton
 
 from kiosk.domain.errors import PaperOut
 from kiosk.ui.widgets.idle import WARN_SECONDS
+from kiosk.ui.widgets.keypad import DELETE
 
 HIS_DOWN_ZH = "医院系统暂时无法连接，请稍后再试或到人工窗口办理。"
 
 
 def _visible_buttons(window) -> list[QPushButton]:
     return [b for b in window.findChildren(QPushButton) if b.isVisible()]
+
+
+def _collect_a1(qtbot, window) -> None:
+    """Start 预约取号 with the ID card on the reader, pick appointment A1 and tap 确认取号."""
+    window.collect.start()
+    qtbot.mouseClick(window.appointments.cards["A1"], Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(window.appointments.confirm, Qt.MouseButton.LeftButton)
 
 
 def test_id_card_path_prints_the_slip(qtbot, make_window, shot) -> None:
@@ -92,33 +100,55 @@ def test_his_down_shows_plain_chinese_words(qtbot, make_window, shot) -> None:
     shot(window, "06-error-his-down")
     shown = window.error.message.text()
     assert shown == HIS_DOWN_ZH
-    assert not window.error.retry.isVisible()
     everything = " ".join(label.text() for label in window.findChildren(type(window.error.message)))
     assert "Traceback" not in everything and "HisUnavailable" not in everything
     qtbot.mouseClick(window.language, Qt.MouseButton.LeftButton)
     assert window.error.message.text().startswith("The hospital system is unreachable")
-    qtbot.mouseClick(window.back, Qt.MouseButton.LeftButton)
-    assert window.current_screen is window.identify
+    # the link may come back: retrying is offered, and repeats the look-up with what was typed
+    assert window.error.retry.isVisible() and window.error.retry.text() == "Try again"
+    qtbot.mouseClick(window.error.retry, Qt.MouseButton.LeftButton)
+    assert window.current_screen is window.error and his.calls.count("resolve") == 2
+    his.down = False
+    qtbot.mouseClick(window.error.retry, Qt.MouseButton.LeftButton)
+    assert window.current_screen is window.appointments and window.appointments.cards["A2"].isChecked()
     qtbot.mouseClick(window.home_button, Qt.MouseButton.LeftButton)
     assert window.current_screen is window.home and window.translator.language == "zh_CN"
 
 
-def test_paper_out_keeps_the_collection_and_reprints(qtbot, make_window, shot) -> None:
+def test_paper_out_mid_slip_is_a_success_with_a_note_and_reprints(qtbot, make_window, shot) -> None:
+    """GIVEN the paper runs out while the slip prints WHEN the collection went through THEN the patient
+    sees success (✓, the queue number big), a note that the slip did not print and where to get it
+    (the staffed window), and 重新打印; a reprint that fails again says so; one that works prints."""
     services = create_services(cards=[create_id_card()])
     services.printer.fail_with = PaperOut("paper out")
     window = make_window(services)
-    window.collect.start()
-    qtbot.mouseClick(window.appointments.cards["A1"], Qt.MouseButton.LeftButton)
-    qtbot.mouseClick(window.appointments.confirm, Qt.MouseButton.LeftButton)
-    assert window.current_screen is window.error
-    shot(window, "07-error-paper-out")
-    assert "缺纸" in window.error.message.text()
+    _collect_a1(qtbot, window)
+    assert window.current_screen is window.result
+    shot(window, "07-result-not-printed")
     queue = window.collect.state.collected.queue_number
-    assert queue in window.error.note.text() and window.error.retry.text() == "重新打印"
+    assert window.result.title.text() == "取号成功" and window.result.queue.text() == queue
+    assert window.result.queue.height() >= 100  # as big as on a printed slip's success
+    note = window.result.not_printed
+    assert note.isVisible()
+    assert note.text() == f"凭条未能打印（打印机缺纸）。取号已成功，请记住排队号 {queue}，到人工窗口补打凭条。"
+    assert "查询补打" not in note.text()  # that task is not open yet: name the place that is
+    assert window.result.take.text() == "请取走身份证"  # no slip to take
+    assert window.result.reprint.isVisible() and window.result.reprint.text() == "重新打印"
+    qtbot.mouseClick(window.result.reprint, Qt.MouseButton.LeftButton)  # paper still out
+    assert window.current_screen is window.result
+    assert note.text().startswith("重新打印未成功（第 1 次）。凭条未能打印（打印机缺纸）")
+    qtbot.mouseClick(window.result.reprint, Qt.MouseButton.LeftButton)
+    assert note.text().startswith("重新打印未成功（第 2 次）。")
+    qtbot.mouseClick(window.language, Qt.MouseButton.LeftButton)
+    shot(window, "07-result-not-printed-en")
+    assert note.text().startswith("Printing again failed (attempt 2). Your slip did not print (the printer is out")
+    qtbot.mouseClick(window.language, Qt.MouseButton.LeftButton)
     services.printer.fail_with = None
-    qtbot.mouseClick(window.error.retry, Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(window.result.reprint, Qt.MouseButton.LeftButton)
     assert window.current_screen is window.result and window.result.queue.text() == queue
-    assert services.his.calls.count("collect") == 1
+    assert not note.isVisible() and not window.result.reprint.isVisible()
+    assert window.result.take.text() == "请取走凭条和身份证"
+    assert len(services.printer.printed) == 1 and services.his.calls.count("collect") == 1
 
 
 def test_idle_timeout_counts_down_and_clears_patient_data(qtbot, make_window, shot) -> None:
@@ -237,9 +267,7 @@ def test_landscape_screens_fit_without_squashing(qtbot, make_window, shot) -> No
     services = create_services(cards=[create_id_card()])
     window = make_window(services, size=(1920, 1080))
     assert window.height() == 1080
-    window.collect.start()
-    qtbot.mouseClick(window.appointments.cards["A1"], Qt.MouseButton.LeftButton)
-    qtbot.mouseClick(window.appointments.confirm, Qt.MouseButton.LeftButton)
+    _collect_a1(qtbot, window)
     shot(window, "10-landscape-result")
     for widget in (window.result.queue, window.result.take, window.result.finish, window.result.title):
         assert widget.height() >= widget.minimumSizeHint().height(), widget.objectName()
@@ -268,3 +296,180 @@ def test_printer_out_of_paper_closes_collection_until_refilled(qtbot, make_windo
     assert window.home.notes["collect"].text() == "打印机缺纸，请联系工作人员"
     publisher.set(DeviceState.ONLINE, Detail.PAPER_LOW)  # low paper still prints
     qtbot.waitUntil(tile.isEnabled, timeout=2000)
+
+
+def test_printer_out_of_paper_before_collecting_takes_nothing(qtbot, make_window, shot) -> None:
+    """GIVEN the appointment list is shown and the paper runs out unseen (between two idle polls) WHEN
+    the patient taps 确认取号 THEN the printer is asked first, the HIS is not asked to collect, and the
+    patient is told the printer cannot print and that nothing changed (no 重试 a patient cannot make work)."""
+    services = create_services(cards=[create_id_card()])
+    window = make_window(services)
+    window.collect.start()
+    qtbot.mouseClick(window.appointments.cards["A1"], Qt.MouseButton.LeftButton)
+    services.printer.run_out_of_paper()
+    assert window.home.tiles["collect"].isEnabled()  # the kiosk had not noticed yet
+    qtbot.mouseClick(window.appointments.confirm, Qt.MouseButton.LeftButton)
+    assert window.current_screen is window.error
+    shot(window, "11-error-printer-before-collect")
+    assert "collect" not in services.his.calls and services.printer.printed == []
+    assert window.error.message.text() == (
+        "打印机缺纸，暂不能办理，您的预约没有改变。请联系工作人员加纸，或到人工窗口办理。")
+    assert not window.error.retry.isVisible()
+    qtbot.mouseClick(window.back, Qt.MouseButton.LeftButton)
+    assert window.current_screen is window.appointments
+
+
+def test_outside_collection_window_says_when_without_retry(qtbot, make_window, shot) -> None:
+    """GIVEN the HIS refuses the collection as outside its window WHEN the error shows THEN it says when
+    to come back, and offers no 重试 (it would only show the same refusal)."""
+    from kiosk.domain.errors import HisRefused
+
+    services = create_services(cards=[create_id_card()])
+    services.his.refuse_collect = HisRefused(
+        "OUTSIDE_COLLECTION_WINDOW", "不在取号时间内", "Outside the collection hours",
+        {"window_start": "2026-11-23T13:30:00+08:00", "window_end": "2026-11-23T16:30:00+08:00"})
+    window = make_window(services)
+    _collect_a1(qtbot, window)
+    assert window.current_screen is window.error
+    shot(window, "12-error-outside-window")
+    assert window.error.message.text() == "当前不在取号时间，请在 13:30 至 16:30 之间取号。"
+    assert not window.error.retry.isVisible()
+    assert [b.objectName() for b in _visible_buttons(window) if b.objectName() != "lang"] == [
+        "back", "home"]
+
+
+def test_afternoon_appointment_in_the_morning_shows_when_it_opens(qtbot, make_window, shot) -> None:
+    """GIVEN it is 08:15 and the patient has a 14:00 appointment whose collection opens at 13:30 WHEN the
+    list shows THEN that card says 13:30 起可取号 and cannot be chosen; the morning one can."""
+    import dataclasses
+
+    his = create_his()
+    his.appointments = [  # as the HIS says at 08:15: the afternoon window is not open yet
+        dataclasses.replace(a, collect_from=a.start.replace(hour=13 if a.period == "pm" else 7, minute=30),
+                            window_open=a.period == "am")
+        for a in his.appointments
+    ]
+    services = create_services(his, cards=[create_id_card(), create_id_card()])
+    window = make_window(services)
+    window.collect.start()
+    shot(window, "13-appointments-afternoon-later")
+    afternoon, morning = window.appointments.cards["A2"], window.appointments.cards["A1"]
+    assert not afternoon.isEnabled() and morning.isEnabled()
+    assert "13:30 起可取号" in [w.text() for w in afternoon.labels]
+    qtbot.mouseClick(afternoon, Qt.MouseButton.LeftButton)
+    assert window.collect.state.selected_id != "A2"
+    qtbot.mouseClick(window.language, Qt.MouseButton.LeftButton)
+    assert "Collect from 13:30" in [w.text() for w in afternoon.labels]
+    # only the afternoon one: the list says to come back, not that there is nothing
+    his.appointments = [a for a in his.appointments if a.id == "A2"]
+    window.go_home()
+    window.collect.start()
+    assert window.appointments.empty.text() == "您的预约还未到取号时间，请在下方所示时间后再来取号"
+    assert not window.appointments.empty_hint.isVisible() and not window.appointments.confirm.isVisible()
+
+
+def test_wrong_last4_then_back_keeps_the_booking_code(qtbot, make_window, shot) -> None:
+    """GIVEN a booking code and a wrong last-4 WHEN the look-up fails and the patient taps 返回 THEN the
+    code is still there and only the ID digits are typed again; 删除 in the empty ID field steps back
+    into the code."""
+    window = make_window(create_services())
+    window.collect.start()
+    qtbot.mouseClick(window.identify.code, Qt.MouseButton.LeftButton)
+    keys = window.code_entry.keypad.keys
+    for key in "876543210000":
+        qtbot.mouseClick(keys[key], Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(window.code_entry.confirm, Qt.MouseButton.LeftButton)
+    assert window.current_screen is window.error
+    qtbot.mouseClick(window.back, Qt.MouseButton.LeftButton)
+    assert window.current_screen is window.code_entry
+    shot(window, "14-code-entry-kept")
+    entry = window.code_entry
+    assert entry.code == "87654321" and entry.last4 == "" and entry.last4_field.isChecked()
+    for key in create_id_card().id_number.last4:
+        qtbot.mouseClick(keys[key], Qt.MouseButton.LeftButton)
+    for _ in range(5):  # four ID digits, then one step back into the code
+        qtbot.mouseClick(keys[DELETE], Qt.MouseButton.LeftButton)
+    assert entry.last4 == "" and entry.code == "8765432" and entry.code_field.isChecked()
+    qtbot.mouseClick(keys["1"], Qt.MouseButton.LeftButton)
+    assert entry.code == "87654321" and entry.last4_field.isChecked()
+
+
+def test_insurance_card_left_in_does_not_loop_back(qtbot, make_window) -> None:
+    """GIVEN an insurance card read and left in the reader WHEN the patient taps 返回 on the list THEN the
+    identify screen stays (no re-identification) and the code entry can be reached; taking the card
+    out and putting it back identifies again."""
+    from kiosk_test_fakes import create_insurance_card
+
+    services = create_services()
+    services.insurance.insert(create_insurance_card())
+    window = make_window(services)
+    window.collect.start()
+    assert window.current_screen is window.appointments
+    qtbot.mouseClick(window.back, Qt.MouseButton.LeftButton)
+    assert window.current_screen is window.identify
+    assert services.his.calls.count("resolve") == 1
+    qtbot.mouseClick(window.identify.code, Qt.MouseButton.LeftButton)
+    assert window.current_screen is window.code_entry
+    qtbot.mouseClick(window.back, Qt.MouseButton.LeftButton)
+    assert window.current_screen is window.identify and services.his.calls.count("resolve") == 1
+    services.insurance.remove()
+    assert window.current_screen is window.identify
+    services.insurance.insert(create_insurance_card())
+    qtbot.waitUntil(lambda: window.current_screen is window.appointments, timeout=3000)
+    assert services.his.calls.count("resolve") == 2
+
+
+def test_id_reader_unplug_and_replug_on_the_identify_screen(qtbot, make_window, shot) -> None:
+    """GIVEN the identify screen WHEN the ID-card reader is unplugged THEN the heading no longer asks for
+    the ID card and a warning says the reader is unavailable; WHEN it is plugged back THEN the warning
+    goes and a card laid on it is read at once."""
+    services = create_services()
+    window = make_window(services)
+    window.collect.start()
+    screen = window.identify
+    assert screen.title.text() == "请将身份证放在读卡区" and not screen.warning.isVisible()
+    services.idcard.unplug()
+    services.idcard.cards.append(create_id_card())  # laid on while unplugged: not readable yet
+    qtbot.waitUntil(screen.warning.isVisible, timeout=3000)
+    shot(window, "15-identify-reader-unplugged")
+    assert screen.title.text() == "请插入医保卡、扫码，或输入预约码"
+    assert "身份证读卡器暂不可用" in screen.warning.text() and not screen.icon.isVisible()
+    qtbot.mouseClick(window.language, Qt.MouseButton.LeftButton)
+    shot(window, "15-identify-reader-unplugged-en")
+    assert screen.title.text() == "Insert your insurance card, scan a code, or enter your booking code"
+    qtbot.mouseClick(window.language, Qt.MouseButton.LeftButton)
+    services.idcard.replug()
+    qtbot.waitUntil(lambda: window.current_screen is window.appointments, timeout=3000)
+    assert not screen.warning.isVisible() and screen.title.text() == "请将身份证放在读卡区"
+
+
+def test_english_names_departments_titles_and_the_hospital(qtbot, make_window, shot) -> None:
+    """GIVEN the HIS sends English department names and titles WHEN the patient switches to English THEN
+    the list, the result and the header are in English (the hospital's configured English name)."""
+    import dataclasses
+
+    his = create_his()
+    english = {"心血管内科": "Cardiology", "消化内科": "Gastroenterology"}
+    titles = {"主任医师": "Chief Physician", "副主任医师": "Associate Chief Physician"}
+    his.appointments = [dataclasses.replace(a, department_en=english[a.department],
+                                            doctor_title_en=titles.get(a.doctor_title or "", ""))
+                        for a in his.appointments]
+    services = create_services(his, cards=[create_id_card()])
+    window = make_window(services)
+    assert window.hospital.text() == "示范医院"
+    qtbot.mouseClick(window.language, Qt.MouseButton.LeftButton)
+    assert window.hospital.text() == "Demonstration Hospital"
+    qtbot.mouseClick(window.home.tiles["collect"], Qt.MouseButton.LeftButton)
+    shot(window, "16-appointments-en")
+    shown = [w.text() for w in window.appointments.cards["A1"].labels]
+    assert "Cardiology" in shown and "李四 Chief Physician" in shown
+    qtbot.mouseClick(window.appointments.cards["A1"], Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(window.appointments.confirm, Qt.MouseButton.LeftButton)
+    shot(window, "16-result-en")
+    assert window.result.visit.text().startswith("Cardiology ")
+    everything = " ".join(w.text() for w in window.findChildren(type(window.hospital)) if w.isVisible())
+    names = ("李四", "中文", "3楼 305诊室")  # a person's name, the switch back, the HIS's room (no English form)
+    for name in names:
+        everything = everything.replace(name, "")
+    chinese = [ch for ch in everything if "\u4e00" <= ch <= "\u9fff"]
+    assert not chinese, everything

@@ -23,7 +23,7 @@ class AppointmentsScreen(Screen):
         layout.setSpacing(20)
         self.hello = label("", "subtitle")
         self.title = label("", "title")
-        self.empty = label("", "warning", center=True)
+        self.empty = label("", "warning", center=True, name="appointments_note")
         self.empty_hint = label("", "hint", center=True)
         self._list = QWidget()
         self._list_layout = QVBoxLayout(self._list)
@@ -86,7 +86,7 @@ class AppointmentsScreen(Screen):
         grid = QGridLayout(card)
         grid.setContentsMargins(32, 20, 32, 20)
         parts = [
-            (label(appointment.department, "card-title"), 0, 0),
+            (label("", "card-title"), 0, 0),
             (label("", "card-fee" if appointment.collectable else "card-status"), 0, 1),
             (label("", "card-line"), 1, 0),
             (label("", "card-line"), 2, 0),
@@ -110,22 +110,31 @@ class AppointmentsScreen(Screen):
         self.hello.setText(t.tr("appts.hello", name=self._patient_name))
         self.title.setText(t.tr("appts.title"))
         collectable = [a for a in self._appointments if a.collectable]
-        self.empty.setText(t.tr("appts.none"))
+        later = any(a.opens_later for a in self._appointments)
+        self.empty.setText(t.tr("appts.later" if later else "appts.none"))
         self.empty_hint.setText(t.tr("appts.none_hint"))
         self.empty.setVisible(not collectable)
-        self.empty_hint.setVisible(not collectable)
+        self.empty_hint.setVisible(not collectable and not later)
         self.title.setVisible(bool(collectable))
         self.confirm.setText(t.tr("appts.confirm"))
         self.confirm.setVisible(bool(collectable))
         self.confirm.setEnabled(self._selected_id in {a.id for a in collectable})
         by_id = {a.id: a for a in self._appointments}
+        english = t.is_english
         for appointment_id, card in self.cards.items():
             a = by_id[appointment_id]
-            _, corner, doctor, when = card.labels  # type: ignore[attr-defined]
-            corner.setText(
-                t.tr("appts.fee", fee=a.fee) if a.collectable else t.tr(f"status.{a.status.value}")
-            )
+            department, corner, doctor, when = card.labels  # type: ignore[attr-defined]
+            department.setText(a.department_in(english))
+            corner.setText(self._corner(a))
             doctor.setText(
-                " ".join(p for p in (a.doctor or t.tr("appts.general"), a.doctor_title or "") if p)
+                " ".join(p for p in (a.doctor or t.tr("appts.general"), a.doctor_title_in(english) or "") if p)
             )
             when.setText(f"{a.date:%Y-%m-%d}  {t.tr(f'period.{a.period}')}  {a.time_text}")
+
+    def _corner(self, a: Appointment) -> str:
+        """The fee of one that can be collected now; otherwise why not (collected, or from when)."""
+        if a.collectable:
+            return self.t.tr("appts.fee", fee=a.fee)
+        if a.opens_later and a.collect_from is not None:
+            return self.t.tr("appts.opens_at", time=f"{a.collect_from:%H:%M}")
+        return self.t.tr(f"status.{a.status.value}")

@@ -82,6 +82,11 @@ class CodeEntryScreen(Screen):
         self._values: dict[QPushButton, str] = {self.code_field: "", self.last4_field: ""}
         self._focus(self.code_field)
 
+    def retype_last4(self) -> None:
+        """Back from a failed look-up: the booking code stays, the ID digits are typed again."""
+        self._values[self.last4_field] = ""
+        self._focus(self.last4_field)
+
     def type_text(self, text: str) -> None:
         """Feed characters as if pressed on the keypad (tests, and a hardware keypad if one is added)."""
         for char in text:
@@ -99,7 +104,11 @@ class CodeEntryScreen(Screen):
     def _on_keypad_key_pressed(self, key: str) -> None:
         field = self._active
         value = self._values[field]
-        if key == DELETE:
+        if key == DELETE and not value and field is self.last4_field:
+            # deleting past the start of the ID digits steps back into the code, as one text would
+            self._focus(self.code_field)
+            field, value = self.code_field, self.code[:-1]
+        elif key == DELETE:
             value = value[:-1]
         elif key == CLEAR:
             value = ""

@@ -60,7 +60,7 @@ class HomeScreen(Screen):
             tile = button("", "tile", name=task.element or f"task-{task.key}")
             tile.setEnabled(task.active)
             tile.clicked.connect(lambda _=False, key=task.key: self.task_chosen.emit(key))
-            note = label("", "tile-note", center=True)
+            note = label("", "tile-note", center=True, name=f"{task.element or f'task-{task.key}'}-note")
             column.addWidget(tile)
             column.addWidget(note)
             grid.addWidget(box, task.row, task.column, 1, task.span)

@@ -25,7 +25,7 @@ class IdentifyScreen(Screen):
         self.icon.setPixmap(id_card_icon())
         self.icon.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.others = label("", "subtitle", center=True)
-        self.warning = label("", "warning", center=True)
+        self.warning = label("", "warning", center=True, name="reader_warning")
         self.warning.hide()
         self.code = button("", "primary", name="by-code")
         self.code.clicked.connect(self.code_requested.emit)
@@ -50,7 +50,11 @@ class IdentifyScreen(Screen):
         self.retranslate()
 
     def retranslate(self) -> None:
-        self.title.setText(self.t.tr("identify.pay_title" if self._pay else "identify.title"))
+        # without the ID-card reader, the heading names only the ways that work
+        title = "identify.title" if self._reader_ok else "identify.title_no_reader"
+        self.title.setText(self.t.tr("identify.pay_title" if self._pay else title))
+        self.icon.setVisible(self._reader_ok)
+        self.others.setVisible(self._reader_ok or self._pay)
         self.others.setText(self.t.tr("identify.pay_others" if self._pay else "identify.others"))
         self.code.setVisible(not self._pay)
         self.code.setText(self.t.tr("identify.code"))

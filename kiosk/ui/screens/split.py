@@ -30,11 +30,11 @@ class SplitScreen(Screen):
         self.captions = {}
         self.amounts = {}
         for row, (part, _key) in enumerate(_ROWS):
-            self.captions[part] = label("", "subtitle")
+            self.captions[part] = label("", "subtitle", name=f"split-{part}-caption")
             self.amounts[part] = label("", "card-fee", name=f"split-{part}")
             grid.addWidget(self.captions[part], row, 0)
             grid.addWidget(self.amounts[part], row, 1)
-        self.note = label("", "hint", center=True)
+        self.note = label("", "hint", center=True, name="split_note")
         self.confirm = button("", "primary", name="primary")
         self.confirm.clicked.connect(self.confirmed.emit)
         layout.addStretch(1)
