@@ -101,8 +101,9 @@ class ScannerSection:
 
 @dataclass(frozen=True)
 class ReconcileSection:
-    daily_at: str = "23:30"
-    """When the daily 对账 runs (hospital time, HH:MM), after the day's last payment; "" = never."""
+    daily_at: str = ""
+    """When the daily 对账 runs (hospital time, HH:MM, e.g. "23:30" after the day's last payment); "" = never
+    (the default: the demo and the tests never settle a batch behind a tester's back)."""
     settle: bool = True
     """The daily run settles the terminal's batch (ECR 05) before matching."""
     out_dir: str = ""
