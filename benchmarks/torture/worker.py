@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -62,8 +63,6 @@ class Worker:
             self._stop.wait(self.recovery_every_s)
 
     def state(self) -> dict[str, Any]:
-        import os
-
         return {"pid": os.getpid(), "backlog": self.app.journal.backlog(), "recovered": self.recovered,
                 "qr_content": self.qr_content}
 
