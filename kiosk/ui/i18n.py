@@ -63,7 +63,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "method.amount": ("应付金额 {amount}", "Amount due {amount}"),
     "method.fee": ("挂号费待缴 {amount}", "Registration fee due {amount}"),
     "method.card": ("银行卡", "Bank card"),
-    "method.scan": ("付款码（微信/支付宝）", "Payment code (WeChat/Alipay)"),
+    "method.scan": ("付款码（微信/支付宝）", "WeChat / Alipay code"),
     "method.show_qr": ("手机扫码支付", "Scan a QR with your phone"),
     "method.later": ("到人工窗口缴费", "Pay at a staffed window"),
     "card.title": ("请在支付终端上操作", "Follow the payment terminal"),
