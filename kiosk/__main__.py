@@ -61,6 +61,10 @@ def _parser() -> argparse.ArgumentParser:
     rec.add_argument("--settle", action=argparse.BooleanOptionalAction, default=None,
                      help="settle the terminal's batch (ECR 05) first (default: only for today)")
 
+    gallery = sub.add_parser("gallery", help="every screen in zh/en, normal/elder, portrait/landscape as PNG "
+                                             "with an index.html contact sheet (the demo kiosk, offscreen)")
+    gallery.add_argument("--out", type=Path, default=Path("gallery"), help="where the PNGs and index.html go")
+
     cfg = sub.add_parser("config", help="show the effective config (secrets hidden)")
     cfg.add_argument("--show", action="store_true", default=True)
 
@@ -105,6 +109,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return run_demo(cfg, out_dir=args.out, scripted=args.scripted, automation_port=args.automation_port,
                         control_port=args.control_port)
+    if args.command == "gallery":
+        from kiosk.app import run_gallery
+
+        return run_gallery(cfg, out_dir=args.out)
     from kiosk.admin import cli as device_cli
 
     return device_cli.dispatch(args, cfg)

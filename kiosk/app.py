@@ -6,6 +6,7 @@ the end-to-end tests, so the production wiring is the one the tests exercise.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 import os
@@ -209,28 +210,8 @@ def _rss_mib() -> float:
     return 0.0
 
 
-def _recover_before_home(window: Any, recovery: Recovery, qt_app: Any) -> None:
-    """Every step a crash left half-done is settled before a patient can start a new one; the screen
-    says `recovering` meanwhile. Recovery's own waits (HIS timeout, terminal T2) bound this."""
-    window.show_screen(window.recovering)
-    finished = threading.Event()
-
-    def settle() -> None:
-        try:
-            recovery.run()
-        except Exception:
-            log.exception("recovery at start failed")
-        finally:
-            finished.set()
-
-    threading.Thread(target=settle, name="sync-recovery-start", daemon=True).start()
-    while not finished.wait(0.05):
-        qt_app.processEvents()
-    window.show_screen(window.home)
-
-
-WINDOW_SIZE = (1080, 1280)
-"""The windowed (not full-screen) size asked for; cut to the screen it opens on."""
+WINDOW_SIZES = {"portrait": (1080, 1920), "landscape": (1920, 1080)}
+"""The windowed (not full-screen) size per `[kiosk] orientation`; cut to the screen it opens on."""
 SIGNAL_POLL_MS = 250
 """How often the Qt loop lets Python run its signal handlers (SIGTERM ends the kiosk cleanly)."""
 
@@ -242,7 +223,8 @@ class RunOptions:
     smoke: bool = False
     automation_port: int | None = None
     """Serve the automation port here (0 = a free port); None = as `[kiosk] automation_port` says."""
-    window_size: tuple[int, int] = WINDOW_SIZE
+    window_size: tuple[int, int] | None = None
+    """None = as `[kiosk] orientation` says."""
     ready: Callable[[Any, int | None], None] | None = None
     """Called on the GUI thread once the home screen shows, with the window and the automation port."""
 
@@ -276,6 +258,26 @@ def _start_automation(window: Any, config: Config, port: int | None) -> Any:
     server = AutomationServer(AutomationDriver(window), window.prompts, port, config.kiosk.automation_token)
     server.start()
     return server
+
+
+def _recover_before_home(window: Any, recovery: Recovery, qt_app: Any) -> None:
+    """Every step a crash left half-done is settled before a patient can start a new one; the screen
+    says `recovering` meanwhile. Recovery's own waits (HIS timeout, terminal T2) bound this."""
+    window.show_screen(window.recovering)
+    finished = threading.Event()
+
+    def settle() -> None:
+        try:
+            recovery.run()
+        except Exception:
+            log.exception("recovery at start failed")
+        finally:
+            finished.set()
+
+    threading.Thread(target=settle, name="sync-recovery-start", daemon=True).start()
+    while not finished.wait(0.05):
+        qt_app.processEvents()
+    window.show_screen(window.home)
 
 
 def run(config: Config, rig: SimulatorRig | None = None, smoke: bool = False,
@@ -318,7 +320,7 @@ def run(config: Config, rig: SimulatorRig | None = None, smoke: bool = False,
         workers.append(Periodic("reconcile", 60.0, daily))
     export_metrics()
     window = MainWindow(app.services)
-    _place_window(window, options.window_size, config.kiosk.fullscreen)
+    _place_window(window, options.window_size or WINDOW_SIZES[config.kiosk.orientation], config.kiosk.fullscreen)
     _recover_before_home(window, app.recovery, qt_app)
     for worker in workers:
         worker.start()
@@ -362,7 +364,6 @@ def run(config: Config, rig: SimulatorRig | None = None, smoke: bool = False,
         app.close()
 
 
-DEMO_WINDOW_SIZE = (1080, 1500)
 DEMO_CONTROL_PORT = 8765
 """The demo's simulator control port: `kiosk simctl`'s default, so it reaches the demo's rig as it is."""
 
@@ -390,14 +391,37 @@ def _keep_slips(rig: SimulatorRig, folder: Path) -> None:
     rig.printer.on_receipt(keep)
 
 
+Walker = Callable[[Any, Any, Path], list[Path]]
+"""Drives the demo kiosk (AutomationClient, ControlClient) and writes into the folder; the files written."""
+
+
+def _scripted_walk(kiosk: Any, sims: Any, out_dir: Path) -> list[Path]:
+    from kiosk.ui.demo import scripted_walk
+
+    walk = scripted_walk(kiosk, sims, out_dir)
+    return walk.shots + walk.receipts
+
+
+def _gallery_walk(kiosk: Any, sims: Any, out_dir: Path) -> list[Path]:
+    from kiosk.ui.gallery import render_gallery
+
+    return render_gallery(kiosk, sims, out_dir)
+
+
+def run_gallery(config: Config, out_dir: Path) -> int:
+    """`kiosk gallery`: the demo kiosk offscreen, every screen in every variant into `out_dir`."""
+    # the tour's pauses on a screen must not be mistaken for a patient who walked away
+    config = dataclasses.replace(config, kiosk=dataclasses.replace(config.kiosk, idle_timeout_s=600))
+    return run_demo(config, out_dir, scripted=True, control_port=0, walker=_gallery_walk)
+
+
 def run_demo(config: Config, out_dir: Path, scripted: bool = False, automation_port: int | None = None,
-             control_port: int = DEMO_CONTROL_PORT) -> int:
+             control_port: int = DEMO_CONTROL_PORT, walker: Walker = _scripted_walk) -> int:
     """`kiosk demo`: the kiosk of `run()`, with every device simulated and the reference HIS embedded.
 
     With a display: the window and the tester's panel. With `automation_port`: the kiosk serves the
     automation port and runs until SIGTERM. Otherwise, with no display (or `scripted`): the scripted
     walk drives it through a port of its own, writes screenshots and slips to `out_dir`, and exits."""
-    import dataclasses
     import datetime as dt
 
     from kiosk.flows.services import HOSPITAL_TZ
@@ -444,19 +468,18 @@ def run_demo(config: Config, out_dir: Path, scripted: bool = False, automation_p
                 window.demo_panel = panel  # kept alive with the window
             if walk_it:
                 assert port is not None
-                threading.Thread(target=_walk, args=(port, control_url, config, out_dir, walked),
+                threading.Thread(target=_walk, args=(walker, port, control_url, config, out_dir, walked),
                                  name="demo-walk", daemon=True).start()
 
-        code = run(config, rig, options=RunOptions(automation_port=0 if walk_it else automation_port,
-                                                   window_size=DEMO_WINDOW_SIZE, ready=ready))
+        code = run(config, rig, options=RunOptions(automation_port=0 if walk_it else automation_port, ready=ready))
         if not walk_it:
             return code
         if "error" in walked:
             print(f"kiosk demo: FAILED: {walked['error']}")
             return 1
-        walk = walked["walk"]
-        print(f"kiosk demo: {len(walk.shots)} screenshots and {len(walk.receipts)} receipts in {out_dir}/")
-        for path in walk.shots + walk.receipts:
+        files = walked["files"]
+        print(f"kiosk demo: {len(files)} files in {out_dir}/")
+        for path in files:
             print(f"  {path}")
         return 0
     finally:
@@ -465,15 +488,15 @@ def run_demo(config: Config, out_dir: Path, scripted: bool = False, automation_p
         rig.stop()
 
 
-def _walk(port: int, control_url: str, config: Config, out_dir: Path, walked: dict[str, Any]) -> None:
-    """The scripted walk, on its own thread, through the kiosk's automation port; quits the app after."""
+def _walk(walker: Walker, port: int, control_url: str, config: Config, out_dir: Path,
+          walked: dict[str, Any]) -> None:
+    """The walk, on its own thread, through the kiosk's automation port; quits the app after."""
     from kiosk.ui.automation.client import AutomationClient
-    from kiosk.ui.demo import scripted_walk
     from simulators.control_client import ControlClient
 
     try:
         kiosk = AutomationClient(f"http://127.0.0.1:{port}", config.kiosk.automation_token)
-        walked["walk"] = scripted_walk(kiosk, ControlClient(control_url), out_dir)
+        walked["files"] = walker(kiosk, ControlClient(control_url), out_dir)
     except Exception as exc:
         log.exception("demo walk failed")
         walked["error"] = exc

@@ -19,6 +19,8 @@ from typing import Any
 from kiosk.domain.errors import ConfigError
 
 DEFAULT_PATH = Path("/etc/kiosk/kiosk.toml")
+MIN_IDLE_TIMEOUT_S = 30
+ORIENTATIONS = ("portrait", "landscape")
 DEFAULTS_SOURCE = "(built-in defaults)"
 
 
@@ -34,7 +36,13 @@ class KioskSection:
     data_dir: str = "/var/lib/kiosk"
     """Journal and cache directory."""
     fullscreen: bool = False
+    orientation: str = "portrait"
+    """The windowed size: "portrait" 1080x1920 or "landscape" 1920x1080 (cut to the screen); full screen
+    follows the screen, whichever way it stands."""
     voice: bool = False
+    """Speak each screen's prompt; elder mode (长辈模式) always speaks."""
+    voice_dir: str = ""
+    """The hospital's recorded prompts, `<voice_dir>/<lang>/<prompt-id>.wav`; empty = the shipped ones."""
     admin_pin: str = "000000"
     automation_port: int = 0
     """The tester automation port on 127.0.0.1 (AUTOMATION.md); 0 = off."""
@@ -201,8 +209,11 @@ def _check(config: Config) -> None:
             )
     if config.kiosk.language not in LANGUAGES:
         raise ConfigError(f"{src}: 'kiosk.language' must be one of {', '.join(LANGUAGES)}")
-    if config.kiosk.idle_timeout_s < 10:
-        raise ConfigError(f"{src}: 'kiosk.idle_timeout_s' must be at least 10 seconds")
+    if config.kiosk.idle_timeout_s < MIN_IDLE_TIMEOUT_S:
+        raise ConfigError(f"{src}: 'kiosk.idle_timeout_s' must be at least {MIN_IDLE_TIMEOUT_S} seconds "
+                          "(the warning shows 20 s before the screen is cleared)")
+    if config.kiosk.orientation not in ORIENTATIONS:
+        raise ConfigError(f"{src}: 'kiosk.orientation' must be one of {', '.join(ORIENTATIONS)}")
     if not config.his.url.startswith(("http://", "https://")):
         raise ConfigError(f"{src}: 'his.url' must start with http:// or https://")
     if not 0 <= config.kiosk.automation_port <= 65535:

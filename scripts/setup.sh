@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 
 APT_PACKAGES=(
   pcscd vsmartcard-vpcd libpcsclite-dev swig          # PC/SC + the virtual card reader (insurance card)
-  xvfb fonts-noto-cjk espeak-ng                        # a screen for the demo, Chinese fonts, voice
+  xvfb fonts-noto-cjk espeak-ng alsa-utils             # a screen for the demo, Chinese fonts, voice (aplay: recorded prompts)
   libegl1 libgl1 libxkbcommon0 libxkbcommon-x11-0 libfontconfig1 libdbus-1-3                  # Qt
   libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-image0 libxcb-render-util0 libxcb-shape0 libxcb-randr0 libxcb-xinerama0 libxcb-xkb1  # Qt on X
   postgresql                                           # the HIS's second database, for its tests

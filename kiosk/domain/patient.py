@@ -9,6 +9,11 @@ from enum import Enum
 from kiosk.domain.idnumber import IdNumber, Sex, mask_name
 
 
+def age_on(birth_date: dt.date, today: dt.date) -> int:
+    """Full years of age on `today`."""
+    return today.year - birth_date.year - ((today.month, today.day) < (birth_date.month, birth_date.day))
+
+
 @dataclass(frozen=True, slots=True)
 class Patient:
     """The HIS's patient record as the kiosk sees it; it never holds the full ID number."""

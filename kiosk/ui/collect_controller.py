@@ -7,7 +7,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QObject, QTimer
+from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtWidgets import QWidget
 
 from kiosk.devices.base import Cancel, Detail, DeviceStatus
@@ -67,6 +67,9 @@ class CollectScreens:
 
 class CollectController(QObject):
     """One collect session at a time; `reset()` drops every patient datum and ignores late results."""
+
+    id_card_read = Signal(object)
+    """An ID card was read (IdCardData): the window offers elder mode by the holder's age."""
 
     def __init__(
         self,
@@ -360,6 +363,7 @@ class CollectController(QObject):
 
     def _on_id_card(self, card: Any) -> None:
         self._id_card_used = True
+        self.id_card_read.emit(card)
         self._identify(lambda state: self.flow.identify_id_card(state, card))
 
     def _on_insurance_card(self, card: Any) -> None:

@@ -1,8 +1,11 @@
-"""The kiosk's one window: header (hospital, language), step bar, the screens, idle countdown, Back/Home."""
+"""The kiosk's one window: header (hospital, voice, elder mode, language), step bar, the screens, idle
+countdown, Back/Home."""
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
+from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QResizeEvent
@@ -16,7 +19,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from kiosk.assets import VOICE_DIR
 from kiosk.devices.base import READY_STATES, Detail, DeviceState, DeviceStatus
+from kiosk.domain.patient import IdCardData, age_on
 from kiosk.flows.payment_recovery import TASK as PAYMENT_TASK
 from kiosk.flows.services import Services
 from kiosk.ui.automation.elements import language_code
@@ -42,9 +47,10 @@ from kiosk.ui.screens.result import ResultScreen
 from kiosk.ui.screens.split import SplitScreen
 from kiosk.ui.tasks import Runner, TaskRunner, ThreadRunner
 from kiosk.ui.theme import stylesheet
+from kiosk.ui.voice import Backend, PlayerBackend, Utterance, Voice
 from kiosk.ui.widgets.busy import BusyOverlay
 from kiosk.ui.widgets.common import button, dynamic_property, label
-from kiosk.ui.widgets.idle import CountdownBanner, IdleWatcher
+from kiosk.ui.widgets.idle import WARN_SECONDS, CountdownBanner, IdleWatcher
 from kiosk.ui.widgets.stepbar import StepBar
 
 log = logging.getLogger(__name__)
@@ -52,6 +58,10 @@ log = logging.getLogger(__name__)
 GATING_REFRESH_MS = 2000
 COMPACT_BELOW_PX = 1300
 """A window shorter than this (landscape 1080 p) gets the compact layout: smaller tiles and numbers."""
+ELDER_AGE = 65
+"""An ID card holder this old or older gets elder mode (长辈模式) switched on by itself."""
+ELDER_IDLE_FACTOR = 2
+"""Elder mode's slower pace: this many times `idle_timeout_s` before the session is wiped."""
 
 
 def _printer_fault_key(status: DeviceStatus) -> str | None:
@@ -71,8 +81,13 @@ class MainWindow(QMainWindow):
     device_status_changed = Signal(str, object)
 
     def __init__(
-        self, services: Services, runner: Runner | None = None, parent: QWidget | None = None
+        self,
+        services: Services,
+        runner: Runner | None = None,
+        parent: QWidget | None = None,
+        voice_backend: Backend | None = None,
     ) -> None:
+        """`voice_backend` defaults to recordings from `[kiosk] voice_dir` (or the shipped ones) and espeak-ng."""
         super().__init__(parent)
         self.services = services
         config = services.config.kiosk
@@ -84,6 +99,8 @@ class MainWindow(QMainWindow):
         self.idle = IdleWatcher(config.idle_timeout_s, paused=lambda: self.tasks.busy or self.payment.holds_idle,
                                 scope=self, parent=self)
         self.prompts = PromptLog()
+        self.voice = Voice(voice_backend or PlayerBackend(Path(config.voice_dir) if config.voice_dir else VOICE_DIR))
+        self.elder = False
         app = QApplication.instance()
         if app is not None:
             app.installEventFilter(self.idle)
@@ -163,6 +180,7 @@ class MainWindow(QMainWindow):
         self.idle.expired.connect(self._on_idle_expired)
         self.countdown.more.clicked.connect(self.idle.poke)
         self.translator.language_changed.connect(self._retranslate)
+        self.collect.id_card_read.connect(self.offer_elder_mode)
         self._his_online = True
         # Device threads report status changes; only the signal crosses into the GUI thread.
         self.device_status_changed.connect(self._on_device_status_changed)
@@ -185,12 +203,19 @@ class MainWindow(QMainWindow):
         header.setObjectName("header")
         header.setAttribute(Qt.WidgetAttribute.WA_StyledBackground)
         row = QHBoxLayout(header)
-        row.setContentsMargins(32, 12, 32, 12)
-        self.hospital = label("", wrap=False, name="hospital")
+        row.setContentsMargins(32, 16, 32, 16)
+        self.hospital = label("", name="hospital")  # wraps: a long English name must not push the buttons off
+        self.repeat_voice = button("", name="repeat_voice")
+        self.repeat_voice.clicked.connect(lambda: self._announce(self.current_screen))
+        self.elder_button = button("", name="elder")
+        self.elder_button.setCheckable(True)
+        self.elder_button.clicked.connect(self._on_elder_clicked)
         self.language = button("", name="lang")
         self.language.clicked.connect(self.translator_toggle)
+        row.setSpacing(16)
         row.addWidget(self.hospital, 1)
-        row.addWidget(self.language)
+        for widget in (self.repeat_voice, self.elder_button, self.language):
+            row.addWidget(widget)
         return header
 
     def _build_footer(self) -> QWidget:
@@ -198,7 +223,7 @@ class MainWindow(QMainWindow):
         footer.setObjectName("footer")
         footer.setAttribute(Qt.WidgetAttribute.WA_StyledBackground)
         row = QHBoxLayout(footer)
-        row.setContentsMargins(32, 12, 32, 12)
+        row.setContentsMargins(32, 15, 32, 15)
         self.back = button("", name="back")
         self.home_button = button("", name="home")
         self.back.setMinimumWidth(240)
@@ -213,17 +238,20 @@ class MainWindow(QMainWindow):
 
     def translator_toggle(self) -> None:
         self.translator.toggle()
+        self._announce(self.current_screen)
 
     def _retranslate(self) -> None:
         t = self.translator
         kiosk = self.services.config.kiosk
         self.hospital.setText(kiosk.hospital_name_en if t.is_english and kiosk.hospital_name_en else kiosk.hospital_name)
         self.language.setText(t.tr("lang.toggle"))
+        self.repeat_voice.setText(t.tr("voice.repeat"))
+        self.elder_button.setText(t.tr("elder"))
         self.back.setText(t.tr("nav.back"))
         self.home_button.setText(t.tr("nav.home"))
         self.countdown.more.setText(t.tr("idle.more"))
         self.stepbar.set_steps([t.tr(key) for key in self._step_keys])
-        if self.idle.remaining <= 15 and self.countdown.isVisible():
+        if self.idle.remaining <= WARN_SECONDS and self.countdown.isVisible():
             self._on_idle_countdown(self.idle.remaining)
         for screen in self.screens:
             screen.retranslate()
@@ -236,7 +264,7 @@ class MainWindow(QMainWindow):
     def show_screen(self, screen: Screen, step: int = 0) -> None:
         self.stack.setCurrentWidget(screen)
         task_screen = screen.show_navigation
-        self.stepbar.setVisible(task_screen)
+        self.stepbar.setVisible(task_screen and not self.elder)  # elder mode: fewer things on the screen
         self.footer.setVisible(task_screen)
         self.stepbar.set_current(step)
         self._announce(screen)
@@ -246,17 +274,57 @@ class MainWindow(QMainWindow):
             self.idle.disarm()
             self.countdown.hide()
 
+    @property
+    def voice_on(self) -> bool:
+        """Elder mode always speaks; otherwise the hospital decides (`[kiosk] voice`)."""
+        return self.elder or self.services.config.kiosk.voice
+
     def _announce(self, screen: Screen) -> None:
-        """Each screen's prompt is its heading; with no voice engine yet it is recorded as muted."""
+        """Each screen's prompt is its heading, spoken off the GUI thread (recorded as muted when voice is off).
+        A newer prompt interrupts the one being spoken."""
         heading = screen.findChild(QLabel, "title")
-        if heading is not None:
-            self.prompts.say(heading.text(), language_code(self.translator.language), muted=True)
+        if heading is None or not heading.text():
+            return
+        lang = language_code(self.translator.language)
+        self.prompts.say(heading.text(), lang, muted=not self.voice_on)
+        if self.voice_on:
+            self.voice.say(Utterance(screen.name, heading.text(), lang, slow=self.elder))
+
+    def set_elder(self, on: bool) -> None:
+        """长辈模式: text 1.5x, targets of 90 px and more, voice on; ends with the session."""
+        if on == self.elder:
+            return
+        self.elder = on
+        self.elder_button.setChecked(on)
+        self.idle.timeout_s = self.services.config.kiosk.idle_timeout_s * (ELDER_IDLE_FACTOR if on else 1)
+        self.idle.poke()
+        self.centralWidget().setProperty("elder", on)
+        self.setStyleSheet(stylesheet(elder=on))
+        self.stepbar.setVisible(self.current_screen.show_navigation and not on)
+        self._retranslate()
+        if not self.voice_on:
+            self.voice.silence()
+
+    def _on_elder_clicked(self, on: bool) -> None:
+        self.set_elder(on)
+        self._announce(self.current_screen)
+
+    def set_language(self, code: str) -> None:
+        """Switch to 'zh' or 'en' (the automation port's codes)."""
+        if language_code(self.translator.language) != code:
+            self.translator_toggle()
+
+    def offer_elder_mode(self, card: IdCardData) -> None:
+        """An ID card of someone 65 or older switches elder mode on; the `elder` toggle switches it off."""
+        if age_on(card.birth_date, dt.date.today()) >= ELDER_AGE:
+            self.set_elder(True)
 
     def go_home(self) -> None:
         """End the session: forget every patient datum, back to the default language and the home screen."""
         self._end_sessions()
         self.busy.hide()
         self.translator.reset()
+        self.set_elder(False)
         if self.current_screen is not self.out_of_service:
             self.show_screen(self.home)
 
@@ -374,4 +442,5 @@ class MainWindow(QMainWindow):
         if app is not None:
             app.removeEventFilter(self.idle)
         self.tasks.runner.shutdown()
+        self.voice.close()
         super().closeEvent(event)

@@ -24,7 +24,7 @@ import requests
 from kiosk_test_support import wait_for
 
 from kiosk.ui.automation.client import AutomationClient
-from kiosk.ui.demo import his_fixtures, today_bookings
+from kiosk.ui.demo import his_fixtures, patients_with_bills, today_bookings
 from simulators.control_client import ControlClient
 
 TOKEN = "e2e-automation-token"
@@ -101,27 +101,11 @@ class DemoKiosk:
         return list(self.his("GET", "/payments")["payments"])
 
     def patient_with_bills(self, insured: bool, covered: bool = False) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-        """An unused patient with unpaid bills, and those bills. `insured`: a valid
-        insurance card; `covered`: the personal account pays every co-pay (nothing left to pay), else
-        it is small enough that a self-pay part remains."""
-        fixtures = self.fixtures()
-        bills: dict[str, list[dict[str, Any]]] = {}
-        for bill in fixtures["bills"]:
-            if bill["status"] == "unpaid":
-                bills.setdefault(bill["patient_id"], []).append(bill)
-        for patient in fixtures["patients"]:
-            mine = bills.get(patient["id"])
-            tags = set(patient["tags"])
-            if not mine or patient["id"] in self.used_patients or "id_card_expired" in tags:
-                continue
-            total = sum(b["amount_fen"] for b in mine)
-            if insured != bool(patient["insurance_card"]) or "insurance_expired" in tags:
-                continue
-            balance = patient["account_balance_fen"]
-            if insured and (balance < total if covered else balance * 10 >= total * 3):
-                continue
-            self.used_patients.add(patient["id"])
-            return patient, mine
+        """An unused patient with unpaid bills, and those bills (`kiosk.ui.demo.patients_with_bills`)."""
+        for patient, bills in patients_with_bills(self.fixtures(), insured, covered):
+            if patient["id"] not in self.used_patients:
+                self.used_patients.add(patient["id"])
+                return patient, bills
         raise AssertionError(f"the HIS seed has no unused patient with bills (insured={insured}, covered={covered})")
 
     def patient_with_booking(self, suits: Callable[[dict[str, Any]], bool] = lambda _: True,

@@ -13,14 +13,30 @@ import pytest
 SHOTS = Path(os.environ.get("KIOSK_UI_SHOTS", "/tmp/ui-shots"))
 
 
+class FakeVoice:
+    """A voice backend that only notes what it was asked to say (no sound card in tests)."""
+
+    def __init__(self) -> None:
+        self.spoken: list[object] = []
+
+    def speak(self, utterance, stop) -> None:
+        self.spoken.append(utterance)
+
+
 @pytest.fixture
-def make_window(qtbot) -> Callable[..., object]:
-    """Build a portrait MainWindow on fake services with the synchronous runner (or the one given)."""
+def voice() -> FakeVoice:
+    return FakeVoice()
+
+
+@pytest.fixture
+def make_window(qtbot, voice) -> Callable[..., object]:
+    """Build a portrait MainWindow on fake services with the synchronous runner (or the one given);
+    what it speaks goes to the `voice` fixture."""
     from kiosk.ui.main_window import MainWindow
     from kiosk.ui.tasks import SyncRunner
 
     def make(services, runner=None, size=(1080, 1920)):
-        window = MainWindow(services, runner=runner or SyncRunner())
+        window = MainWindow(services, runner=runner or SyncRunner(), voice_backend=voice)
         qtbot.addWidget(window)
         window.resize(*size)
         window.show()

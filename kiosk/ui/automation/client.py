@@ -63,6 +63,12 @@ class AutomationClient:
     def wait(self, screen: str, timeout_s: float = 15.0) -> dict[str, Any]:
         return self._call("POST", "/wait", {"screen": screen, "timeout_s": timeout_s}, timeout_s + 30).json()
 
+    def view(self, size: tuple[int, int] | None = None, lang: str | None = None, mode: str | None = None
+             ) -> dict[str, Any]:
+        """Turn the window to `size`, switch to `lang` ('zh'/'en') or `mode` ('normal'/'elder'); the screen."""
+        body = {k: v for k, v in {"size": list(size) if size else None, "lang": lang, "mode": mode}.items() if v}
+        return self._call("POST", "/view", body).json()
+
     def screenshot(self) -> bytes:
         return self._call("GET", "/screenshot").content
 

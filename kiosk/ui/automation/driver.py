@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
+SETTLE_TURNS = 3
 GUI_TIMEOUT_S = 30.0
 """How long an HTTP thread waits for the GUI thread before it answers 503 (a frozen screen)."""
 
@@ -68,7 +69,10 @@ class AutomationDriver(QObject):
 
     # --- actions (GUI thread) ---------------------------------------------------------------------------
     def screen(self) -> ScreenState:
-        QApplication.processEvents()  # pending layouts and repaints first: rects as the patient sees them
+        # pending layouts and repaints first: rects as the patient sees them (a layout settled in one
+        # turn can post another, e.g. list items that grew with elder mode's text)
+        for _ in range(SETTLE_TURNS):
+            QApplication.processEvents()
         return describe(self.window)
 
     def tap(self, element_id: str | None = None, text: str | None = None, at: tuple[int, int] | None = None
@@ -81,6 +85,16 @@ class AutomationDriver(QObject):
             elements = [element_of(self.window, w) for w in widgets]
             chosen = find_element(elements, element_id=element_id, text=text)
             self._press(widgets[elements.index(chosen)])
+        return self.screen()
+
+    def view(self, size: tuple[int, int] | None, lang: str | None, mode: str | None) -> ScreenState:
+        """Turn the screen (a new window size), switch the language or elder mode, as a tester's setup."""
+        if size is not None:
+            self.window.resize(*size)
+        if lang is not None:
+            self.window.set_language(lang)
+        if mode is not None:
+            self.window.set_elder(mode == "elder")
         return self.screen()
 
     def type_text(self, text: str) -> ScreenState:

@@ -21,6 +21,10 @@ class Element:
     font_px: int
     fg: str
     bg: str
+    shown: tuple[int, int, int, int] = (0, 0, 0, 0)
+    """The part of `rect` a patient sees (x, y, w, h): less than `rect` for a list item half scrolled away."""
+    clipped: bool = False
+    """Its text (or a text inside it) needs more room than it has: the patient sees it cut off."""
 
     @property
     def centre(self) -> tuple[int, int]:
@@ -43,7 +47,7 @@ class ScreenState:
     def as_json(self) -> dict[str, Any]:
         data = asdict(self)
         data["size"] = list(self.size)
-        data["elements"] = [dict(asdict(e), rect=list(e.rect)) for e in self.elements]
+        data["elements"] = [dict(asdict(e), rect=list(e.rect), shown=list(e.shown)) for e in self.elements]
         return data
 
 

@@ -47,6 +47,26 @@ def _font_px(widget: QWidget) -> int:
     return round(font.pointSizeF() * widget.logicalDpiY() / 72)
 
 
+def _cut_off(widget: QWidget) -> bool:
+    """Whether this label's or button's text needs more room than the widget has."""
+    if isinstance(widget, QLabel):
+        if not widget.text() or not widget.pixmap().isNull():
+            return False
+        if widget.wordWrap():
+            return widget.heightForWidth(widget.width()) > widget.height()
+        hint = widget.sizeHint()
+        return hint.width() > widget.width() or hint.height() > widget.height()
+    if isinstance(widget, QAbstractButton) and widget.text():
+        return widget.sizeHint().width() > widget.width()
+    return False
+
+
+def _clipped(widget: QWidget) -> bool:
+    """The widget's own text, or any visible label inside it (a list item's lines), is cut off."""
+    inner = [label for label in widget.findChildren(QLabel) if label.isVisible()]
+    return _cut_off(widget) or any(_cut_off(label) for label in inner)
+
+
 def _colour(colour: QColor) -> str:
     return hex_colour(colour.red(), colour.green(), colour.blue())
 
@@ -87,6 +107,7 @@ def _shown(window: MainWindow, widget: QWidget) -> bool:
 
 def element_of(window: MainWindow, widget: QWidget) -> Element:
     origin = widget.mapTo(window, QPoint(0, 0))
+    seen = widget.visibleRegion().boundingRect()
     palette = widget.palette()
     return Element(
         id=widget.objectName(),
@@ -94,9 +115,11 @@ def element_of(window: MainWindow, widget: QWidget) -> Element:
         text=_text(widget),
         enabled=widget.isEnabled(),
         rect=(origin.x(), origin.y(), widget.width(), widget.height()),
+        shown=(origin.x() + seen.x(), origin.y() + seen.y(), seen.width(), seen.height()),
         font_px=_font_px(widget),
         fg=_colour(palette.color(widget.foregroundRole())),
         bg=_colour(_background(widget)),
+        clipped=_clipped(widget),
     )
 
 
@@ -111,7 +134,7 @@ def describe(window: MainWindow) -> ScreenState:
     return ScreenState(
         screen=window.current_screen.name,
         lang=language_code(window.translator.language),
-        mode="normal",
+        mode="elder" if window.elder else "normal",
         busy=window.tasks.busy,
         idle_countdown_s=idle.remaining if idle.armed else None,
         size=(window.width(), window.height()),

@@ -24,10 +24,25 @@ log = logging.getLogger(__name__)
 
 WAIT_POLL_S = 0.05
 MAX_WAIT_S = 600.0
+MIN_VIEW_PX, MAX_VIEW_PX = 480, 4096
 
 
 def _error(code: str, message: str) -> dict[str, Any]:
     return {"error": {"code": code, "message": message}}
+
+
+def _view_request(body: dict[str, Any]) -> tuple[tuple[int, int] | None, str | None, str | None]:
+    """POST /view's `size` [w, h], `lang` and `mode`, each optional; 400 BAD_REQUEST for a bad one."""
+    size, lang, mode = body.get("size"), body.get("lang"), body.get("mode")
+    if size is not None and not (
+        isinstance(size, list) and len(size) == 2 and all(isinstance(v, int) and MIN_VIEW_PX <= v <= MAX_VIEW_PX for v in size)
+    ):
+        raise AutomationRefused(400, "BAD_REQUEST", f"'size' must be [w, h], each {MIN_VIEW_PX}..{MAX_VIEW_PX} px")
+    if lang not in (None, "zh", "en"):
+        raise AutomationRefused(400, "BAD_REQUEST", "'lang' must be 'zh' or 'en'")
+    if mode not in (None, "normal", "elder"):
+        raise AutomationRefused(400, "BAD_REQUEST", "'mode' must be 'normal' or 'elder'")
+    return (tuple(size) if size is not None else None), lang, mode  # type: ignore[return-value]
 
 
 class AutomationServer:
@@ -76,6 +91,8 @@ class AutomationServer:
             return 200, d.call(lambda: d.type_text(text)).as_json()
         if path == "/wait":
             return self._wait(body)
+        if path == "/view":
+            return 200, d.call(lambda: d.view(*_view_request(body))).as_json()
         raise AutomationRefused(404, "NOT_FOUND", f"no POST {path}")
 
     def _wait(self, body: dict[str, Any]) -> tuple[int, Any]:

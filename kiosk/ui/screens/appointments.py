@@ -85,17 +85,19 @@ class AppointmentsScreen(Screen):
         card.clicked.connect(lambda _=False, a=appointment.id: self._on_card_clicked(a))
         grid = QGridLayout(card)
         grid.setContentsMargins(32, 20, 32, 20)
+        grid.setSizeConstraint(QGridLayout.SizeConstraint.SetMinimumSize)  # grows with elder mode's text
+        # one line each (no wrapping), so the card's height follows its text in either mode
         parts = [
-            (label("", "card-title"), 0, 0),
-            (label("", "card-fee" if appointment.collectable else "card-status"), 0, 1),
-            (label("", "card-line"), 1, 0),
-            (label("", "card-line"), 2, 0),
+            (label("", "card-title", wrap=False), 0, 0),
+            (label("", "card-fee" if appointment.collectable else "card-status", wrap=False), 0, 1),
+            (label("", "card-line", wrap=False), 1, 0),
+            (label("", "card-line", wrap=False), 2, 0),
         ]
         for widget, row, column in parts:
             widget.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
             if column:
                 widget.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignTop)
-            grid.addWidget(widget, row, column)
+            grid.addWidget(widget, row, column, 1, 1 if column or not row else 2)
         card.setProperty("appointment", appointment.id)
         card.labels = [w for w, _, _ in parts]  # type: ignore[attr-defined]
         return card

@@ -61,16 +61,10 @@ class BillsScreen(Screen):
             self._list_layout.takeAt(0)
         self.cards = []
         for index, bill in enumerate(bills):
-            card = button("", "card", name=f"item-{index}")
+            card = button("", "bill", name=f"item-{index}")
             card.setCheckable(True)
             card.setChecked(True)
             card.clicked.connect(self.retranslate)
-            column = QVBoxLayout(card)
-            column.setContentsMargins(32, 20, 32, 20)
-            card.labels = [label("", "card-title"), label("", "card-line"), label("", "card-fee")]  # type: ignore[attr-defined]
-            for widget in card.labels:  # type: ignore[attr-defined]
-                widget.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
-                column.addWidget(widget)
             self.cards.append(card)
             self._list_layout.addWidget(card)
         self._list_layout.addStretch(1)
@@ -103,9 +97,8 @@ class BillsScreen(Screen):
         self.confirm.setText(t.tr("bills.pay"))
         self.confirm.setEnabled(bool(chosen))
         for bill, card in zip(self._bills, self.cards, strict=True):
-            title, items, subtotal = card.labels  # type: ignore[attr-defined]
-            title.setText(f"{t.tr(f'bill.{bill.kind}')}  {bill.order_no}")
-            items.setText("\n".join(f"{i.name} ×{i.quantity}  {i.amount}" for i in bill.items))
-            subtotal.setText(t.tr("bills.subtotal", amount=bill.amount))
-            # a button does not grow with the labels drawn in it: as tall as its item lines need
-            card.setMinimumHeight(card.layout().sizeHint().height())
+            # one text, one line per item: the button is as tall as its lines (labels inside would not be)
+            lines = [f"{t.tr(f'bill.{bill.kind}')}  {bill.order_no}"]
+            lines += [f"    {i.name} ×{i.quantity}  {i.amount}" for i in bill.items]
+            lines.append(t.tr("bills.subtotal", amount=bill.amount))
+            card.setText("\n".join(lines))

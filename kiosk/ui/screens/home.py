@@ -50,6 +50,8 @@ class HomeScreen(Screen):
         layout.addSpacing(24)
         grid = QGridLayout()
         grid.setSpacing(28)
+        grid.setColumnStretch(0, 1)
+        grid.setColumnStretch(1, 1)
         self.tiles: dict[str, QPushButton] = {}
         self.notes: dict[str, QLabel] = {}
         self._unavailable: dict[str, str | None] = {}

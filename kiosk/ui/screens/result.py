@@ -5,7 +5,7 @@ is missing and where to get it, and 重新打印 (each failed attempt says so ag
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QHBoxLayout, QVBoxLayout
 
 from kiosk.domain.appointment import Collected
@@ -48,8 +48,14 @@ class ResultScreen(Screen):
         self.finish = button("", "primary", name="primary")
         self.finish.clicked.connect(self.finished.emit)
         layout.addStretch(1)
-        layout.addWidget(self.icon, 0, Qt.AlignmentFlag.AlignCenter)
-        for widget in (self.title, self.queue_caption, self.queue, self.visit, self.where, self.not_printed, self.take):
+        heading = QHBoxLayout()  # the tick beside the heading: the queue number keeps the height
+        heading.setSpacing(24)
+        heading.addStretch(1)
+        heading.addWidget(self.icon)
+        heading.addWidget(self.title)
+        heading.addStretch(1)
+        layout.addLayout(heading)
+        for widget in (self.queue_caption, self.queue, self.visit, self.where, self.not_printed, self.take):
             layout.addWidget(widget)
         layout.addStretch(1)
         row = QHBoxLayout()

@@ -1,4 +1,4 @@
-"""Idle timeout: a per-second countdown, a visible warning in the last 15 s, and "more time"."""
+"""Idle timeout: a per-second countdown, a visible warning in the last 20 s (WCAG 2.2.1), and "more time"."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from PySide6.QtWidgets import QHBoxLayout, QWidget
 
 from kiosk.ui.widgets.common import button, label
 
-WARN_SECONDS = 15
+WARN_SECONDS = 20
 
 _ACTIVITY = frozenset(
     {QEvent.Type.MouseButtonPress, QEvent.Type.TouchBegin, QEvent.Type.KeyPress, QEvent.Type.Wheel}
@@ -87,7 +87,7 @@ class CountdownBanner(QWidget):
         self.setObjectName("countdown")
         self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground)
         row = QHBoxLayout(self)
-        row.setContentsMargins(32, 8, 32, 8)
+        row.setContentsMargins(32, 12, 32, 12)
         self.text = label("", wrap=False)
         self.more = button("", "primary", name="more_time")
         row.addWidget(self.text, 1)
