@@ -36,6 +36,11 @@ KIOSK_ID = "K01"
 KILL_AT_ENV = "KIOSK_FAULT_KILL_AT"
 
 
+PYTHON = str(Path(os.path.realpath(sys.prefix)) / "bin" / "python")
+"""This venv's interpreter by its real path: a kiosk restarted later does not depend on the symlinks
+that lead to the venv staying in place."""
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -51,7 +56,7 @@ class Sim:
         self.config = work / "kiosk.toml"
         self.log = (work / "sim.log").open("wb")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "kiosk", "--config", str(base), "--log-level", "WARNING", "sim",
+            [PYTHON, "-m", "kiosk", "--config", str(base), "--log-level", "WARNING", "sim",
              "payment", "printer", "scanner", "his", "--control-port", str(free_port()), "--his-port", "0",
              "--card-time", str(card_time_s), "--write-config", str(self.config)],
             stdout=subprocess.PIPE, stderr=self.log, cwd=ROOT, env=os.environ.copy())
@@ -177,7 +182,7 @@ class EngineKiosk(_Process):
     def start(self, kill_at: str | None = None) -> None:
         port_file = self.work / "kiosk.port"
         port_file.unlink(missing_ok=True)
-        self._spawn([sys.executable, "-m", "benchmarks.torture.worker", "--config", str(self.config),
+        self._spawn([PYTHON, "-m", "benchmarks.torture.worker", "--config", str(self.config),
                      "--port-file", str(port_file), "--recovery-every", "0.3"], kill_at)
         deadline = time.monotonic() + 60
         while not port_file.exists():
@@ -234,7 +239,7 @@ class ScreenKiosk(_Process):
 
     def start(self, kill_at: str | None = None) -> None:
         port = free_port()
-        self._spawn([sys.executable, "-m", "kiosk", "--config", str(self.config), "--log-level", "WARNING",
+        self._spawn([PYTHON, "-m", "kiosk", "--config", str(self.config), "--log-level", "WARNING",
                      "run", "--automation-port", str(port)], kill_at)
         self.url = f"http://127.0.0.1:{port}"
         self.client = AutomationClient(self.url, timeout_s=30)
