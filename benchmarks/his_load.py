@@ -3,7 +3,7 @@ on SQLite and on PostgreSQL, then a check that no slot was booked twice.
 
 Run: `.venv/bin/python benchmarks/his_load.py [--backend sqlite|postgres|both] [--clients 50,200]
 [--seconds 10] [--workers 2] [--client-procs 2] [--sqlite-sync FULL|NORMAL]
-[--group-commit auto|on|off]`.
+[--group-commit auto|on|off] [--profile FILE]`.
 
 The server runs as its own process (`python -m simulators.his serve`, optionally with several
 workers); the clients are asyncio coroutines over keep-alive HTTP/1.1 connections, spread over
@@ -36,11 +36,11 @@ from pathlib import Path
 
 from sqlalchemy import func, insert, select
 
-from kiosk.domain.idnumber import check_char
 from simulators.his import models as m
 from simulators.his.clock import Clock
 from simulators.his.db import Database
 from simulators.his.pgtemp import TempCluster
+from simulators.his.residentid import check_character
 from simulators.his.rules import Rules
 from simulators.his.seed import seed
 
@@ -50,32 +50,38 @@ REPO = Path(__file__).resolve().parent.parent
 
 
 # --- the database ------------------------------------------------------------------------------
-def prepare(url: str, extra_patients: int) -> list[str]:
+def bench_patients(count: int, start: dt.datetime = START) -> list[dict]:
+    """Benchmark patients B0000000, B0000001, ...: valid ID numbers, a fifth of them first visits."""
+    rows = []
+    for n in range(count):
+        first17 = f"110101{dt.date(1960, 1, 1) + dt.timedelta(days=n % 15000):%Y%m%d}{n // 15000:03d}"
+        rows.append(
+            {
+                "id": f"B{n:07d}",
+                "name": "测试",
+                "sex": "male" if int(first17[-1]) % 2 else "female",
+                "birth_date": dt.date.fromisoformat(f"{first17[6:10]}-{first17[10:12]}-{first17[12:14]}"),
+                "id_number": first17 + check_character(first17),
+                "ethnicity": "汉",
+                "address": "",
+                "visit_card": f"77{n:08d}",
+                "qr": f"BENCH{n:010d}",
+                "account_balance_fen": 0,
+                "first_visit": n % 5 == 0,
+                "created_at": start - dt.timedelta(days=30),
+            }
+        )
+    return rows
+
+
+def prepare(url: str, extra_patients: int, start: dt.datetime = START) -> list[str]:
     """Seed the hospital, add benchmark patients; the slot ids a client may try (days 1..7, public)."""
     db = Database(url)
     try:
         db.create_schema()
         rules = Rules()
-        seed(db, 1, Clock(rules.timezone, START), rules)
-        rows = []
-        for n in range(extra_patients):
-            first17 = f"110101{dt.date(1960, 1, 1) + dt.timedelta(days=n % 15000):%Y%m%d}{n // 15000:03d}"
-            rows.append(
-                {
-                    "id": f"B{n:07d}",
-                    "name": "测试",
-                    "sex": "male" if int(first17[-1]) % 2 else "female",
-                    "birth_date": dt.date.fromisoformat(f"{first17[6:10]}-{first17[10:12]}-{first17[12:14]}"),
-                    "id_number": first17 + check_char(first17),
-                    "ethnicity": "汉",
-                    "address": "",
-                    "visit_card": f"77{n:08d}",
-                    "qr": f"BENCH{n:010d}",
-                    "account_balance_fen": 0,
-                    "first_visit": n % 5 == 0,
-                    "created_at": START - dt.timedelta(days=30),
-                }
-            )
+        seed(db, 1, Clock(rules.timezone, start), rules)
+        rows = bench_patients(extra_patients, start)
         with db.write() as s:
             if rows:
                 s.execute(insert(m.Patient), rows)
@@ -85,8 +91,8 @@ def prepare(url: str, extra_patients: int) -> list[str]:
                     select(m.Slot.id)
                     .join(m.Schedule, m.Schedule.id == m.Slot.schedule_id)
                     .where(
-                        m.Schedule.date > START.date(),
-                        m.Schedule.date <= START.date() + dt.timedelta(days=rules.booking_window_days),
+                        m.Schedule.date > start.date(),
+                        m.Schedule.date <= start.date() + dt.timedelta(days=rules.booking_window_days),
                         m.Schedule.state.in_(("open", "substituted")),
                         m.Slot.appointment_id.is_(None),
                         m.Slot.reserved_followup.is_(False),
@@ -129,11 +135,36 @@ def _free_port() -> int:
 
 
 def start_server(
-    url: str, workers: int, sqlite_sync: str, group_commit: str = "auto"
+    url: str,
+    workers: int,
+    sqlite_sync: str,
+    group_commit: str = "auto",
+    profile: Path | None = None,
+    now: dt.datetime = START,
+    tokens: tuple[str, ...] = (TOKEN,),
 ) -> tuple[subprocess.Popen, int]:
+    """The HIS in its own process, its clock at `now`; with `profile`, under py-spy (FILE.svg: a flame
+    graph; any other name: collapsed stacks for profile_summary.py)."""
     port = _free_port()
     cmd = [sys.executable, "-m", "simulators.his", "serve", "--port", str(port), "--db", url]
-    cmd += ["--now", START.isoformat(), "--token", TOKEN, "--workers", str(workers)]
+    if profile is not None:
+        spy = Path(sys.executable).with_name("py-spy")
+        fmt = "flamegraph" if profile.suffix == ".svg" else "raw"  # raw: for profile_summary.py
+        cmd = [
+            str(spy),
+            "record",
+            "--subprocesses",
+            "--format",
+            fmt,
+            "-r",
+            "200",
+            "-o",
+            str(profile),
+            "--",
+            *cmd,
+        ]
+    cmd += ["--now", now.isoformat(), "--workers", str(workers)]
+    cmd += [arg for token in tokens for arg in ("--token", token)]
     cmd += ["--sqlite-synchronous", sqlite_sync, "--group-commit", group_commit, "--log-level", "warning"]
     proc = subprocess.Popen(cmd, cwd=REPO, start_new_session=True)
     deadline = time.monotonic() + 60
@@ -153,9 +184,29 @@ def start_server(
     raise RuntimeError("the HIS did not start")
 
 
+def server_cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) used so far by the server process and every process under it.
+
+    Less disturbed than throughput by other load on a shared machine: the cost of the work itself.
+    """
+    total = 0.0
+    pending = [pid]
+    while pending:
+        current = pending.pop()
+        try:
+            fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+            for task in Path(f"/proc/{current}/task").iterdir():
+                pending += [int(c) for c in (task / "children").read_text().split()]
+        except (FileNotFoundError, ProcessLookupError):
+            continue  # it ended meanwhile
+    return total
+
+
 def stop_server(proc: subprocess.Popen) -> None:
     if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGTERM)  # its own session: the server and its workers only
+        # SIGINT: uvicorn shuts down as on SIGTERM, and py-spy (when profiling) writes its profile
+        os.killpg(proc.pid, signal.SIGINT)  # its own session: the server and its workers only
         try:
             proc.wait(timeout=30)
         except subprocess.TimeoutExpired:
@@ -179,19 +230,26 @@ class Result:
 class Connection:
     """One keep-alive HTTP/1.1 connection; just enough client for JSON POSTs with Content-Length."""
 
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self.reader, self.writer = reader, writer
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, token: str) -> None:
+        self.reader, self.writer, self.token = reader, writer, token
 
     @classmethod
-    async def open(cls, port: int) -> Connection:
+    async def open(cls, port: int, token: str = TOKEN) -> Connection:
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
         writer.get_extra_info("socket").setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        return cls(reader, writer)
+        return cls(reader, writer, token)
 
     async def post(self, path: str, body: dict) -> tuple[int, dict]:
-        payload = json.dumps(body).encode()
+        return await self.request("POST", path, body)
+
+    async def request(
+        self, method: str, path: str, body: dict | None = None, key: str | None = None
+    ) -> tuple[int, dict]:
+        """One request on this connection (path below /api/v1), with an Idempotency-Key when given."""
+        payload = b"" if body is None else json.dumps(body).encode()
+        extra = "" if key is None else f"Idempotency-Key: {key}\r\n"
         self.writer.write(
-            f"POST /api/v1{path} HTTP/1.1\r\nHost: his\r\nAuthorization: Bearer {TOKEN}\r\n"
+            f"{method} /api/v1{path} HTTP/1.1\r\nHost: his\r\nAuthorization: Bearer {self.token}\r\n{extra}"
             f"Content-Type: application/json\r\nContent-Length: {len(payload)}\r\n\r\n".encode()
             + payload
         )
@@ -286,13 +344,14 @@ def _pct(values: list[float], q: float) -> float:
 def run(url: str, args: argparse.Namespace, clients: int) -> dict:
     slots = prepare(url, args.extra_patients)
     patients = [f"P{n:06d}" for n in range(1, 1201)] + [f"B{n:07d}" for n in range(args.extra_patients)]
-    proc, port = start_server(url, args.workers, args.sqlite_sync, args.group_commit)
+    proc, port = start_server(url, args.workers, args.sqlite_sync, args.group_commit, args.profile)
     try:
         procs = min(args.client_procs, clients)
         shares = [clients // procs + (1 if k < clients % procs else 0) for k in range(procs)]
         start = time.time() + 2.0  # every process has its connections open by then
         deadline = start + args.seconds
         result = Result()
+        cpu_before = server_cpu_s(proc.pid)
         with ProcessPoolExecutor(procs) as pool:
             futures = [
                 pool.submit(client_process, port, n, k, slots, patients, start, deadline, args.max_per_client)
@@ -300,11 +359,13 @@ def run(url: str, args: argparse.Namespace, clients: int) -> dict:
             ]
             for f in futures:
                 result.merge(f.result(timeout=args.seconds + 180))
+        cpu = server_cpu_s(proc.pid) - cpu_before
         elapsed = args.seconds
     finally:
         stop_server(proc)
     return {
         "clients": clients,
+        "server_cpu_ms_per_booking": 1000 * cpu / max(1, result.outcomes["booked"]),
         "holds_per_s": len(result.hold_ms) / elapsed,
         "bookings_per_s": result.outcomes["booked"] / elapsed,
         "hold_p50_ms": _pct(result.hold_ms, 0.5),
@@ -328,6 +389,12 @@ def main() -> None:
     parser.add_argument("--extra-patients", type=int, default=30000)
     parser.add_argument("--sqlite-sync", choices=["FULL", "NORMAL"], default="FULL")
     parser.add_argument("--group-commit", choices=["auto", "on", "off"], default="auto")
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        default=None,
+        help="run the server under py-spy: FILE.svg a flame graph, else stacks",
+    )
     args = parser.parse_args()
     counts = [int(c) for c in args.clients.split(",")]
     backends = ["sqlite", "postgres"] if args.backend == "both" else [args.backend]
@@ -355,7 +422,8 @@ def main() -> None:
                     f"{backend:8s} w{args.workers} {clients:4d} clients: {row['holds_per_s']:7.1f} holds/s "
                     f"{row['bookings_per_s']:6.1f} bookings/s | hold p50 {row['hold_p50_ms']:6.1f} ms "
                     f"p99 {row['hold_p99_ms']:7.1f} ms | book p50 {row['book_p50_ms']:6.1f} ms "
-                    f"p99 {row['book_p99_ms']:7.1f} ms | double bookings {row['double_bookings']}",
+                    f"p99 {row['book_p99_ms']:7.1f} ms | server CPU {row['server_cpu_ms_per_booking']:.2f} ms/booking "
+                    f"| double bookings {row['double_bookings']}",
                     flush=True,
                 )
                 print(f"          outcomes: {row['outcomes']}", flush=True)

@@ -69,8 +69,10 @@ def _parser() -> argparse.ArgumentParser:
     cfg.add_argument("--show", action="store_true", default=True)
 
     from kiosk.admin import cli as device_cli
+    from kiosk.admin import diag_cli
 
     device_cli.add_parsers(sub)
+    diag_cli.add_parsers(sub)
     return parser
 
 
@@ -113,6 +115,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from kiosk.app import run_gallery
 
         return run_gallery(cfg, out_dir=args.out)
+    if args.command in ("diag", "admin"):
+        from kiosk.admin import diag_cli
+
+        return diag_cli.dispatch(args, cfg)
     from kiosk.admin import cli as device_cli
 
     return device_cli.dispatch(args, cfg)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import json
 import logging
 import os
 import signal
@@ -20,8 +21,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from kiosk import __version__
+from kiosk import __version__, logging_setup
+from kiosk.admin import diagnostics
+from kiosk.admin.diag_cli import snapshot_path
+from kiosk.atomic_file import write_atomically
 from kiosk.config import Config
+from kiosk.devices.base import READY_STATES, DeviceStatus
 from kiosk.devices.registry import DEVICE_KINDS, build_device
 from kiosk.domain.errors import ConfigError, KioskError
 from kiosk.flows.collect_recovery import CollectSettler
@@ -31,7 +36,7 @@ from kiosk.sync.background import Periodic
 from kiosk.sync.client import HisClient
 from kiosk.sync.heartbeat import Heartbeat
 from kiosk.sync.journal import Journal
-from kiosk.sync.metrics import render, write_atomically
+from kiosk.sync.metrics import KioskMetrics, count_start
 from kiosk.sync.recovery import Recovery
 
 if TYPE_CHECKING:
@@ -47,6 +52,7 @@ class App:
     config: Config
     services: Services
     journal: Journal
+    metrics: KioskMetrics
     recovery: Recovery
     devices: dict[str, Any] = field(default_factory=dict)
 
@@ -56,6 +62,7 @@ class App:
                 device.close()
             except Exception:
                 log.exception("closing %s failed", name)
+        self.metrics.close()
         self.journal.close()
 
 
@@ -109,13 +116,24 @@ def build(config: Config, rig: SimulatorRig | None = None) -> App:
             log.warning("device not available", extra={"device": kind, "detail": f"{type(exc).__name__}: {exc}"})
             continue
         devices[kind] = device
-    his = HisClient(config.his.url, config.his.token, config.kiosk.id, config.his.timeout_s)
+    metrics = KioskMetrics(config.kiosk.id)
+    for device in devices.values():
+        _feed_device_metrics(metrics, device.name, device.status())
+        device.subscribe(lambda name, status: _feed_device_metrics(metrics, name, status))
+    his = HisClient(config.his.url, config.his.token, config.kiosk.id, config.his.timeout_s,
+                    on_answer=metrics.his_answered)
     recovery = Recovery(
         journal, [CollectSettler(journal, his), PaymentSettler(journal, his, devices.get("payment"), config.kiosk.id)]
     )
-    services = Services(config=config, his=his, journal=journal, closed_tasks=lambda: recovery.blocked, **devices)
+    services = Services(config=config, his=his, journal=journal, metrics=metrics,
+                        closed_tasks=lambda: recovery.blocked, **devices)
     log.info("kiosk built", extra={"kiosk": config.kiosk.id, "version": __version__, "devices": ",".join(devices)})
-    return App(config, services, journal, recovery, devices)
+    return App(config, services, journal, metrics, recovery, devices)
+
+
+def _feed_device_metrics(metrics: KioskMetrics, name: str, status: DeviceStatus) -> None:
+    """Device states reach the metrics as plain strings: the sync layer does not know the drivers."""
+    metrics.set_device(name, status.state.value, status.detail.value, status.state in READY_STATES)
 
 
 def reconcile_dir(config: Config) -> Path:
@@ -277,7 +295,7 @@ def _recover_before_home(window: Any, recovery: Recovery, qt_app: Any) -> None:
     threading.Thread(target=settle, name="sync-recovery-start", daemon=True).start()
     while not finished.wait(0.05):
         qt_app.processEvents()
-    window.show_screen(window.home)
+    window.go_home()  # home, or 暂停服务 when no task can be offered
 
 
 def run(config: Config, rig: SimulatorRig | None = None, smoke: bool = False,
@@ -305,21 +323,35 @@ def run(config: Config, rig: SimulatorRig | None = None, smoke: bool = False,
             app.recovery.run()
 
     heartbeat = Heartbeat(his, app.devices, app.journal)
-    metrics_path = Path(config.kiosk.data_dir) / "kiosk.prom"
+    data_dir = Path(config.kiosk.data_dir)
+    app.metrics.set_restarts(count_start(data_dir / "starts"))
+    recent = logging_setup.RecentLines()
+    logging.getLogger().addHandler(recent)
 
     def export_metrics() -> None:
-        write_atomically(metrics_path, render(config.kiosk.id, app.devices, app.journal.backlog(), heartbeat.his_up))
+        app.metrics.set_backlog(app.journal.backlog())
+        app.metrics.write_textfile(data_dir / "kiosk.prom")
+
+    def snapshot() -> None:
+        report = diagnostics.collect(config, app.devices, his, app.journal, recent.last(30))
+        write_atomically(snapshot_path(config), json.dumps(report.as_dict(), ensure_ascii=False, default=str))
 
     workers = [
         Periodic("sync-recovery", config.kiosk.recovery_interval_s, drain),
         Periodic("sync-heartbeat", 60.0, heartbeat.beat),
         Periodic("metrics", 15.0, export_metrics),
+        Periodic("diag-snapshot", 15.0, snapshot),
     ]
     daily = _daily_reconcile(app)
     if daily is not None:
         workers.append(Periodic("reconcile", 60.0, daily))
     export_metrics()
-    window = MainWindow(app.services)
+    if config.kiosk.metrics_port:
+        try:
+            app.metrics.serve(config.kiosk.metrics_port)
+        except OSError as exc:  # a busy port costs the scrape endpoint, not the kiosk; the textfile remains
+            log.error("metrics port not available", extra={"port": config.kiosk.metrics_port, "error": str(exc)})
+    window = MainWindow(app.services, recent_log=lambda: recent.last(30))
     _place_window(window, options.window_size or WINDOW_SIZES[config.kiosk.orientation], config.kiosk.fullscreen)
     _recover_before_home(window, app.recovery, qt_app)
     for worker in workers:
@@ -330,8 +362,6 @@ def run(config: Config, rig: SimulatorRig | None = None, smoke: bool = False,
     log.info("home screen shown", extra={"startup_ms": round(startup_s * 1000),
                                          "build_ms": round((time.perf_counter() - started) * 1000)})
     if options.smoke:
-        import json
-
         print(json.dumps({"startup_s": round(startup_s, 3), "rss_mib": round(_rss_mib(), 1),
                           "devices": sorted(app.devices),
                           "states": {k: d.status().state.value for k, d in app.devices.items()}}), flush=True)

@@ -1,7 +1,8 @@
 """The kiosk's one config file (TOML), validated at start.
 
-Defaults (no file at all) give the all-simulated demo. A typo or a wrong type stops the start with one
-line naming the file and the key, with a "did you mean" hint — never a traceback.
+Each section is a pydantic dataclass (strict types, unknown keys refused). Defaults (no file at all)
+give the all-simulated demo. A typo or a wrong type stops the start with one line naming the file and
+the key, with a "did you mean" hint — never a traceback.
 """
 
 from __future__ import annotations
@@ -10,118 +11,140 @@ import dataclasses
 import datetime as dt
 import difflib
 import tomllib
-import types
-import typing
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
+
+from pydantic import (
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictFloat,
+    StrictInt,
+    StrictStr,
+    TypeAdapter,
+    ValidationError,
+)
+from pydantic import dataclasses as pydantic_dataclasses
 
 from kiosk.domain.errors import ConfigError
 
 DEFAULT_PATH = Path("/etc/kiosk/kiosk.toml")
 MIN_IDLE_TIMEOUT_S = 30
-ORIENTATIONS = ("portrait", "landscape")
 DEFAULTS_SOURCE = "(built-in defaults)"
 
+# pydantic dataclasses: validated on construction (also by dataclasses.replace), typos refused.
+dataclass = pydantic_dataclasses.dataclass(frozen=True, config=ConfigDict(extra="forbid"))
 
-@dataclass(frozen=True)
+
+@dataclass
 class KioskSection:
-    id: str = "K01"
-    hospital_name: str = "示范医院"
-    hospital_name_en: str = "Demonstration Hospital"
+    id: StrictStr = "K01"
+    hospital_name: StrictStr = "示范医院"
+    hospital_name_en: StrictStr = "Demonstration Hospital"
     """The header in English. A file that names its hospital but no English name shows hospital_name."""
-    language: str = "zh_CN"
-    idle_timeout_s: int = 60
-    """Seconds without a touch before the screen is cleared."""
-    data_dir: str = "/var/lib/kiosk"
-    """Journal and cache directory."""
-    fullscreen: bool = False
-    orientation: str = "portrait"
+    language: Literal["zh_CN", "en"] = "zh_CN"
+    idle_timeout_s: StrictInt = 60
+    """Seconds without a touch before the screen is cleared (at least MIN_IDLE_TIMEOUT_S in a file)."""
+    data_dir: StrictStr = "/var/lib/kiosk"
+    """Journal, cache and metrics textfile directory."""
+    fullscreen: StrictBool = False
+    orientation: Literal["portrait", "landscape"] = "portrait"
     """The windowed size: "portrait" 1080x1920 or "landscape" 1920x1080 (cut to the screen); full screen
     follows the screen, whichever way it stands."""
-    voice: bool = False
+    voice: StrictBool = False
     """Speak each screen's prompt; elder mode (长辈模式) always speaks."""
-    voice_dir: str = ""
+    voice_dir: StrictStr = ""
     """The hospital's recorded prompts, `<voice_dir>/<lang>/<prompt-id>.wav`; empty = the shipped ones."""
-    admin_pin: str = "000000"
-    automation_port: int = 0
+    staffed_window: StrictStr = "一楼门诊大厅人工服务窗口"
+    """Where patients are sent when the kiosk is out of service (shown on 暂停服务)."""
+    metrics_port: StrictInt = Field(default=9108, ge=0, le=65535)
+    """Prometheus scrape port on 127.0.0.1; 0 = no HTTP endpoint (the textfile is still written)."""
+    automation_port: StrictInt = Field(default=0, ge=0, le=65535)
     """The tester automation port on 127.0.0.1 (AUTOMATION.md); 0 = off."""
-    automation_token: str = ""
+    automation_token: StrictStr = ""
     """When set, every automation request needs `Authorization: Bearer <token>`."""
     recovery_interval_s: float = 30.0
     """Seconds between recovery passes while journal entries stay open."""
 
 
-@dataclass(frozen=True)
+@dataclass
+class AdminSection:
+    pin_hash: StrictStr = ""
+    """The technician PIN as a salted scrypt hash (written by `kiosk admin set-pin`); empty = no
+    technician entry on the screen at all."""
+
+
+@dataclass
 class HisSection:
-    url: str = "http://127.0.0.1:8700/api/v1"
-    token: str = "demo-kiosk-token"
-    timeout_s: float = 5.0
+    url: StrictStr = Field(default="http://127.0.0.1:8700/api/v1", pattern=r"^https?://")
+    token: StrictStr = "demo-kiosk-token"
+    timeout_s: StrictFloat = Field(default=5.0, gt=0)
     """Seconds to wait for one HTTP answer."""
 
 
-@dataclass(frozen=True)
+@dataclass
 class IdCardSection:
-    driver: str = "sim"
-    device: str = "/dev/ttyUSB0"
-    baudrate: int = 115200
-    poll_interval_s: float = 0.2
+    driver: Literal["sim", "ga467-serial"] = "sim"
+    device: StrictStr = "/dev/ttyUSB0"
+    baudrate: StrictInt = 115200
+    poll_interval_s: StrictFloat = 0.2
 
 
-@dataclass(frozen=True)
+@dataclass
 class InsuranceSection:
-    driver: str = "sim"
-    reader: str = ""
+    driver: Literal["sim", "pcsc"] = "sim"
+    reader: StrictStr = ""
     """Part of the PC/SC reader name; empty = the first reader."""
 
 
-@dataclass(frozen=True)
+@dataclass
 class PrinterSection:
-    driver: str = "sim"
-    host: str = "127.0.0.1"
-    port: int = 9100
-    device: str = "/dev/ttyUSB1"
-    baudrate: int = 19200
-    vendor_id: int = 0
-    product_id: int = 0
-    timeout_s: float = 5.0
-    confirm_print: bool = True
+    driver: Literal["sim", "escpos-network", "escpos-serial", "escpos-usb"] = "sim"
+    host: StrictStr = "127.0.0.1"
+    port: StrictInt = 9100
+    device: StrictStr = "/dev/ttyUSB1"
+    baudrate: StrictInt = 19200
+    vendor_id: StrictInt = 0
+    product_id: StrictInt = 0
+    timeout_s: StrictFloat = 5.0
+    confirm_print: StrictBool = True
     """Wait for the printer's GS r answer (sent after the cut) before calling a print done. A printer that
     never answers GS r is detected on its first job and trusted on its DLE EOT status from then on."""
 
 
-@dataclass(frozen=True)
+@dataclass
 class PaymentSection:
-    driver: str = "sim"
-    device: str = "/dev/ttyS1"
-    baudrate: int = 9600
-    t1_s: float = 0.5
-    t2_s: float = 5.0
-    t4_s: float = 120.0
+    driver: Literal["sim", "ecr-serial"] = "sim"
+    device: StrictStr = "/dev/ttyS1"
+    baudrate: StrictInt = 9600
+    t1_s: StrictFloat = 0.5
+    t2_s: StrictFloat = 5.0
+    t4_s: StrictFloat = 120.0
 
 
-@dataclass(frozen=True)
+@dataclass
 class ScannerSection:
-    driver: str = "sim"
-    device: str = "/dev/ttyACM0"
-    baudrate: int = 9600
+    driver: Literal["sim", "serial-scanner", "hid-scanner"] = "sim"
+    device: StrictStr = "/dev/ttyACM0"
+    baudrate: StrictInt = 9600
 
 
-@dataclass(frozen=True)
+@dataclass
 class ReconcileSection:
-    daily_at: str = ""
+    daily_at: StrictStr = Field(default="", pattern=r"^(|([01][0-9]|2[0-3]):[0-5][0-9])$")
     """When the daily 对账 runs (hospital time, HH:MM, e.g. "23:30" after the day's last payment); "" = never
     (the default: the demo and the tests never settle a batch behind a tester's back)."""
-    settle: bool = True
+    settle: StrictBool = True
     """The daily run settles the terminal's batch (ECR 05) before matching."""
-    out_dir: str = ""
+    out_dir: StrictStr = ""
     """Where reports are kept; empty = <kiosk.data_dir>/reconcile."""
 
     def time(self) -> dt.time | None:
         return dt.time.fromisoformat(self.daily_at) if self.daily_at else None
 
 
-@dataclass(frozen=True)
+@dataclass
 class DevicesSection:
     idcard: IdCardSection = field(default_factory=IdCardSection)
     insurance: InsuranceSection = field(default_factory=InsuranceSection)
@@ -130,101 +153,63 @@ class DevicesSection:
     scanner: ScannerSection = field(default_factory=ScannerSection)
 
 
-@dataclass(frozen=True)
+@dataclass
 class Config:
     kiosk: KioskSection = field(default_factory=KioskSection)
+    admin: AdminSection = field(default_factory=AdminSection)
     his: HisSection = field(default_factory=HisSection)
     devices: DevicesSection = field(default_factory=DevicesSection)
     reconcile: ReconcileSection = field(default_factory=ReconcileSection)
-    source: str = DEFAULTS_SOURCE
+    source: StrictStr = DEFAULTS_SOURCE
 
     def redacted(self) -> dict[str, Any]:
         """The effective config as a dict with secrets hidden (for `kiosk config --show`, logs)."""
         data = dataclasses.asdict(self)
         data["his"]["token"] = "***"
-        data["kiosk"]["admin_pin"] = "***"
+        data["admin"]["pin_hash"] = "***" if self.admin.pin_hash else ""
         if data["kiosk"]["automation_token"]:
             data["kiosk"]["automation_token"] = "***"
         return data
 
 
-DRIVERS: dict[str, tuple[str, ...]] = {
-    "idcard": ("sim", "ga467-serial"),
-    "insurance": ("sim", "pcsc"),
-    "printer": ("sim", "escpos-network", "escpos-serial", "escpos-usb"),
-    "payment": ("sim", "ecr-serial"),
-    "scanner": ("sim", "serial-scanner", "hid-scanner"),
-}
-LANGUAGES = ("zh_CN", "en")
+_CONFIG = TypeAdapter(Config)
+_TYPE_NAMES = {"int_type": "int", "float_type": "int or float", "string_type": "str", "bool_type": "bool"}
+_MOVED = {"kiosk.admin_pin": "the PIN is no longer kept in plain text: set it with `kiosk admin set-pin`"}
 
 
-def _build(cls: type, raw: Any, where: str, source: str) -> Any:
-    if not isinstance(raw, dict):
-        raise ConfigError(f"{source}: [{where}] must be a table, not {type(raw).__name__}")
-    hints = typing.get_type_hints(cls)
-    names = [f.name for f in dataclasses.fields(cls) if f.name != "source"]
-    kwargs: dict[str, Any] = {}
-    for key, value in raw.items():
-        if key not in names:
-            hint = difflib.get_close_matches(key, names, n=1)
-            suggestion = f" (did you mean '{hint[0]}'?)" if hint else f" (known keys: {', '.join(names)})"
-            raise ConfigError(f"{source}: unknown key '{_join(where, key)}'{suggestion}")
-        kwargs[key] = _convert(hints[key], value, _join(where, key), source)
-    return cls(**kwargs)
+def _section_class(loc: tuple[Any, ...]) -> Any:
+    """The dataclass that holds the key at `loc` (the key itself is the last item)."""
+    cls: Any = Config
+    for part in loc[:-1]:
+        cls = {f.name: f.type for f in dataclasses.fields(cls)}[part]
+        cls = globals()[cls] if isinstance(cls, str) else cls
+    return cls
 
 
-def _join(where: str, key: str) -> str:
-    return f"{where}.{key}" if where else key
-
-
-def _convert(hint: Any, value: Any, where: str, source: str) -> Any:
-    if dataclasses.is_dataclass(hint):
-        return _build(hint, value, where, source)
-    expected: tuple[type, ...]
-    if hint is float:
-        expected = (int, float)
-    elif isinstance(hint, types.UnionType):
-        expected = typing.get_args(hint)
-    else:
-        expected = (hint,)
-    if isinstance(value, bool) and bool not in expected:
-        ok = False
-    else:
-        ok = isinstance(value, expected)
-    if not ok:
-        names = " or ".join(t.__name__ for t in expected)
-        raise ConfigError(f"{source}: '{where}' must be {names}, not {type(value).__name__} ({value!r})")
-    return float(value) if hint is float else value
-
-
-def _check(config: Config) -> None:
-    src = config.source
-    for device, allowed in DRIVERS.items():
-        driver = getattr(config.devices, device).driver
-        if driver not in allowed:
-            hint = difflib.get_close_matches(driver, allowed, n=1)
-            more = f" (did you mean '{hint[0]}'?)" if hint else ""
-            raise ConfigError(
-                f"{src}: 'devices.{device}.driver' = '{driver}' is not one of {', '.join(allowed)}{more}"
-            )
-    if config.kiosk.language not in LANGUAGES:
-        raise ConfigError(f"{src}: 'kiosk.language' must be one of {', '.join(LANGUAGES)}")
-    if config.kiosk.idle_timeout_s < MIN_IDLE_TIMEOUT_S:
-        raise ConfigError(f"{src}: 'kiosk.idle_timeout_s' must be at least {MIN_IDLE_TIMEOUT_S} seconds "
-                          "(the warning shows 20 s before the screen is cleared)")
-    if config.kiosk.orientation not in ORIENTATIONS:
-        raise ConfigError(f"{src}: 'kiosk.orientation' must be one of {', '.join(ORIENTATIONS)}")
-    if not config.his.url.startswith(("http://", "https://")):
-        raise ConfigError(f"{src}: 'his.url' must start with http:// or https://")
-    if not 0 <= config.kiosk.automation_port <= 65535:
-        raise ConfigError(f"{src}: 'kiosk.automation_port' must be 0 (off) or a port number")
-    if config.his.timeout_s <= 0:
-        raise ConfigError(f"{src}: 'his.timeout_s' must be positive")
-    try:
-        config.reconcile.time()
-    except ValueError:
-        raise ConfigError(f"{src}: 'reconcile.daily_at' must be a time HH:MM (or \"\" for never), "
-                          f"not {config.reconcile.daily_at!r}") from None
+def _describe(error: Any) -> str:
+    """One pydantic error as today's one-line message: the key, what is wrong, and a hint."""
+    loc = tuple(str(part) for part in error["loc"])
+    where = ".".join(loc)
+    kind, value = error["type"], error.get("input")
+    if kind == "unexpected_keyword_argument":
+        if where in _MOVED:
+            return f"'{where}': {_MOVED[where]}"
+        names = [f.name for f in dataclasses.fields(_section_class(loc)) if f.name != "source"]
+        hint = difflib.get_close_matches(loc[-1], names, n=1)
+        suggestion = f" (did you mean '{hint[0]}'?)" if hint else f" (known keys: {', '.join(names)})"
+        return f"unknown key '{where}'{suggestion}"
+    if kind == "dataclass_type":
+        return f"[{where}] must be a table, not {type(value).__name__}"
+    if kind in _TYPE_NAMES:
+        return f"'{where}' must be {_TYPE_NAMES[kind]}, not {type(value).__name__} ({value!r})"
+    if kind == "literal_error":
+        allowed = [part.strip(" '") for part in error["ctx"]["expected"].replace(" or ", ", ").split(",")]
+        hint = difflib.get_close_matches(str(value), allowed, n=1)
+        more = f" (did you mean '{hint[0]}'?)" if hint else ""
+        return f"'{where}' = '{value}' is not one of {', '.join(allowed)}{more}"
+    if kind == "string_pattern_mismatch" and loc == ("his", "url"):
+        return "'his.url' must start with http:// or https://"
+    return f"'{where}' = {value!r}: {error['msg'].lower()}"
 
 
 def parse(text: str, source: str = "<config>") -> Config:
@@ -233,13 +218,19 @@ def parse(text: str, source: str = "<config>") -> Config:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{source}: not valid TOML: {exc}") from None
-    config: Config = _build(Config, raw, "", source)
-    config = dataclasses.replace(config, source=source)
+    if "source" in raw:
+        raise ConfigError(f"{source}: unknown key 'source'")
+    try:
+        config = _CONFIG.validate_python({**raw, "source": source})
+    except ValidationError as exc:
+        raise ConfigError(f"{source}: {_describe(exc.errors()[0])}") from None
+    if config.kiosk.idle_timeout_s < MIN_IDLE_TIMEOUT_S:
+        raise ConfigError(f"{source}: 'kiosk.idle_timeout_s' must be at least {MIN_IDLE_TIMEOUT_S} seconds "
+                          "(the warning shows 20 s before the screen is cleared)")
     kiosk = raw.get("kiosk", {})
     if "hospital_name" in kiosk and "hospital_name_en" not in kiosk:
         # the demo's English name belongs to no real hospital: show this one's own name instead
         config = dataclasses.replace(config, kiosk=dataclasses.replace(config.kiosk, hospital_name_en=""))
-    _check(config)
     return config
 
 

@@ -7,6 +7,7 @@ import json
 import logging
 import re
 import sys
+from collections import deque
 from typing import Any, TextIO
 
 from kiosk.domain.idnumber import mask_id_number, mask_name
@@ -58,6 +59,22 @@ class JsonFormatter(logging.Formatter):
         if record.exc_info:
             entry["exc"] = mask_text(self.formatException(record.exc_info))
         return json.dumps(entry, ensure_ascii=False)
+
+
+class RecentLines(logging.Handler):
+    """Keeps the last lines logged (masked, one JSON line each) for the diagnostics screen."""
+
+    def __init__(self, keep: int = 200) -> None:
+        super().__init__()
+        self.lines: deque[str] = deque(maxlen=keep)
+        self.setFormatter(JsonFormatter())
+        self.addFilter(MaskingFilter())
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(self.format(record))
+
+    def last(self, count: int) -> list[str]:
+        return list(self.lines)[-count:]
 
 
 def setup(level: str = "INFO", stream: TextIO | None = None) -> logging.Handler:

@@ -11,6 +11,8 @@ APT_PACKAGES=(
   libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-image0 libxcb-render-util0 libxcb-shape0 libxcb-randr0 libxcb-xinerama0 libxcb-xkb1  # Qt on X
   postgresql                                           # the HIS's second database, for its tests
   python3-venv python3-dev gcc socat
+  chromium chromium-driver                             # the fleet page's browser test (headless)
+  systemd cage                                         # systemd-analyze verify of the unit (its ExecStart is cage)
 )
 
 missing=()

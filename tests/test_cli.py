@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from kiosk_test_support import production_config
 
 from kiosk.config import Config
 from kiosk.sync.journal import EntryState, Journal
@@ -119,22 +120,6 @@ def rig() -> SimulatorRig:
     rig.stop()
 
 
-def production_config(rig: SimulatorRig, data_dir: Path) -> Path:
-    """A config file with the real driver names, pointed at the rig's simulators and HIS."""
-    idcard, printer = rig.endpoint_for("idcard"), rig.endpoint_for("printer")
-    path = data_dir / "kiosk.toml"
-    path.write_text(
-        f'[kiosk]\ndata_dir = "{data_dir}"\n[his]\nurl = "{rig.his_url}"\n'
-        f'[devices.idcard]\ndriver = "ga467-serial"\ndevice = "{idcard["device"]}"\n'
-        f'[devices.printer]\ndriver = "escpos-network"\nhost = "{printer["host"]}"\nport = {printer["port"]}\n'
-        f'[devices.payment]\ndriver = "ecr-serial"\ndevice = "{rig.endpoint_for("payment")["device"]}"\n'
-        f'[devices.scanner]\ndriver = "serial-scanner"\ndevice = "{rig.endpoint_for("scanner")["device"]}"\n'
-        '[devices.insurance]\ndriver = "pcsc"\nreader = "no such reader"\n',
-        encoding="utf-8",
-    )
-    return path
-
-
 def smoke_figures(result: subprocess.CompletedProcess[str]) -> dict:
     assert result.returncode == 0, result.stderr[-2000:]
     return json.loads(next(line for line in result.stdout.splitlines() if line.startswith("{")))
@@ -155,20 +140,22 @@ def test_smoke_start_with_production_drivers_recovers_the_journal(rig: Simulator
     assert figures["states"]["idcard"] == "online" and figures["states"]["printer"] == "online"
     assert figures["states"]["insurance"] in ("no-device", "offline")
     metrics = (tmp_path / "kiosk.prom").read_text(encoding="utf-8")
-    assert 'kiosk_device_up{kiosk="K01",device="idcard"} 1' in metrics
-    assert 'kiosk_device_up{kiosk="K01",device="insurance"} 0' in metrics
+    assert 'kiosk_device_up{device="idcard",kiosk="K01"} 1.0' in metrics
+    assert 'kiosk_device_up{device="insurance",kiosk="K01"} 0.0' in metrics
     settled = Journal(tmp_path / "journal.db").get(key)
     assert settled.state in (EntryState.CONFIRMED, EntryState.FAILED)  # the HIS answered either way
     assert settled.outcome.get("recovered") == "yes"
 
 
 def test_systemd_unit_starts_the_kiosk_as_written(rig: SimulatorRig, tmp_path: Path) -> None:
-    """GIVEN systemd/kiosk.service WHEN its ExecStart line runs as written (the installed `kiosk` entry
-    point, the config path swapped for a test config, `--smoke` so that it exits) THEN the kiosk starts
-    with that config's devices, instead of refusing its own arguments."""
+    """GIVEN systemd/kiosk.service WHEN the command its ExecStart hands to the cage compositor runs as
+    written (the installed `kiosk` entry point, the config path swapped for a test config, `--smoke` so
+    that it exits) THEN the kiosk starts with that config's devices, instead of refusing its own arguments."""
     unit = (Path(__file__).parents[1] / "systemd" / "kiosk.service").read_text(encoding="utf-8")
     [exec_start] = [line.split("=", 1)[1] for line in unit.splitlines() if line.startswith("ExecStart=")]
-    argv = shlex.split(exec_start)
+    compositor = shlex.split(exec_start)
+    assert compositor[:3] == ["/usr/bin/cage", "-s", "--"]
+    argv = compositor[3:]
     assert argv[0] == "/opt/kiosk/.venv/bin/kiosk" and "/etc/kiosk/kiosk.toml" in argv
     argv[0] = str(Path(sys.executable).parent / "kiosk")
     argv[argv.index("/etc/kiosk/kiosk.toml")] = str(production_config(rig, tmp_path))

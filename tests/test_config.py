@@ -66,6 +66,24 @@ def test_bool_is_not_an_int(tmp_path: Path) -> None:
 def test_redacted_hides_secrets() -> None:
     shown = config.Config().redacted()
     assert shown["his"]["token"] == "***"
+    assert shown["admin"]["pin_hash"] == ""
+    assert config.parse('[admin]\npin_hash = "scrypt$x"\n').redacted()["admin"]["pin_hash"] == "***"
+
+
+def test_plain_text_admin_pin_is_refused_with_what_to_do() -> None:
+    with pytest.raises(ConfigError, match=r"'kiosk.admin_pin': .*kiosk admin set-pin"):
+        config.parse('[kiosk]\nadmin_pin = "000000"\n', "k.toml")
+
+
+def test_range_and_table_errors_name_the_key() -> None:
+    with pytest.raises(ConfigError, match=r"^k.toml: 'kiosk.metrics_port' = 70000: input should be less"):
+        config.parse("[kiosk]\nmetrics_port = 70000\n", "k.toml")
+    with pytest.raises(ConfigError, match=r"^k.toml: \[devices.printer\] must be a table, not int"):
+        config.parse("[devices]\nprinter = 3\n", "k.toml")
+    with pytest.raises(ConfigError, match=r"'his.timeout_s' must be int or float, not str"):
+        config.parse('[his]\ntimeout_s = "5"\n', "k.toml")
+    with pytest.raises(ConfigError, match=r"'his.url' must start with http"):
+        config.parse('[his]\nurl = "ftp://x"\n', "k.toml")
 
 
 def test_hospital_english_name(tmp_path: Path) -> None:

@@ -17,9 +17,9 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
+from kiosk.admin.diagnostics import test_page
 from kiosk.config import DEFAULT_PATH, DEFAULTS_SOURCE, Config
 from kiosk.devices.base import Cancel, DeviceState, not_ready_error
-from kiosk.domain.document import Align, Document, QrCode, Rule, Text
 from kiosk.domain.errors import DeviceError, KioskError
 from kiosk.domain.idnumber import mask_id_number, mask_name
 from kiosk.domain.money import Money
@@ -137,24 +137,6 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _test_page(config: Config) -> Document:
-    now = dt.datetime.now()
-    return Document(
-        "print-test",
-        (
-            Text(config.kiosk.hospital_name, Align.CENTER, 2, 2, bold=True),
-            Text("打印机自检 / Printer self-test", Align.CENTER),
-            Rule(),
-            Text(f"终端 Kiosk: {config.kiosk.id}"),
-            Text(f"时间 Time: {now:%Y-%m-%d %H:%M:%S}"),
-            Text("中文 GB18030: 门诊自助服务机 ¥12.50"),
-            Text("倍高倍宽 Double", width=2, height=2),
-            QrCode(f"KIOSK-TEST-{config.kiosk.id}"),
-            Rule(),
-        ),
-    )
-
-
 def _result_dict(result: Any) -> dict[str, Any]:
     """A terminal result as JSON-ready fields; Money becomes `<name>_fen` (integer fen)."""
     if result is None:
@@ -183,7 +165,7 @@ def _operate(device: Any, kind: str, args: argparse.Namespace, config: Config) -
     if action == "read":
         return {"code": device.read_code(args.timeout, Cancel())}
     if action == "print-test":
-        device.print_document(_test_page(config))
+        device.print_document(test_page(config))
         return {"printed": True, "status": device.status().as_dict()}
     from kiosk.devices.payment import new_reference
 

@@ -55,6 +55,10 @@ class Detail(str, Enum):
     NEEDS_SIGN_IN = "needs-sign-in"
 
 
+WARNING_DETAILS = frozenset({Detail.PAPER_LOW, Detail.NEEDS_SIGN_IN})
+"""Details of a device that still serves but needs a technician soon."""
+
+
 class Capability(str, Enum):
     CUT = "cut"
     PAPER_LOW_SENSOR = "paper-low-sensor"
@@ -90,6 +94,30 @@ class DeviceStatus:
             "message": self.message,
             "changed_at": self.changed_at.isoformat(),
         }
+
+
+class Health(str, Enum):
+    """What a technician and the service gating read from a status: four words, worst last."""
+
+    OK = "ok"
+    WARNING = "warning"
+    """Still serving (paper low, starting up); someone should look soon."""
+    ERROR = "error"
+    OFFLINE = "offline"
+
+    @property
+    def serving(self) -> bool:
+        return self in (Health.OK, Health.WARNING)
+
+    @classmethod
+    def of(cls, status: DeviceStatus) -> Health:
+        if status.state in (DeviceState.OFFLINE, DeviceState.NO_DEVICE):
+            return cls.OFFLINE
+        if status.state in FAULT_STATES:
+            return cls.ERROR
+        if status.state is DeviceState.STARTING or status.detail in WARNING_DETAILS:
+            return cls.WARNING
+        return cls.OK
 
 
 def not_ready_error(name: str, status: DeviceStatus) -> DeviceError | None:

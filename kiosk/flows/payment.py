@@ -245,6 +245,7 @@ class PaymentRun:
             notify(PaymentView(Phase.FAILED, self.self_pay, message_key=failed.message_key))
             raise
         self._close_txn(EntryState.CONFIRMED, {"payment_id": record.id})
+        self.services.metrics.payment(method.value, record.amount)
         return self._receipt(record, method, terminal, order_id, notify)
 
     def request_qr_cancel(self) -> None:

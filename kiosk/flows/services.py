@@ -17,6 +17,7 @@ from kiosk.devices.ports import (
     ReceiptPrinter,
 )
 from kiosk.domain.appointment import Appointment, Collected
+from kiosk.domain.money import Money
 from kiosk.domain.patient import IdCardData, Identity, Patient
 from kiosk.sync.client import Health
 from kiosk.sync.journal import Journal
@@ -38,6 +39,40 @@ class HisApi(Protocol):
     def collect(self, appointment_id: str, patient_id: str, idempotency_key: str) -> Collected: ...
 
 
+class Metrics(Protocol):
+    """What tasks report for the hospital's monitoring (kiosk.sync.metrics.KioskMetrics)."""
+
+    def task_started(self, task: str) -> None: ...
+
+    def task_completed(self, task: str) -> None: ...
+
+    def task_failed(self, task: str, reason: str) -> None: ...
+
+    def payment(self, method: str, amount: Money) -> None:
+        """One payment taken, by method (bank_card, wechat, …) and amount."""
+
+    def idle_wipe(self) -> None: ...
+
+
+class NoMetrics:
+    """Metrics that go nowhere (tests, tools)."""
+
+    def task_started(self, task: str) -> None:
+        pass
+
+    def task_completed(self, task: str) -> None:
+        pass
+
+    def task_failed(self, task: str, reason: str) -> None:
+        pass
+
+    def payment(self, method: str, amount: Money) -> None:
+        pass
+
+    def idle_wipe(self) -> None:
+        pass
+
+
 def hospital_now() -> dt.datetime:
     return dt.datetime.now(HOSPITAL_TZ)
 
@@ -55,6 +90,7 @@ class Services:
     scanner: CodeScanner | None = None
     journal: Journal | None = None
     """Where bookings and money steps are written before they are attempted (None: tests only)."""
+    metrics: Metrics = field(default_factory=NoMetrics)
     closed_tasks: Callable[[], frozenset[str]] = field(default=frozenset)
     """Tasks recovery keeps closed until an unsettled entry of theirs settles (e.g. "payment" while
     the terminal cannot be asked about a charge); the home screen greys them out."""

@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Self
 
@@ -56,13 +57,16 @@ class HisClient:
         get_retries: int = 2,
         retry_pause_s: float = 0.2,
         session: requests.Session | None = None,
+        on_answer: Callable[[float | None], None] | None = None,
     ) -> None:
+        """`on_answer` hears each request's time in seconds, or None when it got no answer (metrics)."""
         self.base_url = base_url.rstrip("/")
         self.kiosk_id = kiosk_id
         self.timeout_s = timeout_s
         self.get_retries = get_retries
         self.retry_pause_s = retry_pause_s
         self._session = session or requests.Session()
+        self._on_answer = on_answer or (lambda _seconds: None)
         self._session.headers.update(
             {
                 "Authorization": f"Bearer {token}",
@@ -121,18 +125,22 @@ class HisClient:
         headers: dict[str, str],
     ) -> Any:
         url = f"{self.base_url}{path}"
+        started = time.perf_counter()
         try:
             response = self._session.request(
                 method, url, params=params, json=body, headers=headers, timeout=self.timeout_s
             )
         except requests.Timeout:
+            self._on_answer(None)
             log.warning("HIS timeout", extra={"method": method, "path": path})
             raise _Transient(f"{method} {path}: no answer within {self.timeout_s:g} s") from None
         except requests.RequestException as exc:
+            self._on_answer(None)
             log.warning(
                 "HIS unreachable", extra={"method": method, "path": path, "error": type(exc).__name__}
             )
             raise _Transient(f"{method} {path}: cannot connect ({type(exc).__name__})") from None
+        self._on_answer(time.perf_counter() - started)
         return self._answer(method, path, response)
 
     def _answer(self, method: str, path: str, response: requests.Response) -> Any:

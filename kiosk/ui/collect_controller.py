@@ -30,6 +30,7 @@ from kiosk.ui.screens.appointments import AppointmentsScreen
 from kiosk.ui.screens.base import Screen
 from kiosk.ui.screens.code_entry import CodeEntryScreen
 from kiosk.ui.screens.error import ErrorScreen
+from kiosk.ui.screens.home import COLLECT
 from kiosk.ui.screens.identify import IdentifyScreen
 from kiosk.ui.screens.result import ResultScreen
 from kiosk.ui.tasks import TaskRunner
@@ -116,6 +117,7 @@ class CollectController(QObject):
     # --- session ----------------------------------------------------------------------------------
     def start(self) -> None:
         self.reset()
+        self.services.metrics.task_started(COLLECT)
         self.state = self.flow.start()
         self._render()
 
@@ -201,12 +203,15 @@ class CollectController(QObject):
             self._run(lambda: self.flow.print_slip(state), "busy.print")
         elif state.step is CollectStep.DONE:
             assert state.collected is not None
+            self.services.metrics.task_completed(COLLECT)
             s.result.show_result(state.collected, self._id_card_used)
             self._show(s.result, 3)
         elif state.step is CollectStep.ERROR and state.failed_at is CollectStep.PAYING_FEE:
             self._show_fee_error(state)
         elif state.step is CollectStep.ERROR and state.collected is not None:
             # collected, slip not printed: the collection stands, so it is a success with a note
+            # (for the metrics a failure by its reason: "completed" counts slips in hand)
+            self.services.metrics.task_failed(COLLECT, type(state.error).__name__)
             s.result.show_result(state.collected, self._id_card_used, state.error, state.print_failures)
             self._show(s.result, 3)
         elif state.step is CollectStep.ERROR:
@@ -214,6 +219,7 @@ class CollectController(QObject):
 
     def _show_error(self, state: CollectState) -> None:
         assert state.error is not None
+        self.services.metrics.task_failed(COLLECT, type(state.error).__name__)
         self.screens.error.show_error(state.error, "error.retry" if state.can_retry else None)
         self._show(self.screens.error, _STEP_INDEX.get(state.failed_at or CollectStep.IDENTIFY, 0))
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer, Signal
@@ -19,11 +20,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from kiosk.admin.pin import PinGate
 from kiosk.assets import VOICE_DIR
-from kiosk.devices.base import READY_STATES, Detail, DeviceState, DeviceStatus
+from kiosk.devices.base import DeviceStatus, Health
 from kiosk.domain.patient import IdCardData, age_on
+from kiosk.flows.gating import Need, NeedState, closed_tasks
 from kiosk.flows.payment_recovery import TASK as PAYMENT_TASK
 from kiosk.flows.services import Services
+from kiosk.ui.admin_controller import AdminController
 from kiosk.ui.automation.elements import language_code
 from kiosk.ui.collect_controller import STEP_KEYS, CollectController, CollectScreens
 from kiosk.ui.i18n import Translator
@@ -31,12 +35,14 @@ from kiosk.ui.pay_controller import STEP_KEYS as PAY_STEP_KEYS
 from kiosk.ui.pay_controller import PayController, PayScreens
 from kiosk.ui.payment_controller import PaymentController, PaymentScreens
 from kiosk.ui.prompts import PromptLog
+from kiosk.ui.screens.admin_pin import AdminPinScreen
 from kiosk.ui.screens.appointments import AppointmentsScreen
 from kiosk.ui.screens.base import Screen
 from kiosk.ui.screens.bills import BillsScreen
 from kiosk.ui.screens.code_entry import CodeEntryScreen
+from kiosk.ui.screens.diagnostics import DiagnosticsScreen
 from kiosk.ui.screens.error import ErrorScreen
-from kiosk.ui.screens.home import COLLECT, PAY, HomeScreen
+from kiosk.ui.screens.home import COLLECT, PAY, TASKS, HomeScreen
 from kiosk.ui.screens.identify import IdentifyScreen
 from kiosk.ui.screens.out_of_service import OutOfServiceScreen
 from kiosk.ui.screens.pay_method import PayMethodScreen
@@ -50,6 +56,7 @@ from kiosk.ui.theme import stylesheet
 from kiosk.ui.voice import Backend, PlayerBackend, Utterance, Voice
 from kiosk.ui.widgets.busy import BusyOverlay
 from kiosk.ui.widgets.common import button, dynamic_property, label
+from kiosk.ui.widgets.corner_taps import CornerTaps
 from kiosk.ui.widgets.idle import WARN_SECONDS, CountdownBanner, IdleWatcher
 from kiosk.ui.widgets.stepbar import StepBar
 
@@ -58,21 +65,14 @@ log = logging.getLogger(__name__)
 GATING_REFRESH_MS = 2000
 COMPACT_BELOW_PX = 1300
 """A window shorter than this (landscape 1080 p) gets the compact layout: smaller tiles and numbers."""
+RESTART_EXIT_CODE = 75
+"""`kiosk run` exits with this when a technician asks for a restart (systemd's Restart=always restarts it)."""
+DEVICE_NEEDS = (Need.IDCARD, Need.INSURANCE, Need.PRINTER, Need.PAYMENT, Need.SCANNER)
 ELDER_AGE = 65
 """An ID card holder this old or older gets elder mode (长辈模式) switched on by itself."""
 ELDER_IDLE_FACTOR = 2
 """Elder mode's slower pace: this many times `idle_timeout_s` before the session is wiped."""
 
-
-def _printer_fault_key(status: DeviceStatus) -> str | None:
-    """Why a printer in this status cannot print a slip now (paper low still prints), or None."""
-    if status.state in READY_STATES or status.state is DeviceState.STARTING:
-        return None
-    if status.detail is Detail.PAPER_OUT:
-        return "task.printer_paper_out"
-    if status.detail is Detail.COVER_OPEN:
-        return "task.printer_cover_open"
-    return "task.printer_down"
 
 
 class MainWindow(QMainWindow):
@@ -86,6 +86,9 @@ class MainWindow(QMainWindow):
         runner: Runner | None = None,
         parent: QWidget | None = None,
         voice_backend: Backend | None = None,
+        *,
+        recent_log: Callable[[], Sequence[str]] = tuple,
+        restart: Callable[[], None] | None = None,
     ) -> None:
         """`voice_backend` defaults to recordings from `[kiosk] voice_dir` (or the shipped ones) and espeak-ng."""
         super().__init__(parent)
@@ -138,6 +141,9 @@ class MainWindow(QMainWindow):
         self.pay_error = ErrorScreen(t)
         self.paying = PaymentScreens(SplitScreen(t), PayMethodScreen(t), CardPaymentScreen(t), ScanPaymentScreen(t),
                                      QrPaymentScreen(t), PrintingScreen(t))
+        self.out_of_service.set_staffed_window(config.staffed_window)
+        self.admin_pin = AdminPinScreen(t)
+        self.diagnostics = DiagnosticsScreen(t)
         self.screens: list[Screen] = [
             self.home,
             self.identify,
@@ -151,6 +157,8 @@ class MainWindow(QMainWindow):
             self.pay_result,
             self.pay_error,
             *self.paying.all(),
+            self.admin_pin,
+            self.diagnostics,
         ]
         for screen in self.screens:
             self.stack.addWidget(screen)
@@ -174,6 +182,21 @@ class MainWindow(QMainWindow):
                                  go_home=self.go_home, parent=self)
         self._step_keys = STEP_KEYS
 
+        self.admin = AdminController(
+            services,
+            PinGate(services.config.admin.pin_hash),
+            self.tasks,
+            (self.admin_pin, self.diagnostics),
+            show=self.show_screen,
+            leave=self.go_home,
+            restart=restart or (lambda: QApplication.exit(RESTART_EXIT_CODE)),
+            recent_log=recent_log,
+            parent=self,
+        )
+        self.corner_taps = CornerTaps(self)
+        self.corner_taps.triggered.connect(self._on_corner_taps_triggered)
+        if app is not None:
+            app.installEventFilter(self.corner_taps)
         self.home.task_chosen.connect(self._on_home_task_chosen)
         self.tasks.busy_changed.connect(self._on_tasks_busy_changed)
         self.idle.countdown.connect(self._on_idle_countdown)
@@ -182,14 +205,16 @@ class MainWindow(QMainWindow):
         self.translator.language_changed.connect(self._retranslate)
         self.collect.id_card_read.connect(self.offer_elder_mode)
         self._his_online = True
+        self._gated_out = False
         # Device threads report status changes; only the signal crosses into the GUI thread.
         self.device_status_changed.connect(self._on_device_status_changed)
-        for device in (services.printer, services.idcard, services.insurance, services.scanner):
+        for need in DEVICE_NEEDS:
+            device = getattr(services, need.value)
             if device is not None:
                 device.subscribe(lambda name, status: self.device_status_changed.emit(name, status))
-        self._update_availability()
         self._retranslate()
         self.show_screen(self.home)
+        self._update_availability()
         self._health_timer = QTimer(self)
         self._health_timer.timeout.connect(self.check_his)
         # recovery closes and reopens 门诊缴费 in the background; the home screen follows within seconds
@@ -268,7 +293,7 @@ class MainWindow(QMainWindow):
         self.footer.setVisible(task_screen)
         self.stepbar.set_current(step)
         self._announce(screen)
-        if task_screen:
+        if task_screen or screen in (self.admin_pin, self.diagnostics):
             self.idle.arm()
         else:
             self.idle.disarm()
@@ -327,6 +352,7 @@ class MainWindow(QMainWindow):
         self.set_elder(False)
         if self.current_screen is not self.out_of_service:
             self.show_screen(self.home)
+        self._update_availability()
 
     def _end_sessions(self) -> None:
         """Forget every patient of every task. The tasks first: they see whether a payment is still in
@@ -349,6 +375,10 @@ class MainWindow(QMainWindow):
             self.pay.back(self.current_screen)
         else:
             self.collect.back(self.current_screen)
+
+    def _on_corner_taps_triggered(self) -> None:
+        if self.current_screen in (self.home, self.out_of_service):
+            self.admin.enter()
 
     def _on_home_task_chosen(self, task: str) -> None:
         if task == COLLECT:
@@ -387,22 +417,37 @@ class MainWindow(QMainWindow):
         self._his_online = online
         self._update_availability()
 
-    def _update_availability(self) -> None:
+    def need_states(self) -> dict[Need, NeedState]:
+        """What each need of the tasks is doing now (an absent device or HIS client is left out)."""
         s = self.services
-        if s.his is None or not self._his_online:
-            reason: str | None = "task.no_his"
-        elif s.printer is None:
-            reason = "task.no_printer"
-        else:
-            reason = _printer_fault_key(s.printer.status())
-        self.home.set_unavailable(COLLECT, reason)
-        if s.his is None or not self._his_online:
-            pay_reason: str | None = "task.no_his"
-        elif PAYMENT_TASK in s.closed_tasks():
-            pay_reason = "task.payment_closed"
-        else:
-            pay_reason = None
-        self.home.set_unavailable(PAY, pay_reason)
+        states: dict[Need, NeedState] = {}
+        for need in DEVICE_NEEDS:
+            device = getattr(s, need.value)
+            if device is not None:
+                status = device.status()
+                states[need] = NeedState(Health.of(status), status.detail)
+        if s.his is not None:
+            states[Need.HIS] = NeedState(Health.OK if self._his_online else Health.OFFLINE)
+        return states
+
+    def _update_availability(self) -> None:
+        """Close exactly the tasks whose needs fail, reopen the rest; 暂停服务 when none is left."""
+        closed = closed_tasks(self.need_states())
+        if PAYMENT_TASK in self.services.closed_tasks():  # recovery cannot settle a charge yet: no new payments
+            closed.setdefault(PAY, "task.payment_closed")
+        for task in TASKS:
+            if task.active:
+                self.home.set_unavailable(task.key, closed.get(task.key))
+        open_tasks = [task.key for task in TASKS if task.active and task.key not in closed]
+        if not open_tasks and self.current_screen is self.home:
+            self._gated_out = True
+            reasons = sorted(set(closed.values()))
+            log.warning("no task possible: out of service", extra={"reasons": ",".join(reasons)})
+            self.show_out_of_service(" · ".join(self.translator.tr(r) for r in reasons))
+        elif open_tasks and self._gated_out and self.current_screen is self.out_of_service:
+            self._gated_out = False
+            log.info("a task is possible again: back in service", extra={"tasks": ",".join(open_tasks)})
+            self.leave_out_of_service()
 
     def _on_device_status_changed(self, name: str, status: DeviceStatus) -> None:
         self._update_availability()
@@ -424,6 +469,7 @@ class MainWindow(QMainWindow):
 
     def _on_idle_expired(self) -> None:
         log.info("idle timeout: session cleared")
+        self.services.metrics.idle_wipe()
         self.countdown.hide()
         self.go_home()
 

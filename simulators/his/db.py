@@ -5,7 +5,7 @@ from __future__ import annotations
 import fcntl
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -16,6 +16,27 @@ from simulators.his.migrations import migrate
 from simulators.his.models import Base, Department
 
 SYNCHRONOUS = ("FULL", "NORMAL")
+
+
+def _direct_savepoints(engine: Engine) -> None:
+    """SAVEPOINT, RELEASE and ROLLBACK TO straight to the driver, not compiled and executed as statements.
+
+    Every write request runs in a savepoint (group commit; a stored refusal in another), and
+    SQLAlchemy's way cost ~170 µs a savepoint against ~10 µs this way: a sixth of a booking. Its events
+    and error wrapping around the savepoint stay as they are; only the dialect's three hooks change.
+    """
+
+    def run(sql: str) -> Callable[[Connection, str], None]:
+        def hook(conn: Connection, name: str) -> None:
+            quoted = conn.dialect.identifier_preparer.quote(name)
+            conn.connection.driver_connection.execute(sql.format(quoted)).close()  # type: ignore[union-attr]
+
+        return hook
+
+    dialect: Any = engine.dialect
+    dialect.do_savepoint = run("SAVEPOINT {}")
+    dialect.do_release_savepoint = run("RELEASE SAVEPOINT {}")
+    dialect.do_rollback_to_savepoint = run("ROLLBACK TO SAVEPOINT {}")
 
 
 class Database:
@@ -45,6 +66,7 @@ class Database:
         else:
             self.writer = create_engine(url, pool_size=pool_size, max_overflow=2 * pool_size, pool_timeout=60)
             self.reader = self.writer
+        _direct_savepoints(self.writer)
 
     @staticmethod
     def _sqlite_engine(url: str, begin: str, pool_size: int, synchronous: str) -> Engine:

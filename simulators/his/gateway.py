@@ -13,9 +13,9 @@ from simulators.his.errors import ApiError
 
 MAX_BODY = 1024 * 1024
 API = "/api/v1"
-# No token needed: liveness and the published schema.
+# No token needed: liveness, the published schema, and the fleet page (its data needs the token).
 PUBLIC_PATHS = frozenset(
-    {f"{API}/health", f"{API}/openapi.json", f"{API}/docs", f"{API}/docs/oauth2-redirect"}
+    {f"{API}/health", f"{API}/openapi.json", f"{API}/docs", f"{API}/docs/oauth2-redirect", f"{API}/fleet"}
 )
 TEST_PREFIX = f"{API}/_test/"
 

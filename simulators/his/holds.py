@@ -1,7 +1,8 @@
-"""Holds and bookings, the hot path: SQLAlchemy Core statements built once, one query per fact needed.
+"""Holds and bookings, the hot path: statements built and compiled once, one query per fact needed.
 
-The rules are booking.py's; this module only fetches what they need with few round trips (the ORM's
-per-object overhead was most of a booking's cost). A slot is still taken by one conditional UPDATE.
+The rules are booking.py's; this module only fetches what they need with few round trips, and runs the
+statements on the driver's cursor (fastsql.py): the ORM's per-object overhead, then SQLAlchemy's
+per-execution machinery, were most of a booking's cost. A slot is still taken by one conditional UPDATE.
 """
 
 from __future__ import annotations
@@ -9,13 +10,29 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, case, exists, insert, or_, select, update
+from sqlalchemy import (
+    Connection,
+    DateTime,
+    String,
+    and_,
+    bindparam,
+    case,
+    cast,
+    insert,
+    literal,
+    null,
+    or_,
+    select,
+    union_all,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from simulators.his import booking, views
 from simulators.his import models as m
 from simulators.his.context import Ctx, new_id
 from simulators.his.errors import ApiError
+from simulators.his.fastsql import Prepared
 from simulators.his.rules import Title
 
 Answer = tuple[int, dict[str, Any]]
@@ -41,16 +58,26 @@ _SESSION_COLUMNS = (
     _docs.c.title.label("doctor_title"),
 )
 
-_PATIENT = select(_patients.c.id, _patients.c.first_visit).where(_patients.c.id == bindparam("patient_id"))
-_PATIENT_LOCKED = _PATIENT.with_for_update()  # serialises one patient's bookings (PostgreSQL)
-_SLOT = (
+_PATIENT_LOCKED = Prepared(  # serialises one patient's bookings (PostgreSQL)
+    select(_patients.c.id, _patients.c.first_visit)
+    .where(_patients.c.id == bindparam("patient_id"))
+    .with_for_update()
+)
+_SLOT = Prepared(
     select(_slots.c.id, _slots.c.end, _slots.c.reserved_followup, *_SESSION_COLUMNS)
     .join(_scheds, _scheds.c.id == _slots.c.schedule_id)
     .outerjoin(_docs, _docs.c.id == _effective_doctor)
     .where(_slots.c.id == bindparam("slot_id"))
 )
-_HOLD_OWNER = select(_holds.c.patient_id).where(_holds.c.id == bindparam("hold_id"))
-_HOLD = (
+_HOLD_OWNER_LOCKED = Prepared(  # the hold's patient, locked as above, in one round trip
+    select(_patients.c.id, _patients.c.first_visit)
+    .where(
+        _patients.c.id
+        == select(_holds.c.patient_id).where(_holds.c.id == bindparam("hold_id")).scalar_subquery()
+    )
+    .with_for_update()
+)
+_HOLD = Prepared(
     select(
         _holds.c.id,
         _holds.c.status,
@@ -75,27 +102,46 @@ _HOLD = (
     .outerjoin(_docs, _docs.c.id == _effective_doctor)
     .where(_holds.c.id == bindparam("hold_id"))
 )
-# Every appointment that can matter to the rules: bans look back `since`, limits around the day.
-_HISTORY = select(
-    _appts.c.status,
-    _appts.c.date,
-    _appts.c.period,
-    _appts.c.start,
-    _appts.c.department_id,
-    _appts.c.first_visit_expert,
-).where(
-    _appts.c.patient_id == bindparam("patient_id"),
-    _appts.c.date >= bindparam("since"),
-    _appts.c.status.in_(("no_show", *m.ACTIVE_STATUSES)),
+# Everything the rules need in one round trip: the appointments that can matter (bans look back
+# `since`, limits around the day), any booking left "booked" after its day (to be recorded as a no-show),
+# and the live holds around the day (status "hold").
+_HISTORY = Prepared(
+    union_all(
+        select(
+            _appts.c.status,
+            _appts.c.date,
+            _appts.c.period,
+            _appts.c.start,
+            _appts.c.department_id,
+            _appts.c.first_visit_expert,
+        ).where(
+            _appts.c.patient_id == bindparam("patient_id"),
+            or_(
+                and_(
+                    _appts.c.date >= bindparam("since"),
+                    # no IN-list: fastsql has no expanding parameters
+                    or_(*(_appts.c.status == status for status in ("no_show", *m.ACTIVE_STATUSES))),
+                ),
+                and_(_appts.c.status == "booked", _appts.c.date < bindparam("today")),
+            ),
+        ),
+        select(
+            literal("hold").label("status"),
+            _holds.c.date,
+            cast(null(), String).label("period"),
+            cast(null(), DateTime).label("start"),
+            _holds.c.department_id,
+            _holds.c.first_visit_expert,
+        ).where(
+            _holds.c.patient_id == bindparam("patient_id"),
+            _holds.c.status == "live",
+            _holds.c.expires_at > bindparam("now"),
+            _holds.c.date.between(bindparam("lo"), bindparam("hi")),
+            _holds.c.id != bindparam("exclude_hold"),
+        ),
+    )
 )
-_LIVE_HOLDS = select(_holds.c.date, _holds.c.department_id, _holds.c.first_visit_expert).where(
-    _holds.c.patient_id == bindparam("patient_id"),
-    _holds.c.status == "live",
-    _holds.c.expires_at > bindparam("now"),
-    _holds.c.date.between(bindparam("lo"), bindparam("hi")),
-    _holds.c.id != bindparam("exclude_hold"),
-)
-_TAKE_FOR_HOLD = (
+_TAKE_FOR_HOLD = Prepared(
     update(_slots)
     .where(
         _slots.c.id == bindparam("slot_id"),
@@ -106,7 +152,7 @@ _TAKE_FOR_HOLD = (
     )
     .values(hold_id=bindparam("new_hold_id"), held_until=bindparam("expires"))
 )
-_TAKE_FOR_BOOKING = (
+_TAKE_FOR_BOOKING = Prepared(
     update(_slots)
     .where(
         _slots.c.id == bindparam("slot_id"),
@@ -116,11 +162,19 @@ _TAKE_FOR_BOOKING = (
     )
     .values(appointment_id=bindparam("b_appointment_id"), hold_id=None, held_until=None)
 )
-_INSERT_HOLD = insert(_holds)
-_INSERT_APPOINTMENT = insert(_appts)
-_HOLD_BOOKED = update(_holds).where(_holds.c.id == bindparam("hold_id")).values(status="booked")
-_CODE_USED = select(exists().where(_appts.c.booking_code == bindparam("code")))
-_SWEEP_BEFORE_TODAY = (
+_HOLD_COLUMNS = (
+    "id", "slot_id", "patient_id", "kiosk_id", "department_id", "date", "first_visit_expert", "created_at",
+    "expires_at", "status",
+)  # fmt: skip
+_APPOINTMENT_COLUMNS = (
+    "id", "booking_code", "patient_id", "slot_id", "schedule_id", "department_id", "doctor_id", "date",
+    "period", "start", "end", "fee_fen", "paid_fen", "pay_now", "status", "first_visit_expert", "queue_seq",
+    "queue_number", "kiosk_id", "created_at",
+)  # fmt: skip
+_INSERT_HOLD = Prepared(insert(_holds).values({c: bindparam(c) for c in _HOLD_COLUMNS}))
+_INSERT_APPOINTMENT = Prepared(insert(_appts).values({c: bindparam(c) for c in _APPOINTMENT_COLUMNS}))
+_HOLD_BOOKED = Prepared(update(_holds).where(_holds.c.id == bindparam("hold_id")).values(status="booked"))
+_SWEEP_BEFORE_TODAY = Prepared(
     update(_appts)
     .where(
         _appts.c.patient_id == bindparam("b_patient_id"),
@@ -129,7 +183,7 @@ _SWEEP_BEFORE_TODAY = (
     )
     .values(status="no_show")
 )
-_SWEEP_WITH_TODAY = (
+_SWEEP_WITH_TODAY = Prepared(
     update(_appts)
     .where(
         _appts.c.patient_id == bindparam("b_patient_id"),
@@ -137,7 +191,8 @@ _SWEEP_WITH_TODAY = (
         or_(
             _appts.c.date < bindparam("today"),
             and_(
-                _appts.c.date == bindparam("today"), _appts.c.period.in_(bindparam("periods", expanding=True))
+                _appts.c.date == bindparam("today"),
+                _appts.c.period.in_([bindparam("late_1"), bindparam("late_2")]),
             ),
         ),
     )
@@ -150,9 +205,10 @@ def _sweep_no_shows(conn: Connection, ctx: Ctx, patient_id: str) -> None:
     rules = ctx.rules
     late = [p for p in ("am", "pm") if ctx.now.time() >= rules.collection_window(p)[1]]
     if late and rules.collect_min_before_slot is None:
-        conn.execute(_SWEEP_WITH_TODAY, {"b_patient_id": patient_id, "today": ctx.today, "periods": late})
+        params = {"b_patient_id": patient_id, "today": ctx.today, "late_1": late[0], "late_2": late[-1]}
+        _SWEEP_WITH_TODAY.write(conn, params)
     else:
-        conn.execute(_SWEEP_BEFORE_TODAY, {"b_patient_id": patient_id, "today": ctx.today})
+        _SWEEP_BEFORE_TODAY.write(conn, {"b_patient_id": patient_id, "today": ctx.today})
 
 
 def _check_patient(
@@ -164,22 +220,39 @@ def _check_patient(
     fv_expert: bool,
     exclude_hold: str = "",
 ) -> None:
-    """booking.check_rules over the patient's history, read in two queries."""
+    """booking.check_rules over the patient's history and live holds, read in one query.
+
+    Bookings whose collection window closed are recorded as no-shows first, when the history shows any
+    (the sweep's UPDATE changes nothing otherwise, and is skipped).
+    """
     rules = ctx.rules
     since = ctx.today - dt.timedelta(days=rules.no_show_window_days + rules.no_show_ban_days)
     lo, hi = booking.limits_span(ctx, day)
     no_shows: list[dt.date] = []
     existing: list[booking.Booked] = []
-    for a in conn.execute(_HISTORY, {"patient_id": patient_id, "since": min(since, lo)}):
+    stale = False
+    params = {
+        "patient_id": patient_id,
+        "since": min(since, lo),
+        "today": ctx.today,
+        "now": ctx.now,
+        "lo": lo,
+        "hi": hi,
+        "exclude_hold": exclude_hold,
+    }
+    for a in _HISTORY.run(conn, params):
+        if a.status == "hold":
+            existing.append(booking.Booked(a.date, a.department_id, a.first_visit_expert))
+            continue
         status = booking.effective_status(a, ctx)
         if status == "no_show":
+            stale |= a.status == "booked"
             if a.date >= since:
                 no_shows.append(a.date)
         elif lo <= a.date <= hi:
             existing.append(booking.Booked(a.date, a.department_id, a.first_visit_expert))
-    params = {"patient_id": patient_id, "now": ctx.now, "lo": lo, "hi": hi, "exclude_hold": exclude_hold}
-    for h in conn.execute(_LIVE_HOLDS, params):
-        existing.append(booking.Booked(h.date, h.department_id, h.first_visit_expert))
+    if stale:
+        _sweep_no_shows(conn, ctx, patient_id)
     booking.check_rules(ctx, booking.ban_end(ctx, no_shows), existing, department_id, day, fv_expert)
 
 
@@ -189,10 +262,10 @@ def _title(row: Any) -> Title | None:
 
 def create_hold(s: Session, ctx: Ctx, slot_id: str, patient_id: str) -> Answer:
     conn = s.connection()
-    patient = conn.execute(_PATIENT_LOCKED, {"patient_id": patient_id}).first()
+    patient = _PATIENT_LOCKED.run(conn, {"patient_id": patient_id}).first()
     if patient is None:
         raise ApiError("NOT_FOUND", {"resource": "patients", "id": patient_id})
-    slot = conn.execute(_SLOT, {"slot_id": slot_id}).first()
+    slot = _SLOT.run(conn, {"slot_id": slot_id}).first()
     if slot is None:
         raise ApiError("NOT_FOUND", {"resource": "slots", "id": slot_id})
     booking.schedule_open(slot.state, slot.schedule_id)
@@ -202,16 +275,15 @@ def create_hold(s: Session, ctx: Ctx, slot_id: str, patient_id: str) -> Answer:
     if slot.reserved_followup:
         raise ApiError("SLOT_TAKEN", {"slot_id": slot_id, "reason": "reserved_for_followup"})
     fv_expert = bool(patient.first_visit) and ctx.rules.is_expert(_title(slot))
-    _sweep_no_shows(conn, ctx, patient_id)
     _check_patient(conn, ctx, patient_id, slot.department_id, slot.date, fv_expert)
     hold_id = new_id("H")
     expires = ctx.now + dt.timedelta(minutes=ctx.rules.hold_minutes)
     # The slot is taken by this one conditional UPDATE, never by read-then-write.
     params = {"slot_id": slot_id, "now": ctx.now, "new_hold_id": hold_id, "expires": expires}
-    if conn.execute(_TAKE_FOR_HOLD, params).rowcount != 1:
+    if _TAKE_FOR_HOLD.write(conn, params) != 1:
         raise ApiError("SLOT_TAKEN", {"slot_id": slot_id})
-    conn.execute(
-        _INSERT_HOLD,
+    _INSERT_HOLD.write(
+        conn,
         {
             "id": hold_id,
             "slot_id": slot_id,
@@ -233,40 +305,31 @@ def create_hold(s: Session, ctx: Ctx, slot_id: str, patient_id: str) -> Answer:
     }
 
 
-def _booking_code(conn: Connection) -> str:
-    for _ in range(100):
-        code = booking.random_booking_code()
-        if not conn.execute(_CODE_USED, {"code": code}).scalar():
-            return code
-    raise RuntimeError("no free booking code")  # 10^8 codes: unreachable in practice
-
-
 def book(s: Session, ctx: Ctx, hold_id: str, pay_now: bool) -> Answer:
     conn = s.connection()
-    patient_id = conn.execute(_HOLD_OWNER, {"hold_id": hold_id}).scalar()
-    if patient_id is None:
+    owner = _HOLD_OWNER_LOCKED.run(conn, {"hold_id": hold_id}).first()
+    if owner is None:  # no such hold (a hold's patient always exists)
         raise ApiError("NOT_FOUND", {"resource": "holds", "id": hold_id})
-    if conn.execute(_PATIENT_LOCKED, {"patient_id": patient_id}).first() is None:
-        raise ApiError("NOT_FOUND", {"resource": "patients", "id": patient_id})
-    hold = conn.execute(_HOLD, {"hold_id": hold_id}).one()  # read under the patient's lock
+    patient_id = owner.id
+    hold = _HOLD.run(conn, {"hold_id": hold_id}).one()  # read under the patient's lock
     if hold.status == "booked":
         return booking.rebook(s, ctx, hold_id)  # a retry without a key: the booking it made
     if hold.status != "live" or hold.expires_at <= ctx.now:
         raise ApiError("HOLD_EXPIRED", {"hold_id": hold_id})
     booking.schedule_open(hold.state, hold.schedule_id)
-    _sweep_no_shows(conn, ctx, patient_id)
     # The time window was judged when the slot was held; limits and bans are checked again now.
     _check_patient(
         conn, ctx, patient_id, hold.department_id, hold.date, hold.first_visit_expert, exclude_hold=hold_id
     )
     appt_id = new_id("A")
     params = {"slot_id": hold.slot_id, "b_hold_id": hold_id, "now": ctx.now, "b_appointment_id": appt_id}
-    if conn.execute(_TAKE_FOR_BOOKING, params).rowcount != 1:
+    if _TAKE_FOR_BOOKING.write(conn, params) != 1:
         raise ApiError("HOLD_EXPIRED", {"hold_id": hold_id})
     title = _title(hold)
     row = {
         "id": appt_id,
-        "booking_code": _booking_code(conn),
+        # Unique by index: a clash (1 in 10^8 a pair) raises IntegrityError, and the write is run again.
+        "booking_code": booking.random_booking_code(),
         "patient_id": patient_id,
         "slot_id": hold.slot_id,
         "schedule_id": hold.schedule_id,
@@ -286,8 +349,8 @@ def book(s: Session, ctx: Ctx, hold_id: str, pay_now: bool) -> Answer:
         "kiosk_id": ctx.kiosk_id,
         "created_at": ctx.now,
     }
-    conn.execute(_INSERT_APPOINTMENT, row)
-    conn.execute(_HOLD_BOOKED, {"hold_id": hold_id})
+    _INSERT_APPOINTMENT.write(conn, row)
+    _HOLD_BOOKED.write(conn, {"hold_id": hold_id})
     department = {
         "id": hold.department_id,
         "name": hold.department_name,

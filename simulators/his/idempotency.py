@@ -11,16 +11,32 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, insert, select
 from sqlalchemy.orm import Session
 
 from simulators.his import models as m
 from simulators.his.errors import ApiError
+from simulators.his.fastsql import Prepared
 
 MAX_KEY_LENGTH = 200
 # Printable ASCII; no space at either end (HTTP would strip it, and the key would change on the way).
 KEY_PATTERN = r"^[!-~]([ -~]*[!-~])?$"
 _KEY = re.compile(KEY_PATTERN)
+_keys = m.IdempotencyKey.__table__
+# Every keyed write reads and writes here: statements on the driver cursor (fastsql.py).
+_LOOKUP = Prepared(
+    select(_keys.c.request_hash, _keys.c.status_code, _keys.c.response).where(
+        _keys.c.kiosk_id == bindparam("kiosk_id"), _keys.c.key == bindparam("key")
+    )
+)
+_STORE = Prepared(
+    insert(_keys).values(
+        {
+            c: bindparam(c)
+            for c in ("kiosk_id", "key", "request_hash", "status_code", "response", "created_at")
+        }
+    )
+)
 
 
 @dataclass(frozen=True)
@@ -49,9 +65,7 @@ def request_hash(method: str, path: str, raw_body: bytes) -> str:
 
 
 def lookup(s: Session, kiosk_id: str, key: str) -> Stored | None:
-    row = s.execute(
-        select(m.IdempotencyKey).where(m.IdempotencyKey.kiosk_id == kiosk_id, m.IdempotencyKey.key == key)
-    ).scalar_one_or_none()
+    row = _LOOKUP.run(s.connection(), {"kiosk_id": kiosk_id, "key": key}).first()
     if row is None:
         return None
     return Stored(row.request_hash, row.status_code, json.loads(row.response))
@@ -60,17 +74,16 @@ def lookup(s: Session, kiosk_id: str, key: str) -> Stored | None:
 def store(
     s: Session, kiosk_id: str, key: str, digest: str, status: int, body: dict, now: dt.datetime
 ) -> None:
-    s.add(
-        m.IdempotencyKey(
-            kiosk_id=kiosk_id,
-            key=key,
-            request_hash=digest,
-            status_code=status,
-            response=json.dumps(body, ensure_ascii=False),
-            created_at=now,
-        )
-    )
-    s.flush()
+    s.flush()  # the effect's own ORM changes first, so a constraint they break surfaces here
+    row = {
+        "kiosk_id": kiosk_id,
+        "key": key,
+        "request_hash": digest,
+        "status_code": status,
+        "response": json.dumps(body, ensure_ascii=False),
+        "created_at": now,
+    }
+    _STORE.write(s.connection(), row)
 
 
 def purge(s: Session, before: dt.datetime) -> None:

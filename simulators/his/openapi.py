@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from pydantic import BaseModel, ConfigDict
 
 from simulators.his.errors import CATALOGUE
+from simulators.his.fleet import Standing
 from simulators.his.gateway import PUBLIC_PATHS, TEST_PREFIX
 from simulators.his.idempotency import KEY_PATTERN, MAX_KEY_LENGTH
 from simulators.his.rules import Title
@@ -265,6 +266,23 @@ class HeartbeatAnswer(Answer):
     status: str
     kiosk_id: str
     server_time: str
+
+
+class KioskEntry(Answer):
+    kiosk_id: str
+    standing: Standing
+    problems: list[str]
+    last_seen: str
+    seconds_since: int
+    version: str
+    journal_backlog: int
+    devices: dict[str, dict[str, Any]]
+
+
+class KiosksAnswer(Answer):
+    kiosks: list[KioskEntry]
+    server_time: str
+    stale_after_s: int
 
 
 class Fixtures(Answer):

@@ -8,12 +8,12 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from kiosk.domain.idnumber import IdNumber
 from simulators.his import models as m
 from simulators.his import views
 from simulators.his.booking import effective_status
 from simulators.his.context import Ctx, new_id
 from simulators.his.errors import ApiError
+from simulators.his.residentid import ResidentId
 from simulators.his.schemas import NewPatientRequest, ResolveKind, ResolveRequest
 
 Answer = tuple[int, dict[str, Any]]
@@ -60,14 +60,14 @@ def _unique(s: Session, column: Any, make: Any) -> str:
 
 def create(s: Session, ctx: Ctx, req: NewPatientRequest) -> Answer:
     try:
-        number = IdNumber(req.id_number)
+        number = ResidentId.parse(req.id_number)
     except ValueError as exc:
         raise ApiError("VALIDATION", {"field": "id_number", "reason": str(exc)}) from None
     if number.birth_date != req.birth_date:
         raise ApiError("VALIDATION", {"field": "birth_date", "reason": "does not match the ID number"})
-    if number.sex.value != req.sex.value:
+    if number.sex != req.sex.value:
         raise ApiError("VALIDATION", {"field": "sex", "reason": "does not match the ID number"})
-    existing = s.execute(select(m.Patient).where(m.Patient.id_number == number.value)).scalar_one_or_none()
+    existing = s.execute(select(m.Patient).where(m.Patient.id_number == number.number)).scalar_one_or_none()
     if existing is not None:
         return 200, {"patient": views.patient(existing, ctx)}
     if req.valid_to is not None and req.valid_to < ctx.today:
@@ -75,9 +75,9 @@ def create(s: Session, ctx: Ctx, req: NewPatientRequest) -> Answer:
     patient = m.Patient(
         id=new_id("P"),
         name=req.name.strip(),
-        sex=number.sex.value,
+        sex=number.sex,
         birth_date=number.birth_date,
-        id_number=number.value,
+        id_number=number.number,
         ethnicity=req.ethnicity or "",
         address=req.address or "",
         id_valid_to=req.valid_to,

@@ -9,10 +9,10 @@ from typing import Any
 
 from sqlalchemy import insert
 
-from kiosk.domain.idnumber import check_char
 from simulators.his import models as m
 from simulators.his.clock import Clock
 from simulators.his.db import Database
+from simulators.his.residentid import check_character
 from simulators.his.rules import Rules, Title
 
 # (group, name, name_en, floor)
@@ -262,7 +262,7 @@ class _Builder:
                     continue
                 seq = self.rng.randrange(0, 1000)
                 first17 = f"{region}{birth:%Y%m%d}{seq:03d}"
-                number = first17 + check_char(first17)
+                number = first17 + check_character(first17)
                 if number not in seen_ids:
                     seen_ids.add(number)
                     break

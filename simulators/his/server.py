@@ -16,15 +16,17 @@ from typing import Annotated, Any, Self
 import uvicorn
 from fastapi import APIRouter, Body, FastAPI, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.security import HTTPBearer
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
-from simulators.his import billing, booking, holds, idempotency, patients, qrorders, schemas, testmode
+from simulators.his import billing, booking, fleet, holds, idempotency, patients, qrorders, schemas, testmode
+from simulators.his import fleet_page as fleet_page_html
 from simulators.his import models as m
 from simulators.his import openapi as doc
 from simulators.his.clock import Clock
@@ -552,6 +554,24 @@ async def heartbeat(kiosk_id: PathId, request: Request, body: Annotated[dict[str
         return 200, {"status": "ok", "kiosk_id": kiosk_id, "server_time": ctx.iso(ctx.now)}
 
     return await _hub(request).mutate(request, work)
+
+
+@api.get("/kiosks", tags=["meta"], responses=doc.with_outage(doc.answers(200, doc.KiosksAnswer)))
+def kiosks(request: Request) -> JSONResponse:
+    """Every kiosk's last heartbeat, judged (down / fault / warning / ok) and most urgent first."""
+    hub = _hub(request)
+    with hub.db.read() as s:
+        rows = [(r.kiosk_id, hub.clock.aware(r.received_at), r.body) for r in s.scalars(select(m.Heartbeat))]
+    now = hub.clock.now().replace(microsecond=0)
+    return JSONResponse({"kiosks": [view.as_dict() for view in fleet.fleet(rows, now)],
+                         "server_time": now.isoformat(timespec="seconds"),
+                         "stale_after_s": fleet.STALE_AFTER_S})
+
+
+@api.get("/fleet", include_in_schema=False)
+def fleet_page() -> HTMLResponse:
+    """The page for hospital IT; public (no data in it), the list it loads needs the token."""
+    return HTMLResponse(fleet_page_html.PAGE)
 
 
 # --- test mode ----------------------------------------------------------------------------------

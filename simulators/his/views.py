@@ -7,9 +7,9 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from kiosk.domain.idnumber import mask_id_number
 from simulators.his import models as m
 from simulators.his.context import Ctx
+from simulators.his.residentid import masked
 from simulators.his.rules import Title
 
 
@@ -19,7 +19,7 @@ def patient(p: m.Patient, ctx: Ctx) -> dict[str, Any]:
         "name": p.name,
         "sex": p.sex,
         "birth_date": p.birth_date.isoformat(),
-        "id_number_masked": mask_id_number(p.id_number),
+        "id_number_masked": masked(p.id_number),
         "visit_card": p.visit_card,
         "first_visit": p.first_visit,
     }

@@ -23,6 +23,7 @@ import pytest
 import requests
 from kiosk_test_support import wait_for
 
+from kiosk.admin.pin import hash_pin
 from kiosk.ui.automation.client import AutomationClient
 from kiosk.ui.demo import his_fixtures, patients_with_bills, today_bookings
 from simulators.control_client import ControlClient
@@ -30,6 +31,7 @@ from simulators.control_client import ControlClient
 TOKEN = "e2e-automation-token"
 INSTANT_TERMINAL = {"card_s": 0, "pin_s": 0, "host_s": 0}
 """The terminal simulator's cardholder and bank time, where time is not the point of a test."""
+ADMIN_PIN = "246810"
 RECOVER_S = 45.0
 """Longest the kiosk may take to reopen 预约取号 (the HIS health check runs every 30 s)."""
 START_TIMEOUT_S = 120.0
@@ -45,6 +47,7 @@ class DemoKiosk:
     out: Path
     process: subprocess.Popen[bytes]
     token: str = TOKEN
+    admin_pin: str = ADMIN_PIN
     used_patients: set[str] = field(default_factory=set)
 
     # --- the screen ------------------------------------------------------------------------------
@@ -178,9 +181,12 @@ def demo_kiosk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoKiosk]:
     out = tmp_path_factory.mktemp("demo")
     config = out / "kiosk.toml"
     # a long idle timeout: a test's own pauses must not send the kiosk home behind its back
+    # no metrics port (tests bind no fixed port); a technician PIN, so the technician screens can be reached;
     # T4 short: a terminal answer lost on purpose is queried after 4 s, not after a patient's 120 s;
     # recovery every 2 s: what a test leaves unsettled is settled before the next one starts
-    config.write_text(f'[kiosk]\nautomation_token = "{TOKEN}"\nidle_timeout_s = 600\nrecovery_interval_s = 2.0\n\n'
+    config.write_text(f'[kiosk]\nautomation_token = "{TOKEN}"\nidle_timeout_s = 600\nmetrics_port = 0\n'
+                      'recovery_interval_s = 2.0\n'
+                      f'[admin]\npin_hash = "{hash_pin(ADMIN_PIN)}"\n'
                       '[devices.payment]\nt4_s = 4.0\n', encoding="utf-8")
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
     with open(out / "stderr.log", "wb") as stderr:  # the child keeps its own copy of the descriptor

@@ -50,6 +50,24 @@ def _scan_until_read(kiosk: Any, code: str) -> None:
     raise AssertionError("the payment code was never read")
 
 
+def _collect_to_the_fee(kiosk: Any, patient: dict[str, Any]) -> dict[str, Any]:
+    """预约取号 with the ID card of a patient whose one booking has its fee due: on to the ways to pay."""
+    kiosk.tap(id="task-collect")
+    kiosk.wait("identify")
+    kiosk.sim("idcard/insert", patient_id=patient["id"])
+    kiosk.wait("appointments")
+    kiosk.tap(id="item-0")
+    kiosk.tap(id="primary")
+    return kiosk.wait("pay_method")
+
+
+def _to_methods(kiosk: Any, patient: dict[str, Any]) -> dict[str, Any]:
+    """门诊缴费 with the ID card, every bill chosen: on to the ways to pay."""
+    _open_bills(kiosk, patient)
+    kiosk.tap(id="primary")
+    return kiosk.wait("pay_method")
+
+
 def _new(before: list[Any], after: list[Any]) -> list[Any]:
     """What the terminal or the printer did since `before` (their logs only grow, in order)."""
     return after[len(before):]
@@ -126,9 +144,7 @@ def test_shown_qr_paid_from_the_phone(kiosk: Any) -> None:
     patient, bills = kiosk.patient_with_bills(insured=False)
     total = sum(b["amount_fen"] for b in bills)
     payments = kiosk.his_payments()
-    _open_bills(kiosk, patient)
-    kiosk.tap(id="primary")
-    kiosk.wait("pay_method")
+    _to_methods(kiosk, patient)
     kiosk.tap(id="pay-show-qr")
     shown = kiosk.wait("qr_payment")
     deadline = time.monotonic() + WAIT_S
@@ -163,13 +179,7 @@ def test_all_covered_by_insurance_needs_no_terminal(kiosk: Any) -> None:
 def test_fee_at_collection_paid_by_card(kiosk: Any) -> None:
     patient, booking = kiosk.patient_with_booking(fee_due=True)
     ledger, jobs = kiosk.ledger(), kiosk.jobs()
-    kiosk.tap(id="task-collect")
-    kiosk.wait("identify")
-    kiosk.sim("idcard/insert", patient_id=patient["id"])
-    kiosk.wait("appointments")
-    kiosk.tap(id="item-0")
-    kiosk.tap(id="primary")
-    method = kiosk.wait("pay_method")
+    method = _collect_to_the_fee(kiosk, patient)
     fee = booking["fee_fen"]
     assert _yuan(fee) in _text(method, "amount") and kiosk.element("pay-later") is not None
     kiosk.tap(id="pay-card")
@@ -188,12 +198,7 @@ def test_fee_at_collection_paid_by_card(kiosk: Any) -> None:
 def test_fee_at_collection_left_for_the_window(kiosk: Any) -> None:
     patient, _booking = kiosk.patient_with_booking(fee_due=True)
     ledger, jobs = kiosk.ledger(), kiosk.jobs()
-    kiosk.tap(id="task-collect")
-    kiosk.wait("identify")
-    kiosk.sim("idcard/insert", patient_id=patient["id"])
-    kiosk.wait("appointments")
-    kiosk.tap(id="primary")
-    kiosk.wait("pay_method")
+    _collect_to_the_fee(kiosk, patient)
     kiosk.tap(id="pay-later")
     kiosk.wait("result", WAIT_S)
     assert _new(ledger, kiosk.ledger()) == []
@@ -209,9 +214,7 @@ def test_card_refused_charges_nothing_and_offers_another_way(kiosk: Any, behavio
                                                             result: str) -> None:
     patient, bills = kiosk.patient_with_bills(insured=False)
     ledger, payments = kiosk.ledger(), kiosk.his_payments()
-    _open_bills(kiosk, patient)
-    kiosk.tap(id="primary")
-    kiosk.wait("pay_method")
+    _to_methods(kiosk, patient)
     kiosk.sim("payment/behaviour", behaviour=behaviour)
     kiosk.tap(id="pay-card")
     error = kiosk.wait("error", WAIT_S)
@@ -231,9 +234,7 @@ def test_card_refused_charges_nothing_and_offers_another_way(kiosk: Any, behavio
 def test_lost_terminal_answer_is_queried_then_recorded(kiosk: Any) -> None:
     patient, _bills = kiosk.patient_with_bills(insured=False)
     ledger, payments = kiosk.ledger(), kiosk.his_payments()
-    _open_bills(kiosk, patient)
-    kiosk.tap(id="primary")
-    kiosk.wait("pay_method")
+    _to_methods(kiosk, patient)
     kiosk.sim("payment/behaviour", behaviour="approved_but_response_lost")
     kiosk.tap(id="pay-card")
     kiosk.wait("result", WAIT_S)
@@ -246,9 +247,7 @@ def test_lost_terminal_answer_is_queried_then_recorded(kiosk: Any) -> None:
 def test_printer_out_after_payment_keeps_it_paid_and_reprints(kiosk: Any) -> None:
     patient, _bills = kiosk.patient_with_bills(insured=False)
     jobs, payments = kiosk.jobs(), kiosk.his_payments()
-    _open_bills(kiosk, patient)
-    kiosk.tap(id="primary")
-    kiosk.wait("pay_method")
+    _to_methods(kiosk, patient)
     kiosk.sim("printer/fault", fault="paper_out")
     kiosk.tap(id="pay-card")
     result = kiosk.wait("result", WAIT_S)
@@ -280,9 +279,7 @@ def test_bill_changed_meanwhile_relists_and_charges_nothing(kiosk: Any) -> None:
 
 def test_idle_countdown_holds_while_the_terminal_works(kiosk: Any) -> None:
     patient, _bills = kiosk.patient_with_bills(insured=False)
-    _open_bills(kiosk, patient)
-    kiosk.tap(id="primary")
-    kiosk.wait("pay_method")
+    _to_methods(kiosk, patient)
     kiosk.sim("payment/behaviour", behaviour="approve", card_s=1.0, pin_s=2.0, host_s=0.5)
     kiosk.tap(id="pay-card")
     first = kiosk.screen()
@@ -298,9 +295,7 @@ def test_idle_countdown_holds_while_the_terminal_works(kiosk: Any) -> None:
 def test_his_down_after_the_charge_voids_it(kiosk: Any) -> None:
     patient, _bills = kiosk.patient_with_bills(insured=False)
     ledger, _payments = kiosk.ledger(), kiosk.his_payments()
-    _open_bills(kiosk, patient)
-    kiosk.tap(id="primary")
-    kiosk.wait("pay_method")
+    _to_methods(kiosk, patient)
     kiosk.sim("payment/behaviour", behaviour="approve", card_s=0.0, pin_s=1.5, host_s=0.0)
     kiosk.tap(id="pay-card")
     _wait_for_status(kiosk, "密码")
@@ -319,9 +314,7 @@ def test_charge_neither_recorded_nor_voided_prints_the_manual_slip(kiosk: Any) -
     recovery records the charge (replaying the record with its own key) once the HIS answers."""
     patient, _ = kiosk.patient_with_bills(insured=False)
     ledger, jobs = kiosk.ledger(), kiosk.jobs()
-    _open_bills(kiosk, patient)
-    kiosk.tap(id="primary")
-    kiosk.wait("pay_method")
+    _to_methods(kiosk, patient)
     kiosk.sim("payment/behaviour", behaviour="approve", card_s=0.0, pin_s=1.5, host_s=0.0)
     kiosk.tap(id="pay-card")
     _wait_for_status(kiosk, "密码")
@@ -349,9 +342,7 @@ def test_unsettled_charge_closes_payments_until_the_terminal_answers(kiosk: Any)
     recovery can ask the terminal, then the charge, never recorded, is voided and payments reopen."""
     patient, _ = kiosk.patient_with_bills(insured=False)
     ledger, payments = kiosk.ledger(), kiosk.his_payments()
-    _open_bills(kiosk, patient)
-    kiosk.tap(id="primary")
-    kiosk.wait("pay_method")
+    _to_methods(kiosk, patient)
     kiosk.sim("payment/behaviour", behaviour="approved_but_response_lost")
     kiosk.tap(id="pay-card")
     _wait_for_status(kiosk, "取回")

@@ -288,3 +288,18 @@ def test_record_in_progress_then_answered_is_recorded_once(kiosk) -> None:
     assert len(his.payments) == 1 and his.recorded_fen() == terminal.charged_fen() == paid.record.amount.fen
     [record] = services.journal.entries("payment.record")
     assert record.state is EntryState.CONFIRMED and record.outcome["unknown"] == "HisRefused"
+
+
+def test_each_payment_taken_reaches_the_metrics_by_method_and_fen(kiosk) -> None:
+    """GIVEN the kiosk's metrics WHEN a card payment goes through THEN one bank_card payment is counted
+    with its amount in fen."""
+    from kiosk.sync.metrics import KioskMetrics
+
+    services, his, _terminal = kiosk
+    services = dataclasses.replace(services, metrics=KioskMetrics("K01"))
+    run = _run(services, his)
+    run.check()
+    run.pay(PayMethod.BANK_CARD)
+    value = services.metrics.registry.get_sample_value
+    assert value("kiosk_payments_total", {"kiosk": "K01", "method": "bank_card"}) == 1
+    assert value("kiosk_payments_fen_total", {"kiosk": "K01", "method": "bank_card"}) == 19134

@@ -1,21 +1,28 @@
-"""Idempotency-Key: one effect per key, the first response replayed, reuse refused."""
+"""Idempotency-Key: one effect per key, the first response replayed, reuse refused (both databases)."""
 
 from __future__ import annotations
 
 import datetime as dt
 import uuid
 
+import pytest
+
 from simulators.his import models as m
 from simulators.his.rules import Title
 from simulators.his.testing import TODAY, His, error_code
+
+
+@pytest.fixture
+def his(his_any: His) -> His:
+    """Every test of this file runs on SQLite and on PostgreSQL."""
+    return his_any
 
 
 def _slot(his: His, nth: int = 0) -> str:
     return his.free_slot(TODAY + dt.timedelta(days=2), titles=(Title.RESIDENT, Title.ATTENDING), nth=nth)[0]
 
 
-def test_replay_returns_the_first_response_without_a_second_effect(his_any: His) -> None:
-    his = his_any
+def test_replay_returns_the_first_response_without_a_second_effect(his: His) -> None:
     key = str(uuid.uuid4())
     slot = _slot(his)
     first = his.hold(slot, "P000003", key=key)
@@ -31,8 +38,7 @@ def test_replay_returns_the_first_response_without_a_second_effect(his_any: His)
     assert his.count(m.Appointment, m.Appointment.slot_id == slot) == 1
 
 
-def test_same_key_different_body_is_refused(his_any: His) -> None:
-    his = his_any
+def test_same_key_different_body_is_refused(his: His) -> None:
     key = str(uuid.uuid4())
     assert his.hold(_slot(his), "P000003", key=key).status_code == 201
     r = his.hold(_slot(his, 1), "P000003", key=key)
@@ -84,8 +90,7 @@ def test_a_key_still_running_answers_in_progress(his: His) -> None:
     assert his.hold(_slot(his), "P000003", key=key).status_code == 201
 
 
-def test_payment_replay_charges_once(his_any: His) -> None:
-    his = his_any
+def test_payment_replay_charges_once(his: His) -> None:
     fixtures = his.client.get("/api/v1/_test/fixtures").json()
     p = next(x for x in fixtures["patients"] if "unpaid_bills" in x["tags"])
     bills = his.get("/bills", patient_id=p["id"]).json()["bills"]

@@ -1,6 +1,9 @@
-"""Several server processes on one SQLite file (serve --workers 2): still no slot taken twice.
+"""Several server processes on one database (serve --workers 2): still no slot taken twice.
 
-GIVEN the reference HIS started as `python -m simulators.his serve --workers 2` on a seeded SQLite file
+On SQLite the workers share the file (and its writer lock); on PostgreSQL they share nothing but the
+database, as servers on several machines would.
+
+GIVEN the reference HIS started as `python -m simulators.his serve --workers 2` on a seeded database
 WHEN many clients on many connections (so both workers answer) race for the same slots and keys
 THEN one hold wins each slot, no slot is booked twice, and one idempotency key has one effect.
 """
@@ -41,18 +44,18 @@ def _free_port() -> int:
 
 
 @pytest.fixture
-def workers(sqlite_url: str) -> Iterator[tuple[str, Database]]:
+def workers(db_url: str) -> Iterator[tuple[str, Database]]:
     port = _free_port()
     now = SEEDED_AT.replace(tzinfo=dt.timezone(dt.timedelta(hours=8))).isoformat()
     assert TZ == "Asia/Shanghai"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "simulators.his", "serve", "--port", str(port), "--db", sqlite_url]
+        [sys.executable, "-m", "simulators.his", "serve", "--port", str(port), "--db", db_url]
         + ["--now", now, "--token", "demo-kiosk-token", "--workers", "2", "--log-level", "warning"],
         cwd=REPO,
         start_new_session=True,
     )
     url = f"http://127.0.0.1:{port}/api/v1"
-    db = Database(sqlite_url)
+    db = Database(db_url)
     try:
         deadline = time.monotonic() + 60
         while True:

@@ -5,13 +5,15 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import requests
 from sqlalchemy import select
 
 from kiosk.devices.base import Detail, DeviceState, PublishesStatus, StatusPublisher
+from kiosk.domain.money import Money
 from kiosk.sync.client import HisClient
 from kiosk.sync.heartbeat import Heartbeat
 from kiosk.sync.journal import Journal
-from kiosk.sync.metrics import render, write_atomically
+from kiosk.sync.metrics import KioskMetrics
 from simulators.his import models as m
 from simulators.his.server import start_in_thread
 
@@ -28,7 +30,8 @@ def test_heartbeat_carries_device_states_and_backlog(tmp_path: Path) -> None:
     devices = {"printer": Device("printer", DeviceState.USER_ERROR, Detail.PAPER_OUT),
                "idcard": Device("idcard", DeviceState.ONLINE)}
     with start_in_thread(f"sqlite:///{tmp_path / 'his.db'}", seed=None) as his:
-        client = HisClient(his.url, "demo-kiosk-token", "K01", timeout_s=10)
+        answers: list[float | None] = []
+        client = HisClient(his.url, "demo-kiosk-token", "K01", timeout_s=10, on_answer=answers.append)
         heartbeat = Heartbeat(client, devices, journal)
         assert heartbeat.his_up is None
         assert heartbeat.beat() is True and heartbeat.his_up is True
@@ -39,25 +42,61 @@ def test_heartbeat_carries_device_states_and_backlog(tmp_path: Path) -> None:
         assert body["devices"]["printer"]["state"] == "user-error"
         assert body["devices"]["printer"]["detail"] == "paper-out"
         assert body["devices"]["idcard"]["state"] == "online"
-    down = HisClient("http://127.0.0.1:9/api/v1", "demo-kiosk-token", "K01", timeout_s=1)
+    assert len(answers) == 1 and answers[0] is not None and answers[0] > 0  # the latency metric's input
+    down = HisClient("http://127.0.0.1:9/api/v1", "demo-kiosk-token", "K01", timeout_s=1, on_answer=answers.append)
     lost = Heartbeat(down, devices, journal)
     assert lost.beat() is False and lost.his_up is False
+    assert answers[1:] == [None]  # no answer: the HIS is down for the metrics
 
 
 def test_metrics_file_for_node_exporter(tmp_path: Path) -> None:
     """GIVEN a printer out of paper and a reader offline WHEN the metrics are written THEN the file says so
     in Prometheus text format, one gauge per state, with the backlog and the HIS link."""
-    devices = {"printer": Device("printer", DeviceState.USER_ERROR, Detail.PAPER_OUT),
-               "idcard": Device("idcard", DeviceState.OFFLINE, Detail.LINK_LOST),
-               "scanner": Device("scanner", DeviceState.ONLINE)}
+    metrics = KioskMetrics("K01")
+    metrics.set_device("printer", "user-error", "paper-out", up=False)
+    metrics.set_device("idcard", "offline", "link-lost", up=False)
+    metrics.set_device("scanner", "online", "none", up=True)
+    metrics.set_backlog(2)
+    metrics.his_answered(None)
     path = tmp_path / "kiosk.prom"
-    write_atomically(path, render("K01", devices, backlog=2, his_up=False))
+    metrics.write_textfile(path)
     lines = set(path.read_text(encoding="utf-8").splitlines())
-    assert 'kiosk_device_up{kiosk="K01",device="printer"} 0' in lines
-    assert 'kiosk_device_up{kiosk="K01",device="scanner"} 1' in lines
-    assert 'kiosk_device_state{kiosk="K01",device="printer",state="user-error"} 1' in lines
-    assert 'kiosk_device_state{kiosk="K01",device="printer",state="online"} 0' in lines
-    assert 'kiosk_device_detail{kiosk="K01",device="printer",detail="paper-out"} 1' in lines
-    assert 'kiosk_device_detail{kiosk="K01",device="idcard",detail="link-lost"} 1' in lines
-    assert 'kiosk_journal_backlog{kiosk="K01"} 2' in lines and 'kiosk_his_up{kiosk="K01"} 0' in lines
-    assert not list(tmp_path.glob(".kiosk.prom.*"))  # no temporary file left behind
+    assert 'kiosk_device_up{device="printer",kiosk="K01"} 0.0' in lines
+    assert 'kiosk_device_up{device="scanner",kiosk="K01"} 1.0' in lines
+    assert 'kiosk_device_state{device="printer",kiosk="K01",state="user-error"} 1.0' in lines
+    assert 'kiosk_device_state{device="printer",kiosk="K01",state="online"} 0.0' in lines
+    assert 'kiosk_device_detail{detail="paper-out",device="printer",kiosk="K01"} 1.0' in lines
+    assert 'kiosk_device_detail{detail="link-lost",device="idcard",kiosk="K01"} 1.0' in lines
+    assert 'kiosk_journal_backlog{kiosk="K01"} 2.0' in lines and 'kiosk_his_up{kiosk="K01"} 0.0' in lines
+    assert not list(tmp_path.glob("*.tmp*")) and not list(tmp_path.glob(".kiosk.prom*"))
+    metrics.set_device("printer", "online", "none", up=True)  # paper back: the detail line goes away
+    metrics.write_textfile(path)
+    assert 'detail="paper-out"' not in path.read_text(encoding="utf-8")
+
+
+def test_scrape_endpoint_counts_tasks_payments_wipes_and_his_latency() -> None:
+    """GIVEN the scrape endpoint on 127.0.0.1 WHEN tasks, a payment, an idle wipe and HIS calls happen
+    THEN one scrape shows each of them with its labels and the amount in fen."""
+    metrics = KioskMetrics("K07")
+    port = metrics.serve(0)
+    try:
+        metrics.task_started("collect")
+        metrics.task_failed("collect", "PaperOut")
+        metrics.task_completed("collect")
+        metrics.payment("wechat", Money(5000))
+        metrics.payment("wechat", Money(1))
+        metrics.idle_wipe()
+        metrics.his_answered(0.08)
+        metrics.set_restarts(3)
+        text = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=10).text
+    finally:
+        metrics.close()
+    lines = set(text.splitlines())
+    assert 'kiosk_tasks_started_total{kiosk="K07",task="collect"} 1.0' in lines
+    assert 'kiosk_tasks_failed_total{kiosk="K07",reason="PaperOut",task="collect"} 1.0' in lines
+    assert 'kiosk_tasks_completed_total{kiosk="K07",task="collect"} 1.0' in lines
+    assert 'kiosk_payments_total{kiosk="K07",method="wechat"} 2.0' in lines
+    assert 'kiosk_payments_fen_total{kiosk="K07",method="wechat"} 5001.0' in lines
+    assert 'kiosk_idle_wipes_total{kiosk="K07"} 1.0' in lines
+    assert 'kiosk_his_latency_seconds_bucket{kiosk="K07",le="0.1"} 1.0' in lines
+    assert 'kiosk_his_up{kiosk="K07"} 1.0' in lines and 'kiosk_restarts{kiosk="K07"} 3.0' in lines

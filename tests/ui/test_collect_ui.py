@@ -213,13 +213,18 @@ def test_missing_printer_or_his_disables_the_task(qtbot, make_window) -> None:
     window = make_window(services)
     assert not window.home.tiles["collect"].isEnabled()
     assert window.home.notes["collect"].text() == "打印机未安装，暂不可用"
+    # the only task is closed: the patient sees 暂停服务 with the reason and where to go
+    assert window.current_screen is window.out_of_service
+    assert window.out_of_service.reason.text() == "打印机未安装，暂不可用"
     services.his.down = True
     services.printer = FakePrinter()
     window.check_his()
     assert window.home.notes["collect"].text() == "医院系统未连接，暂不可用"
+    assert window.current_screen is window.out_of_service
     services.his.down = False
     window.check_his()
     assert window.home.tiles["collect"].isEnabled()
+    assert window.current_screen is window.home
 
 
 def test_out_of_service_screen(qtbot, make_window, shot) -> None:
@@ -309,8 +314,38 @@ def test_printer_out_of_paper_closes_collection_until_refilled(qtbot, make_windo
     qtbot.waitUntil(lambda: not tile.isEnabled(), timeout=2000)
     shot(window, "09-printer-paper-out")
     assert window.home.notes["collect"].text() == "打印机缺纸，请联系工作人员"
+    assert window.current_screen is window.out_of_service  # nothing else to offer
+    assert window.out_of_service.reason.text() == "打印机缺纸，请联系工作人员"
+    assert window.out_of_service.window_note.text() == "人工窗口：一楼门诊大厅人工服务窗口"
     publisher.set(DeviceState.ONLINE, Detail.PAPER_LOW)  # low paper still prints
     qtbot.waitUntil(tile.isEnabled, timeout=2000)
+    assert window.current_screen is window.home
+
+
+def test_tasks_and_idle_wipes_reach_the_metrics(qtbot, make_window) -> None:
+    """GIVEN the kiosk's metrics WHEN one patient collects, one hits paper out and one walks away THEN the
+    counters a hospital scrapes say so, by task and by reason."""
+    from kiosk.domain.errors import PaperOut
+    from kiosk.sync.metrics import KioskMetrics
+
+    services = create_services(cards=[create_id_card(), create_id_card(), create_id_card()], idle_timeout_s=10)
+    services.metrics = KioskMetrics("K01")
+    window = make_window(services)
+    for fail in (None, PaperOut("paper out")):
+        services.printer.fail_with = fail
+        qtbot.mouseClick(window.home.tiles["collect"], Qt.MouseButton.LeftButton)
+        qtbot.mouseClick(window.appointments.cards["A1"], Qt.MouseButton.LeftButton)
+        qtbot.mouseClick(window.appointments.confirm, Qt.MouseButton.LeftButton)
+        window.go_home()
+    services.printer.fail_with = None
+    window.collect.start()
+    for _ in range(window.idle.remaining):  # the patient walks away
+        window.idle.tick()
+    value = services.metrics.registry.get_sample_value
+    assert value("kiosk_tasks_started_total", {"kiosk": "K01", "task": "collect"}) == 3
+    assert value("kiosk_tasks_completed_total", {"kiosk": "K01", "task": "collect"}) == 1
+    assert value("kiosk_tasks_failed_total", {"kiosk": "K01", "task": "collect", "reason": "PaperOut"}) == 1
+    assert value("kiosk_idle_wipes_total", {"kiosk": "K01"}) == 1
 
 
 def test_printer_out_of_paper_before_collecting_takes_nothing(qtbot, make_window, shot) -> None:

@@ -14,13 +14,24 @@ class OutOfServiceScreen(NoticeScreen):
 
     def __init__(self, translator: Translator) -> None:
         super().__init__(translator)
-        self.reason = label("", "hint", center=True)
-        self.reason.setObjectName("oos_reason")
+        self.window_note = label("", "subtitle", center=True, name="oos_window")
+        self.reason = label("", "hint", center=True, name="oos_reason")
+        self.column.addWidget(self.window_note)
         self.column.addWidget(self.reason)
         self.finish_layout()
         self._reason = ""
+        self._window = ""
+
+    def set_staffed_window(self, where: str) -> None:
+        """Where the hospital's staffed window is (config `kiosk.staffed_window`)."""
+        self._window = where
+        self.retranslate()
 
     def set_reason(self, reason: str) -> None:
         """A short reason for technicians (no patient data), shown small under the notice."""
         self._reason = reason
         self.reason.setText(reason)
+
+    def retranslate(self) -> None:
+        super().retranslate()
+        self.window_note.setText(self.t.tr("oos.window", window=self._window) if self._window else "")

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 import pytest
 from kiosk_test_support import wait_for
 
-from kiosk.config import PrinterSection
+from kiosk.config import PrinterSection, parse
 from kiosk.devices.base import Capability, Detail, DeviceState, DeviceStatus
 from kiosk.devices.printer import EscposReceiptPrinter, NetworkLink, SerialLink, UsbLink
 from kiosk.domain.document import Document, Rule, Text
@@ -320,8 +320,8 @@ def test_from_config_picks_the_link_by_driver_name() -> None:
         PrinterSection(driver="escpos-usb", vendor_id=0x0416, product_id=0x5011)
     )
     assert isinstance(usb.link, UsbLink) and (usb.link.vendor_id, usb.link.product_id) == (0x0416, 0x5011)
-    with pytest.raises(ConfigError):
-        EscposReceiptPrinter.from_config(PrinterSection(driver="escpos-parallel"))
+    with pytest.raises(ConfigError, match="'devices.printer.driver' = 'escpos-parallel' is not one of"):
+        parse('[devices.printer]\ndriver = "escpos-parallel"\n')  # refused where the file is read
 
 
 def test_usb_printer_absent_is_offline_not_a_crash() -> None:
