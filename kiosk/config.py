@@ -107,6 +107,9 @@ class PrinterSection:
     vendor_id: StrictInt = 0
     product_id: StrictInt = 0
     timeout_s: StrictFloat = 5.0
+    poll_interval_s: StrictFloat = 1.0
+    """Seconds between DLE EOT status polls while idle: paper out or a closed cover reaches the home
+    screen within this (four 3-byte requests each time, nothing a printer notices)."""
     confirm_print: StrictBool = True
     """Wait for the printer's GS r answer (sent after the cut) before calling a print done. A printer that
     never answers GS r is detected on its first job and trusted on its DLE EOT status from then on."""

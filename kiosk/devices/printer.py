@@ -457,7 +457,7 @@ class EscposReceiptPrinter(PublishesStatus):
         timeout_s: float = 5.0,
         name: str = "printer",
         confirm_print: bool = True,
-        poll_interval_s: float = 5.0,
+        poll_interval_s: float = 1.0,
     ) -> None:
         """`confirm_print`: end each job with GS r 1 and wait for its answer, which a printer gives only
         once everything before it has printed. DLE EOT alone is answered at once, while the buffer may
@@ -484,7 +484,8 @@ class EscposReceiptPrinter(PublishesStatus):
         factory = LINKS.get(section.driver)
         if factory is None:
             raise ConfigError(f"devices.printer.driver = {section.driver!r}: not one of {sorted(LINKS)}")
-        return cls(factory(section), timeout_s=section.timeout_s, confirm_print=section.confirm_print)
+        return cls(factory(section), timeout_s=section.timeout_s, confirm_print=section.confirm_print,
+                   poll_interval_s=section.poll_interval_s)
 
     # --- Device ---------------------------------------------------------------------------
     def open(self) -> None:
