@@ -95,7 +95,6 @@ STRINGS: dict[str, tuple[str, str]] = {
     "paid.receipt": ("收据号 {receipt}", "Receipt no. {receipt}"),
     "paid.next": ("下一步：\n{steps}", "Next:\n{steps}"),
     "paid.reprint": ("补打凭条", "Reprint receipt"),
-    "paid.fee_done": ("挂号费已缴，正在打印挂号凭条…", "Fee paid. Printing your registration slip…"),
     "payerror.retry": ("换一种方式支付", "Pay another way"),
     "payerror.relist": ("重新查看账单", "Check my bills again"),
     "paymethod.bank_card": ("银行卡", "bank card"),

@@ -143,7 +143,7 @@ class DemoKiosk:
             self.sim("insurance/remove")
         if self.element("home") is not None:
             self.tap(id="home")
-        self.wait("home")
+        self.wait("home", RECOVER_S)  # a HIS that was down: 暂停服务 until the next health check
         # the kiosk sees a refilled printer or a HIS back at its next poll or health check, and a charge
         # an earlier test left unsettled closes 门诊缴费 until recovery's next pass settles it
         for task in ("task-collect", "task-pay"):
