@@ -24,7 +24,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.torture.processes import ScreenKiosk, Sim  # noqa: E402
+from benchmarks.torture.processes import ScreenKiosk, Sim
 
 RESTART_SEC = 1.0
 """systemd's RestartSec in systemd/kiosk.service, added to the measured start to give crash → home."""
