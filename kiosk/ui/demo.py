@@ -177,15 +177,21 @@ class Walk:
         self.kiosk.tap(id="primary")
         self.on("pay_method")
         self.kiosk.tap(id="pay-show-qr")
+        order = self.shown_qr_order()
+        self.shot("qr-payment")
+        requests.post(f"{his_url}/_test/qr-orders/{order}/pay", timeout=10).raise_for_status()
+        return self.paid("shown-qr")
+
+    def shown_qr_order(self) -> str:
+        """The id of the QR order on the `qr_payment` screen, once the HIS made it and the QR shows."""
         self.on("qr_payment")
         deadline = time.monotonic() + 20
         while not (order := (self.kiosk.element("qr_order") or {}).get("text", "")):
             if time.monotonic() > deadline:
                 raise DemoStepFailed("no QR order was shown")
             time.sleep(0.1)
-        self.shot("qr-payment")
-        requests.post(f"{his_url}/_test/qr-orders/{order.split()[-1]}/pay", timeout=10).raise_for_status()
-        return self.paid("shown-qr")
+        self.kiosk.screen()  # one more round trip: the screen laid out with the order in it
+        return order.split()[-1]
 
     def pay_all_covered(self, patient: dict[str, Any]) -> dict[str, Any]:
         """Insurance covers it all: the split, confirmed, and no terminal."""

@@ -118,6 +118,7 @@ def paying(tour: Tour) -> None:
     tour.kiosk.tap(id="primary")
     tour.look("pay_method")
     tour.kiosk.tap(id="pay-show-qr")
+    tour.walk.shown_qr_order()
     tour.look("qr_payment")
     tour.kiosk.tap(id="back")
     tour.walk.on("error")
