@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import sys
 from collections.abc import Sequence
@@ -27,6 +28,13 @@ def _global_options(defaults: bool) -> argparse.ArgumentParser:
     return options
 
 
+def _date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a date YYYY-MM-DD") from None
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="kiosk", description="Hospital self-service kiosk (门诊自助服务机)",
                                      parents=[_global_options(defaults=True)])
@@ -46,6 +54,12 @@ def _parser() -> argparse.ArgumentParser:
                       help="serve the tester automation port and run until SIGTERM (no scripted walk)")
     demo.add_argument("--control-port", type=int, default=8765, metavar="PORT",
                       help="the simulators' HTTP control port (kiosk simctl's default 8765)")
+
+    rec = sub.add_parser("reconcile", help="对账: match the terminal, the HIS and the journal; HTML + CSV report")
+    rec.add_argument("--date", type=_date, default=None, help="the day (YYYY-MM-DD; default today)")
+    rec.add_argument("--out", type=Path, default=None, help="where the report goes (default data_dir/reconcile)")
+    rec.add_argument("--settle", action=argparse.BooleanOptionalAction, default=None,
+                     help="settle the terminal's batch (ECR 05) first (default: only for today)")
 
     gallery = sub.add_parser("gallery", help="every screen in zh/en, normal/elder, portrait/landscape as PNG "
                                              "with an index.html contact sheet (the demo kiosk, offscreen)")
@@ -88,6 +102,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from kiosk.app import RunOptions, run
 
         return run(cfg, options=RunOptions(smoke=args.smoke, automation_port=args.automation_port))
+    if args.command == "reconcile":
+        from kiosk.app import reconcile
+
+        return reconcile(cfg, args.date, args.out, args.settle)
     if args.command == "demo":
         from kiosk.app import run_demo
 

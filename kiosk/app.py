@@ -7,6 +7,7 @@ the end-to-end tests, so the production wiring is the one the tests exercise.
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import json
 import logging
 import os
@@ -27,7 +28,7 @@ from kiosk.atomic_file import write_atomically
 from kiosk.config import Config
 from kiosk.devices.base import READY_STATES, DeviceStatus
 from kiosk.devices.registry import DEVICE_KINDS, build_device
-from kiosk.domain.errors import ConfigError
+from kiosk.domain.errors import ConfigError, KioskError
 from kiosk.flows.collect_recovery import CollectSettler
 from kiosk.flows.payment_recovery import PaymentSettler
 from kiosk.flows.services import Services
@@ -66,11 +67,29 @@ class App:
         self.journal.close()
 
 
+KILL_AT_ENV = "KIOSK_FAULT_KILL_AT"
+"""Fault injection for the torture harness, off unless set: `KIND:STATE` (e.g. `payment.sale:intent`)
+makes the process kill itself (SIGKILL, as a power cut) right after that journal write is durable."""
+
+
+def _kill_hook() -> Callable[[str, Any], None] | None:
+    target = os.environ.get(KILL_AT_ENV)
+    if not target:
+        return None
+    log.warning("fault injection: this process dies at journal step %s", target)
+
+    def die_at(kind: str, state: Any) -> None:
+        if f"{kind}:{state.value}" == target:
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    return die_at
+
+
 def _open_journal(config: Config) -> Journal:
     data_dir = Path(config.kiosk.data_dir)
     try:
         data_dir.mkdir(parents=True, exist_ok=True)
-        return Journal(data_dir / "journal.db")
+        return Journal(data_dir / "journal.db", on_write=_kill_hook())
     except OSError as exc:
         raise ConfigError(
             f"{config.source}: 'kiosk.data_dir' = '{data_dir}' is not writable ({exc.strerror or exc})"
@@ -78,8 +97,10 @@ def _open_journal(config: Config) -> Journal:
 
 
 def open_device(kind: str, config: Config, rig: SimulatorRig | None = None) -> Any:
-    """Build and open the driver of one device (for `kiosk device ...` and for `build`)."""
-    device = build_device(kind, config, rig)
+    """Build and open the driver of one device (for `kiosk device ...` and for `build`); a "sim" driver
+    is pointed at `rig`'s simulator of that kind."""
+    simulated = rig is not None and getattr(config.devices, kind).driver == "sim"
+    device = build_device(kind, config, rig.endpoint_for(kind) if rig is not None and simulated else None)
     device.open()
     return device
 
@@ -117,6 +138,70 @@ def _feed_device_metrics(metrics: KioskMetrics, name: str, status: DeviceStatus)
     metrics.set_device(name, status.state.value, status.detail.value, status.state in READY_STATES)
 
 
+def reconcile_dir(config: Config) -> Path:
+    return Path(config.reconcile.out_dir or Path(config.kiosk.data_dir) / "reconcile")
+
+
+def _reconcile_with(config: Config, journal: Journal, terminal: Any, his: HisClient, day: dt.date,
+                    out_dir: Path, settle: bool) -> Any:
+    from kiosk.flows.reconcile_run import run_reconciliation
+    from kiosk.flows.services import hospital_now
+
+    return run_reconciliation(journal, terminal, his, kiosk_id=config.kiosk.id, hospital=config.kiosk.hospital_name,
+                              day=day, out_dir=out_dir, settle=settle, now=hospital_now)
+
+
+def reconcile(config: Config, day: dt.date | None, out_dir: Path | None, settle: bool | None) -> int:
+    """`kiosk reconcile`: 对账 of one day with this kiosk's terminal, HIS and journal. It opens the payment
+    terminal itself (run it while the kiosk app is stopped; the app's daily run needs no such care).
+    The batch is settled (ECR 05) only for today, unless told. Exit 0: all matched; 1: mismatches
+    listed in the report; 2: no report (the HIS could not list the day)."""
+    from kiosk.flows.services import hospital_now
+
+    today = hospital_now().date()
+    day = day or today
+    settle = (day == today) if settle is None else settle
+    journal = _open_journal(config)
+    his = HisClient(config.his.url, config.his.token, config.kiosk.id, config.his.timeout_s)
+    try:
+        terminal = open_device("payment", config)
+    except Exception as exc:  # noqa: BLE001 - reconcile without the terminal: every REF is unverified
+        print(f"kiosk reconcile: the payment terminal is not available ({type(exc).__name__}: {exc}); "
+              "card payments are reported as unverified", file=sys.stderr)
+        terminal = None
+    try:
+        report = _reconcile_with(config, journal, terminal, his, day, out_dir or reconcile_dir(config), settle)
+    except KioskError as exc:
+        print(f"kiosk reconcile: no report for {day}: {exc.detail or type(exc).__name__}", file=sys.stderr)
+        return 2
+    finally:
+        if terminal is not None:
+            terminal.close()
+        journal.close()
+    rec = report.reconciliation
+    print(f"kiosk reconcile {day}: {len(rec.lines)} transactions, {len(rec.mismatches)} mismatches")
+    print(f"  {report.html_path}\n  {report.csv_path}")
+    return 1 if rec.mismatches else 0
+
+
+def _daily_reconcile(app: App) -> Callable[[], None] | None:
+    """The daily 对账 inside the running kiosk, at `[reconcile] daily_at`; None when switched off."""
+    from kiosk.flows.reconcile_run import daily_due
+
+    config = app.config
+    at = config.reconcile.time()
+    if at is None:
+        return None
+
+    def maybe_run() -> None:
+        now = app.services.clock()
+        if daily_due(now, at, reconcile_dir(config), config.kiosk.id):
+            _reconcile_with(config, app.journal, app.services.payment, app.services.his, now.date(),
+                            reconcile_dir(config), config.reconcile.settle)
+
+    return maybe_run
+
+
 def _process_start_time() -> float:
     """The wall-clock time this process was started (from /proc), for honest cold-start figures."""
     with open("/proc/self/stat", encoding="ascii") as stat:
@@ -143,26 +228,6 @@ def _rss_mib() -> float:
             if line.startswith("VmRSS:"):
                 return int(line.split()[1]) / 1024
     return 0.0
-
-
-def _recover_before_home(window: Any, recovery: Recovery, qt_app: Any) -> None:
-    """Every step a crash left half-done is settled before a patient can start a new one; the screen
-    says `recovering` meanwhile. Recovery's own waits (HIS timeout, terminal T2) bound this."""
-    window.show_screen(window.recovering)
-    finished = threading.Event()
-
-    def settle() -> None:
-        try:
-            recovery.run()
-        except Exception:
-            log.exception("recovery at start failed")
-        finally:
-            finished.set()
-
-    threading.Thread(target=settle, name="sync-recovery-start", daemon=True).start()
-    while not finished.wait(0.05):
-        qt_app.processEvents()
-    window.go_home()  # home, or 暂停服务 when no task can be offered
 
 
 WINDOW_SIZES = {"portrait": (1080, 1920), "landscape": (1920, 1080)}
@@ -215,6 +280,26 @@ def _start_automation(window: Any, config: Config, port: int | None) -> Any:
     return server
 
 
+def _recover_before_home(window: Any, recovery: Recovery, qt_app: Any) -> None:
+    """Every step a crash left half-done is settled before a patient can start a new one; the screen
+    says `recovering` meanwhile. Recovery's own waits (HIS timeout, terminal T2) bound this."""
+    window.show_screen(window.recovering)
+    finished = threading.Event()
+
+    def settle() -> None:
+        try:
+            recovery.run()
+        except Exception:
+            log.exception("recovery at start failed")
+        finally:
+            finished.set()
+
+    threading.Thread(target=settle, name="sync-recovery-start", daemon=True).start()
+    while not finished.wait(0.05):
+        qt_app.processEvents()
+    window.go_home()  # home, or 暂停服务 when no task can be offered
+
+
 def run(config: Config, rig: SimulatorRig | None = None, smoke: bool = False,
         options: RunOptions | None = None) -> int:
     """`kiosk run` (and `kiosk demo`, with `rig`): the app. Returns the process exit code. With `smoke`,
@@ -254,11 +339,14 @@ def run(config: Config, rig: SimulatorRig | None = None, smoke: bool = False,
         write_atomically(snapshot_path(config), json.dumps(report.as_dict(), ensure_ascii=False, default=str))
 
     workers = [
-        Periodic("sync-recovery", 30.0, drain),
+        Periodic("sync-recovery", config.kiosk.recovery_interval_s, drain),
         Periodic("sync-heartbeat", 60.0, heartbeat.beat),
         Periodic("metrics", 15.0, export_metrics),
         Periodic("diag-snapshot", 15.0, snapshot),
     ]
+    daily = _daily_reconcile(app)
+    if daily is not None:
+        workers.append(Periodic("reconcile", 60.0, daily))
     export_metrics()
     if config.kiosk.metrics_port:
         try:

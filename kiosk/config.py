@@ -8,6 +8,7 @@ the key, with a "did you mean" hint — never a traceback.
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import difflib
 import tomllib
 from dataclasses import field
@@ -65,6 +66,8 @@ class KioskSection:
     """When set, every automation request needs `Authorization: Bearer <token>`."""
     registration_pay_later: bool = True
     """预约挂号: the hospital lets the fee be paid later (at collection); false needs payment at booking."""
+    recovery_interval_s: float = 30.0
+    """Seconds between recovery passes while journal entries stay open."""
 
 
 @dataclass
@@ -133,6 +136,20 @@ class ScannerSection:
 
 
 @dataclass
+class ReconcileSection:
+    daily_at: StrictStr = Field(default="", pattern=r"^(|([01][0-9]|2[0-3]):[0-5][0-9])$")
+    """When the daily 对账 runs (hospital time, HH:MM, e.g. "23:30" after the day's last payment); "" = never
+    (the default: the demo and the tests never settle a batch behind a tester's back)."""
+    settle: StrictBool = True
+    """The daily run settles the terminal's batch (ECR 05) before matching."""
+    out_dir: StrictStr = ""
+    """Where reports are kept; empty = <kiosk.data_dir>/reconcile."""
+
+    def time(self) -> dt.time | None:
+        return dt.time.fromisoformat(self.daily_at) if self.daily_at else None
+
+
+@dataclass
 class DevicesSection:
     idcard: IdCardSection = field(default_factory=IdCardSection)
     insurance: InsuranceSection = field(default_factory=InsuranceSection)
@@ -147,6 +164,7 @@ class Config:
     admin: AdminSection = field(default_factory=AdminSection)
     his: HisSection = field(default_factory=HisSection)
     devices: DevicesSection = field(default_factory=DevicesSection)
+    reconcile: ReconcileSection = field(default_factory=ReconcileSection)
     source: StrictStr = DEFAULTS_SOURCE
 
     def redacted(self) -> dict[str, Any]:

@@ -36,7 +36,13 @@ def payment_behaviours() -> list[str]:
     return [b.value for b in Behaviour]
 
 
-def set_payment_behaviour(terminal: Any, behaviour: str) -> None:
+def set_payment_behaviour(terminal: Any, behaviour: str, timing: dict[str, Any] | None = None) -> None:
+    """How the terminal answers from now on; `timing` (card_s, pin_s, host_s: seconds the cardholder and
+    the bank take) changes only the parts given, e.g. all 0 for tests where time is not the point."""
+    import dataclasses
+
     from simulators.payment import Behaviour
 
     terminal.behaviour = Behaviour(behaviour)
+    if timing:
+        terminal.timing = dataclasses.replace(terminal.timing, **{k: float(v) for k, v in timing.items()})

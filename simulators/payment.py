@@ -42,6 +42,8 @@ class Behaviour(str, Enum):
     # Unplugs after ENTER_PIN; the terminal still finishes (approved) on its own.
     LINK_LOST_MID_TRANSACTION = "link_lost_mid_transaction"
     APPROVED_BUT_RESPONSE_LOST = "approved_but_response_lost"  # charges and records, never sends the final
+    # Charges, then answers DU: the request reached it twice (a resent frame) and the first one ran.
+    DUPLICATE_REF = "duplicate_ref"
     GARBLE_NEXT_FRAME = "garble_next_frame"  # next frame sent has a bad LRC once; otherwise approve
     NAK_NEXT_FRAME = "nak_next_frame"  # next good frame received is NAKed once; otherwise approve
     NO_ACK = "no_ack"  # ignores every frame: no ACK, no answer
@@ -62,6 +64,13 @@ class TerminalTiming:
     @classmethod
     def instant(cls) -> TerminalTiming:
         return cls(0.0, 0.0, 0.0)
+
+    @classmethod
+    def lasting(cls, total_s: float) -> TerminalTiming:
+        """The default's proportions (card, PIN, host) stretched or shrunk to `total_s` in all."""
+        default = cls()
+        scale = total_s / default.total_s
+        return cls(default.card_s * scale, default.pin_s * scale, default.host_s * scale)
 
     @property
     def total_s(self) -> float:
@@ -559,6 +568,11 @@ class PaymentTerminalSimulator:
             self._progress("REMOVE_CARD")
         if behaviour is Behaviour.APPROVED_BUT_RESPONSE_LOST:
             self._record(tx, rc)
+            return
+        if behaviour is Behaviour.DUPLICATE_REF:
+            self._record(tx, rc)
+            self._send(self._answer(tx.command, "DU", tx.ref, f"{tx.amount_fen:012d}", "", "", "", "", "",
+                                    _RC_MESSAGES["DU"]))
             return
         self._finish(tx, rc)
 

@@ -115,17 +115,21 @@ class SimulatorRig:
         self._tmp = tempfile.mkdtemp(prefix="kiosk-rig-")
         self._endpoints: dict[str, dict[str, Any]] = {}
         self._his_url: str | None = None
+        self._card_time_s: float | None = None
         """An HIS this rig did not start (`kiosk sim --his-url`), asked for its test patients."""
 
     # --- lifecycle ---------------------------------------------------------------------------------
     @classmethod
     def start(cls, config: Config, which: list[str] | tuple[str, ...] = (), *, with_test_cards: bool = False,
               his: bool = False, his_port: int = 0, his_db: str | None = None,
-              his_now: dt.datetime | None = None, his_url: str | None = None) -> SimulatorRig:
+              his_now: dt.datetime | None = None, his_url: str | None = None,
+              card_time_s: float | None = None) -> SimulatorRig:
         """Start the simulators in `which` (all by default); with `his`, the reference HIS in test mode,
-        its clock set to `his_now` (hospital time) before anything is seeded or swept."""
+        its clock set to `his_now` (hospital time) before anything is seeded or swept. The terminal takes
+        `card_time_s` per sale (card, PIN, host; None = the simulator's default, about 3 s)."""
         rig = cls()
         rig._his_url = his_url
+        rig._card_time_s = card_time_s
         try:
             for kind in which or ALL:
                 getattr(rig, f"_start_{kind}")()
@@ -181,9 +185,10 @@ class SimulatorRig:
         self._endpoints["scanner"] = {"driver": "serial-scanner", "device": self.scanner.start()}
 
     def _start_payment(self) -> None:
-        from simulators.payment import PaymentTerminalSimulator
+        from simulators.payment import PaymentTerminalSimulator, TerminalTiming
 
-        self.payment = PaymentTerminalSimulator(link_path=str(Path(self._tmp) / "kiosk-payment"))
+        timing = None if self._card_time_s is None else TerminalTiming.lasting(self._card_time_s)
+        self.payment = PaymentTerminalSimulator(link_path=str(Path(self._tmp) / "kiosk-payment"), timing=timing)
         self._endpoints["payment"] = {"device": self.payment.start()}
 
     def _start_printer(self) -> None:
@@ -334,7 +339,8 @@ def perform(rig: SimulatorRig, action: Action, body: dict[str, Any]) -> None:
     elif action is Action.PRINTER:
         controls.set_printer_fault(rig.printer, body["fault"])
     elif action is Action.PAYMENT:
-        controls.set_payment_behaviour(rig.payment, body["behaviour"])
+        timing = {k: body[k] for k in ("card_s", "pin_s", "host_s") if k in body}
+        controls.set_payment_behaviour(rig.payment, body["behaviour"], timing)
     elif action is Action.UNPLUG:
         rig.unplug(body["device"])
     elif action is Action.REPLUG:
@@ -458,11 +464,13 @@ def kiosk_config(rig: SimulatorRig, base: Config) -> str:
 
 
 def serve_forever(config: Config, which: list[str], *, panel: bool, control_port: int,
-                  write_config: Path | None = None, his_url: str | None = None) -> int:
+                  write_config: Path | None = None, his_url: str | None = None, his_port: int = 8700,
+                  card_time_s: float | None = None) -> int:
     """`kiosk sim`: start the simulators (and the HIS), print where each listens, wait for Ctrl-C."""
     devices = [w for w in which if w != "his"] if which else list(ALL)
     with_his = (not which or "his" in which) and his_url is None
-    rig = SimulatorRig.start(config, devices, his=with_his, his_port=8700, his_url=his_url)
+    rig = SimulatorRig.start(config, devices, his=with_his, his_port=his_port, his_url=his_url,
+                             card_time_s=card_time_s)
     server = control_server(rig, control_port) if control_port else None
     if write_config is not None:
         write_config.write_text(kiosk_config(rig, config), encoding="utf-8")

@@ -56,6 +56,9 @@ def add_parsers(sub: Any) -> None:
     sim.add_argument("--write-config", type=Path, metavar="FILE",
                      help="write a kiosk config whose real drivers use these simulators")
     sim.add_argument("--his-url", help="an HIS already running (in test mode: its patients back simctl's patient_id)")
+    sim.add_argument("--his-port", type=int, default=8700, help="the embedded HIS's port (0 = a free one)")
+    sim.add_argument("--card-time", type=float, default=3.0, metavar="S",
+                     help="seconds the payment terminal takes per sale (card, PIN, host), as a real one does")
 
     ctl = sub.add_parser("simctl", help="act on running simulators through `kiosk sim`'s control port")
     ctl.add_argument("action", help="show | idcard/insert | idcard/remove | insurance/insert | insurance/remove | "
@@ -105,7 +108,8 @@ def dispatch(args: argparse.Namespace, config: Config) -> int:
         from simulators.rig import serve_forever
 
         return serve_forever(config, args.which, panel=args.panel, control_port=args.control_port,
-                             write_config=args.write_config, his_url=args.his_url)
+                             write_config=args.write_config, his_url=args.his_url, his_port=args.his_port,
+                             card_time_s=args.card_time)
     return run_device_command(args, config)
 
 

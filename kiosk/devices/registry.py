@@ -1,19 +1,17 @@
 """Config driver name -> driver factory, one table per device class (the only place drivers are chosen).
 
 `sim` is not a driver of its own: the real protocol driver is built against a simulator that plays the
-device on a real transport (pty, vpcd, TCP), which `simulators.rig.SimulatorRig` starts.
+device on a real transport (pty, vpcd, TCP). The composition root starts the simulators and hands
+this module their endpoints; devices never import the simulators.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from kiosk.config import Config
-
-if TYPE_CHECKING:
-    from simulators.rig import SimulatorRig
 
 
 def _idcard(section: Any) -> Any:
@@ -56,11 +54,12 @@ FACTORIES: dict[str, Callable[[Any], Any]] = {
 DEVICE_KINDS = tuple(FACTORIES)
 
 
-def build_device(kind: str, config: Config, rig: SimulatorRig | None = None) -> Any:
-    """Build (not open) the driver for device `kind`; with driver "sim", point it at `rig`'s simulator."""
+def build_device(kind: str, config: Config, sim_endpoint: Mapping[str, Any] | None = None) -> Any:
+    """Build (not open) the driver for device `kind`; with driver "sim", `sim_endpoint` (the config keys
+    of the running simulator, e.g. its pty path) points the real driver at it."""
     section = getattr(config.devices, kind)
     if section.driver == "sim":
-        if rig is None:
+        if sim_endpoint is None:
             raise ValueError(f"devices.{kind}.driver is 'sim' but no simulators are running")
-        section = dataclasses.replace(section, **rig.endpoint_for(kind))
+        section = dataclasses.replace(section, **sim_endpoint)
     return FACTORIES[kind](section)

@@ -131,3 +131,16 @@ class QrOrder:
     qr_content: str | None
     expires_at: dt.datetime | None
     payment: PaymentRecord | None = None
+
+
+_CODE_CHANNELS = (("10", "15", PayMethod.WECHAT), ("25", "30", PayMethod.ALIPAY), ("62", "62", PayMethod.UNIONPAY_QR))
+
+
+def channel_for_payment_code(code: str) -> PayMethod:
+    """Which wallet a patient's payment code (付款码) belongs to, from its first two digits (WeChat
+    10–15, Alipay 25–30, UnionPay 62); an unknown prefix goes to WeChat's aggregator."""
+    prefix = code.strip()[:2]
+    for low, high, method in _CODE_CHANNELS:
+        if low <= prefix <= high:
+            return method
+    return PayMethod.WECHAT

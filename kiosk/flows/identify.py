@@ -85,13 +85,15 @@ class Identifier:
         return self.resolve(from_insurance_card(card, today))
 
     def resolve_scan(self, code: str) -> Identified:
-        """Try the code as a QR credential, then as a hospital visit-card barcode."""
+        """Try the code as a hospital visit-card barcode, then as a QR credential (e-voucher, e-health
+        card). In this order: a HIS may also resolve a visit card sent as `qr`, and a visit card taken
+        for an insurance e-voucher fails the pre-settlement (IDENTITY_MISMATCH)."""
         identity = from_scan(code)
         try:
-            return self.resolve(identity)
+            return self.resolve(Identity(IdentityKind.VISIT_CARD, identity.value))
         except NotFound:
             pass
-        return self.resolve(Identity(IdentityKind.VISIT_CARD, identity.value))
+        return self.resolve(identity)
 
     def resolve_booking_code(self, code: str, id_last4: str) -> Identified:
         return self.resolve(from_booking_code(code, id_last4))

@@ -88,6 +88,8 @@ class PaymentView:
     seconds_left: int | None = None
     message_key: str | None = None
     """For DONE/FAILED: the plain words (kiosk.domain.messages) with what to do next."""
+    order_id: str | None = None
+    """The QR order shown or waited for (the patient quotes it at a window)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -316,15 +318,19 @@ class PaymentRun:
     def _wait_qr(self, order: QrOrder, qr_key: str, mode: QrMode, notify: ViewCallback,
                  cancel: Cancel | None) -> QrOrder:
         amount = self.self_pay
-        deadline = self.services.clock() + dt.timedelta(seconds=self.timing.qr_timeout_s)
-        if order.expires_at is not None:
+        now = self.services.clock()
+        deadline = now + dt.timedelta(seconds=self.timing.qr_timeout_s)
+        if order.expires_at is not None and order.expires_at > now:
+            # An expiry already past by the kiosk's clock means the two clocks disagree (a test HIS set to
+            # another hour): then only the kiosk's own timeout counts, and the HIS expires the order itself.
             deadline = min(deadline, order.expires_at)
         while order.status is QrStatus.PENDING:
             left = max(0, int((deadline - self.services.clock()).total_seconds()))
             if mode is QrMode.SHOW:
-                notify(PaymentView(Phase.QR_SHOWN, amount, qr_content=order.qr_content, seconds_left=left))
+                notify(PaymentView(Phase.QR_SHOWN, amount, qr_content=order.qr_content, seconds_left=left,
+                                   order_id=order.id))
             else:
-                notify(PaymentView(Phase.WAITING_CONFIRMATION, amount, seconds_left=left))
+                notify(PaymentView(Phase.WAITING_CONFIRMATION, amount, seconds_left=left, order_id=order.id))
             stop = (cancel is not None and cancel.cancelled) or self._cancel_qr_requested.cancelled
             if stop or left <= 0:
                 order = self._cancel_qr(order)

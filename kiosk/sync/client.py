@@ -355,6 +355,11 @@ class HisClient:
                           lambda b: wire.qr_order(wire.unwrap(b, "order")), body={},
                           idempotency_key=idempotency_key)
 
+    def payments(self, day: dt.date) -> list[PaymentRecord]:
+        """GET /payments?date=: this kiosk's payments that day, reversed ones included (对账)."""
+        return self._call("GET", "/payments", lambda b: [wire.payment_record(x) for x in wire.unwrap_list(b, "payments")],
+                          params={"date": day.isoformat()})
+
     def heartbeat(self, devices: dict[str, dict[str, str]], backlog: int) -> None:
         """POST /kiosks/{id}/heartbeat with each device's status dict and the journal backlog."""
         body = {"devices": devices, "software_version": __version__, "journal_backlog": backlog}

@@ -96,13 +96,19 @@ class NotOwner(JournalError):
     """The entry belongs to another actor (recovery took it over): this one must not settle it."""
 
 
+WriteObserver = Callable[[str, EntryState], None]
+"""Told (kind, state) after each write is durable: the step boundaries a fault-injection hook kills at."""
+
+
 class Journal:
     """A durable, thread-safe outbox of intents. One Journal per kiosk process."""
 
     def __init__(
-        self, path: Path | str, lease_s: float = LEASE_S, clock: Callable[[], float] = time.time
+        self, path: Path | str, lease_s: float = LEASE_S, clock: Callable[[], float] = time.time,
+        on_write: WriteObserver | None = None,
     ) -> None:
         self.path = str(path)
+        self._on_write = on_write
         self.lease_s = lease_s
         self._clock = clock
         self.instance = uuid.uuid4().hex[:12]
@@ -154,6 +160,7 @@ class Journal:
                 (key, kind, EntryState.INTENT.value, json.dumps(payload, ensure_ascii=False), now, now,
                  owner, self._lease(owner), group),
             )
+        self._wrote(kind, EntryState.INTENT)
         return self.get(key)
 
     def advance(
@@ -186,7 +193,13 @@ class Journal:
             except BaseException:
                 self._db.execute("ROLLBACK")
                 raise
-        return self.get(key)
+        entry = self.get(key)
+        self._wrote(entry.kind, state)
+        return entry
+
+    def _wrote(self, kind: str, state: EntryState) -> None:
+        if self._on_write is not None:
+            self._on_write(kind, state)
 
     def note(self, key: str, outcome: dict[str, Any], owner: str | None = None) -> Entry:
         """Merge facts into an entry without moving it (e.g. why its outcome is still unknown)."""

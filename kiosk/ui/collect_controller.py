@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -18,9 +19,13 @@ from kiosk.domain.errors import (
     UserCancelled,
 )
 from kiosk.domain.idnumber import mask_name
+from kiosk.domain.payment import PayMethod, QrMode
 from kiosk.flows.collect import CollectFlow, CollectState, CollectStep
+from kiosk.flows.payment import ViewCallback
 from kiosk.flows.services import Services
+from kiosk.ui.credentials import READ_WAIT_S, REARM_MS
 from kiosk.ui.i18n import Translator
+from kiosk.ui.payment_controller import Offer, PaymentController
 from kiosk.ui.screens.appointments import AppointmentsScreen
 from kiosk.ui.screens.base import Screen
 from kiosk.ui.screens.code_entry import CodeEntryScreen
@@ -32,9 +37,6 @@ from kiosk.ui.tasks import TaskRunner
 
 log = logging.getLogger(__name__)
 
-READ_WAIT_S = 30.0
-"""How long one wait for a card or a scan lasts before it is re-armed (while the screen is shown)."""
-REARM_MS = 1000
 
 STEP_KEYS = ("step.identify", "step.choose", "step.collect", "step.done")
 _STEP_INDEX = {
@@ -79,6 +81,7 @@ class CollectController(QObject):
         show: Callable[[Screen, int], None],
         current: Callable[[], QWidget],
         go_home: Callable[[], None],
+        payment: PaymentController | None = None,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
@@ -90,6 +93,9 @@ class CollectController(QObject):
         self._show = show
         self._current_screen = current
         self._go_home = go_home
+        self.payment = payment
+        """The payment screens, for a fee due at 取号 (None: such a fee is left for a window)."""
+        self._fee_later = False
         self.state: CollectState | None = None
         self._session = 0
         self._waits: dict[str, Cancel] = {}
@@ -119,18 +125,25 @@ class CollectController(QObject):
         """Forget the patient: cancel reader waits, clear every screen, drop late results."""
         self._session += 1
         self._cancel_reads()
-        if self.state is not None:
-            self.flow.end(self.state)  # what the session left open goes to recovery now
+        # what the session left open goes to recovery now; a fee payment still in flight ends it itself
+        if self.state is not None and not (self.payment is not None and self.payment.paying):
+            self.flow.end(self.state)
         self.state = None
         self._id_card_used = False
         self._identify_again = None
         self._by_code = False
+        self._fee_later = False
         self.screens.code_entry.clear()
         self.screens.appointments.clear()
         self.screens.result.clear()
         self.screens.error.show_error(KioskError(), None)
 
     def back(self, current: Screen) -> None:
+        if self.payment is not None and self.payment.back(current):
+            return
+        if self.state is not None and current is self.screens.error and self.state.failed_at is CollectStep.PAYING_FEE:
+            self._pay_later()  # collected already: the slip, with the fee left for a window
+            return
         if current is self.screens.code_entry:
             self._show_identify()
         elif current is self.screens.error and self._by_code and self._failed_at(CollectStep.IDENTIFY):
@@ -184,6 +197,8 @@ class CollectController(QObject):
             name = mask_name(state.patient.name) if state.patient else ""
             s.appointments.show_appointments(name, state.appointments, state.selected_id)
             self._show(s.appointments, 1)
+        elif state.step is CollectStep.PRINTING and state.can_pay_fee and not self._fee_later and self.payment:
+            self._pay_fee(state)
         elif state.step is CollectStep.PRINTING:
             self._run(lambda: self.flow.print_slip(state), "busy.print")
         elif state.step is CollectStep.DONE:
@@ -191,6 +206,8 @@ class CollectController(QObject):
             self.services.metrics.task_completed(COLLECT)
             s.result.show_result(state.collected, self._id_card_used)
             self._show(s.result, 3)
+        elif state.step is CollectStep.ERROR and state.failed_at is CollectStep.PAYING_FEE:
+            self._show_fee_error(state)
         elif state.step is CollectStep.ERROR and state.collected is not None:
             # collected, slip not printed: the collection stands, so it is a success with a note
             # (for the metrics a failure by its reason: "completed" counts slips in hand)
@@ -206,11 +223,54 @@ class CollectController(QObject):
         self.screens.error.show_error(state.error, "error.retry" if state.can_retry else None)
         self._show(self.screens.error, _STEP_INDEX.get(state.failed_at or CollectStep.IDENTIFY, 0))
 
+    # --- the fee due at 取号 ----------------------------------------------------------------------------
+    def _pay_fee(self, state: CollectState) -> None:
+        """The HIS asks a fee at collection: pay it here through the payment screens, or at a window."""
+        assert self.payment is not None and state.collected is not None
+        session = self._session
+
+        def pay(method: PayMethod, on_view: ViewCallback, cancel: Cancel, mode: QrMode, code: str | None
+                ) -> CollectState:
+            paid = self.flow.pay_fee(state, method, on_view, cancel, mode, code)
+            if session != self._session:
+                self.flow.end(paid)  # the patient left meanwhile: the session ends with its payment
+            return paid
+
+        def settled(next_state: CollectState) -> None:
+            if session == self._session:
+                self.state = next_state
+                self._render()
+
+        def crashed(exc: BaseException) -> None:
+            if session == self._session:
+                log.error("fee payment crashed", exc_info=exc)
+                settled(self.flow.fail(dataclasses.replace(state, step=CollectStep.PAYING_FEE),
+                                       KioskError("unexpected error")))
+
+        self.payment.begin(Offer(state.collected.fee_due, pay, settled, self._pay_later, crashed,
+                                 later=self._pay_later))
+
+    def _show_fee_error(self, state: CollectState) -> None:
+        """The fee was not paid (nothing charged, or held for a window): pay another way, or Back for the
+        slip with the fee left for a window."""
+        assert state.error is not None
+        final = state.error.message_key in ("payment.manual", "payment.pending")
+        self.screens.error.show_error(state.error, None if final else "payerror.retry")
+        self._show(self.screens.error, _STEP_INDEX[CollectStep.PRINTING])
+
+    def _pay_later(self) -> None:
+        """The patient pays the fee at a staffed window: the slip says so."""
+        self._fee_later = True
+        state = self._current()
+        self.state = dataclasses.replace(state, step=CollectStep.PRINTING, error=None, failed_at=None)
+        self._render()
+
     # --- identify: card readers and scanner wait in the background ---------------------------------
     def _show_identify(self) -> None:
         self._cancel_reads()
         self.state = self.flow.start()
         self._by_code = False
+        self.screens.identify.set_task_pay(False)
         self.screens.identify.set_reader_available(self._usable(self.services.idcard))
         self._show(self.screens.identify, 0)
         self._arm_readers()
@@ -344,6 +404,10 @@ class CollectController(QObject):
     def _on_error_retry_requested(self) -> None:
         """重试 / 重新打印: repeat the failed step (identification with the same card or code)."""
         state = self._current()
+        if state.failed_at is CollectStep.PAYING_FEE:
+            self.state = dataclasses.replace(state, step=CollectStep.PRINTING, error=None, failed_at=None)
+            self._render()  # the methods again
+            return
         if not state.can_retry:
             return
         if state.failed_at is CollectStep.IDENTIFY:

@@ -8,6 +8,8 @@ the e2e tests use the same steps against a `kiosk demo --automation-port` proces
 from __future__ import annotations
 
 import datetime as dt
+import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +45,26 @@ def today_bookings(fixtures: dict[str, Any]) -> tuple[list[dict[str, Any]], dict
         if a["date"] == today and a["status"] == "booked" and a["period"] == "am"
     ]
     return booked, patients
+
+
+def patients_with_bills(fixtures: dict[str, Any], insured: bool, covered: bool = False
+                        ) -> Iterator[tuple[dict[str, Any], list[dict[str, Any]]]]:
+    """Patients with unpaid bills, and those bills. `insured`: a valid insurance card; `covered`: the
+    personal account pays every co-pay (nothing left to pay), else it is small enough that a self-pay
+    part remains (the fund pays at most 70 %)."""
+    bills: dict[str, list[dict[str, Any]]] = {}
+    for bill in fixtures["bills"]:
+        if bill["status"] == "unpaid":
+            bills.setdefault(str(bill["patient_id"]), []).append(bill)
+    for patient in fixtures["patients"]:
+        mine = bills.get(str(patient["id"]))
+        tags = set(patient["tags"])
+        if not mine or "id_card_expired" in tags or insured != bool(patient["insurance_card"]):
+            continue
+        total, balance = sum(b["amount_fen"] for b in mine), patient["account_balance_fen"]
+        if insured and ("insurance_expired" in tags or (balance < total if covered else balance * 10 >= total * 3)):
+            continue
+        yield patient, mine
 
 
 class Walk:
@@ -81,8 +103,108 @@ class Walk:
             raise DemoStepFailed(f"patient {patient_id} has no appointment that can be collected now")
         self.kiosk.tap(id=item["id"])
         self.kiosk.tap(id="primary")
+        if self.on_either("result", "pay_method") == "pay_method":  # a fee is due: pay it here by card
+            self.shot("fee-pay-method")
+            self.kiosk.tap(id="pay-card")
+            self.card_steps()
         result = self.on("result")
         self.shot("result")
+        return result
+
+    def on_either(self, *screens: str, timeout_s: float = 20.0) -> str:
+        """Whichever of `screens` shows first (and is not busy)."""
+        deadline = time.monotonic() + timeout_s
+        while (shown := self.kiosk.screen())["screen"] not in screens or shown["busy"]:
+            if time.monotonic() > deadline:
+                raise DemoStepFailed(f"waiting for {' or '.join(screens)}: on '{shown['screen']}'")
+            time.sleep(0.1)
+        return str(shown["screen"])
+
+    def card_steps(self) -> None:
+        """The card terminal's steps as the patient sees them, until it asks for the PIN."""
+        self.on("card_payment")
+        deadline = time.monotonic() + 20
+        while "密码" not in (self.kiosk.element("status") or {}).get("text", "PIN"):
+            if time.monotonic() > deadline or self.kiosk.screen()["screen"] != "card_payment":
+                return  # the terminal was quicker than the screenshot
+            time.sleep(0.05)
+        self.shot("card-payment-pin")
+
+    # --- 门诊缴费 -----------------------------------------------------------------------------------
+    def open_bills(self, patient: dict[str, Any], by: str) -> dict[str, Any]:
+        """门诊缴费, identified by `by` (idcard or insurance); stops on the bills."""
+        self.kiosk.tap(id="task-pay")
+        self.on("identify")
+        self.sims.act(f"{by}/insert", patient_id=patient["id"])
+        bills = self.on("bills")
+        if by == "insurance":
+            self.sims.act("insurance/remove")  # read: the card comes back out
+        self.shot("bills")
+        return bills
+
+    def pay_by_card(self, patient: dict[str, Any]) -> dict[str, Any]:
+        self.open_bills(patient, "idcard")
+        self.kiosk.tap(id="primary")
+        self.on("pay_method")
+        self.shot("pay-method")
+        self.kiosk.tap(id="pay-card")
+        self.card_steps()
+        return self.paid("card")
+
+    def pay_split_by_code(self, patient: dict[str, Any]) -> dict[str, Any]:
+        """Insurance card: the split, then the self-pay part by the patient's payment code."""
+        self.open_bills(patient, "insurance")
+        self.kiosk.tap(id="primary")
+        self.on("split")
+        self.shot("insurance-split")
+        self.kiosk.tap(id="primary")
+        self.on("pay_method")
+        self.kiosk.tap(id="pay-scan")
+        self.on("scan_payment")
+        self.shot("scan-payment")
+        deadline = time.monotonic() + 20
+        while (status := self.kiosk.element("status")) is not None and "付款码" in status["text"]:
+            # the patient holds the code to the scanner until it is read
+            if time.monotonic() > deadline:
+                raise DemoStepFailed("the payment code was never read")
+            self.sims.act("scanner/scan", value=patient["payment_code"])
+            time.sleep(0.3)
+        return self.paid("payment-code")
+
+    def pay_by_shown_qr(self, patient: dict[str, Any], his_url: str) -> dict[str, Any]:
+        """A QR on the screen, paid from the patient's phone (the HIS's test hook plays the phone)."""
+        self.open_bills(patient, "idcard")
+        self.kiosk.tap(id="primary")
+        self.on("pay_method")
+        self.kiosk.tap(id="pay-show-qr")
+        order = self.shown_qr_order()
+        self.shot("qr-payment")
+        requests.post(f"{his_url}/_test/qr-orders/{order}/pay", timeout=10).raise_for_status()
+        return self.paid("shown-qr")
+
+    def shown_qr_order(self) -> str:
+        """The id of the QR order on the `qr_payment` screen, once the HIS made it and the QR shows."""
+        self.on("qr_payment")
+        deadline = time.monotonic() + 20
+        while not (order := (self.kiosk.element("qr_order") or {}).get("text", "")):
+            if time.monotonic() > deadline:
+                raise DemoStepFailed("no QR order was shown")
+            time.sleep(0.1)
+        self.kiosk.screen()  # one more round trip: the screen laid out with the order in it
+        return order.split()[-1]
+
+    def pay_all_covered(self, patient: dict[str, Any]) -> dict[str, Any]:
+        """Insurance covers it all: the split, confirmed, and no terminal."""
+        self.open_bills(patient, "insurance")
+        self.kiosk.tap(id="primary")
+        self.on("split")
+        self.shot("insurance-all-covered")
+        self.kiosk.tap(id="primary")
+        return self.paid("insurance-only")
+
+    def paid(self, name: str) -> dict[str, Any]:
+        result = self.on("result", 60)
+        self.shot(f"paid-{name}")
         return result
 
     def enter_code(self, code: str, last4: str) -> None:
@@ -192,19 +314,42 @@ def scripted_walk(kiosk: AutomationClient, sims: ControlClient, out: Path) -> Wa
     """Every task of the demo, screenshots and slips into `out`."""
     walk = Walk(kiosk, sims, out)
     his_url = sims.describe()["simulators"]["his"]["url"]
-    booked, patients = today_bookings(his_fixtures(his_url))
-    if len(booked) < 2:
-        raise DemoStepFailed("the HIS seed has fewer than two of today's morning bookings")
-    by_card, by_code = booked[0], next(a for a in booked[1:] if a["patient_id"] != booked[0]["patient_id"])
+    fixtures = his_fixtures(his_url)
+    booked, patients = today_bookings(fixtures)
+    unpaid = [a for a in booked if a["paid_fen"] < a["fee_fen"]]
+    prepaid = [a for a in booked if a["paid_fen"] >= a["fee_fen"]]
+    if not unpaid or not prepaid:
+        raise DemoStepFailed("the HIS seed lacks a morning booking today with its fee due, or one prepaid")
+    by_card, by_code = unpaid[0], next(a for a in prepaid if a["patient_id"] != unpaid[0]["patient_id"])
+    taken = {by_card["patient_id"], by_code["patient_id"]}
+    self_pay = [p for p, _ in patients_with_bills(fixtures, insured=False) if p["id"] not in taken]
+    split, _ = next(patients_with_bills(fixtures, insured=True))
+    covered, _ = next(patients_with_bills(fixtures, insured=True, covered=True))
     printed = len(sims.jobs())
 
     walk.on("home")
     walk.shot("home")
+    # 预约取号 with the fee due paid by card here: the 缴费凭条, then the 挂号凭条 naming the method
     walk.collect_by_id_card(by_card["patient_id"])
-    walk.receipt("registration-slip-id-card", printed + 1)
+    walk.receipt("fee-receipt", printed + 1)
+    walk.receipt("registration-slip-id-card", printed + 2)
     walk.finish()
     walk.collect_by_code(by_code["booking_code"], patients[by_code["patient_id"]]["id_number"][-4:])
-    walk.receipt("registration-slip-booking-code", printed + 2)
+    walk.receipt("registration-slip-booking-code", printed + 3)
+    walk.finish()
+
+    # 门诊缴费: bank card; insurance split and the payment code; a QR on screen; all covered by insurance
+    walk.pay_by_card(self_pay[0])
+    walk.receipt("payment-receipt-card", printed + 4)
+    walk.finish()
+    walk.pay_split_by_code(split)
+    walk.receipt("payment-receipt-insurance-payment-code", printed + 5)
+    walk.finish()
+    walk.pay_by_shown_qr(self_pay[1], his_url)
+    walk.receipt("payment-receipt-shown-qr", printed + 6)
+    walk.finish()
+    walk.pay_all_covered(covered)
+    walk.receipt("payment-receipt-insurance-only", printed + 7)
     walk.finish()
 
     # 预约挂号 (today, then a later day which 退号 cancels) for a patient with nothing booked, then 报到
@@ -212,24 +357,35 @@ def scripted_walk(kiosk: AutomationClient, sims: ControlClient, out: Path) -> Wa
     booked_ids = {a["patient_id"] for a in his_fixtures(his_url)["appointments"]}
     fresh = next(p for p in reversed(list(patients.values())) if p["id"] not in booked_ids)
     walk.book_first_free(fresh["id"])
-    walk.receipt("registration-slip-booking", printed + 3)
+    walk.receipt("registration-slip-booking", printed + 8)
     walk.finish()
     walk.book_first_free(fresh["id"], day=2)  # a later day: still cancellable today
-    walk.receipt("registration-slip-later-day", printed + 4)
+    walk.receipt("registration-slip-later-day", printed + 9)
     walk.finish()
     walk.cancel_last(fresh["id"])
     walk.finish()
     walk.check_in(by_card["patient_id"])
-    walk.receipt("queue-ticket", printed + 5)
+    walk.receipt("queue-ticket", printed + 10)
     walk.finish()
     walk.reprint_first(by_card["patient_id"])
-    walk.receipt("reprint", printed + 6)
+    walk.receipt("reprint", printed + 11)
     walk.finish()
 
-    # English, then what a patient sees when the hospital system is down.
+    # English: the home screen and a payment, then what a patient sees when the hospital system is down.
     kiosk.tap(id="lang")
     walk.shot("home-english")
-    kiosk.tap(id="lang")
+    kiosk.tap(id="task-pay")
+    walk.on("identify")
+    sims.act("idcard/insert", patient_id=self_pay[2]["id"])
+    walk.on("bills")
+    walk.shot("bills-english")
+    kiosk.tap(id="primary")
+    walk.on("pay_method")
+    walk.shot("pay-method-english")
+    kiosk.tap(id="pay-card")
+    walk.paid("card-english")
+    walk.receipt("payment-receipt-card-english-session", printed + 12)
+    walk.finish()
     sims.act("his/faults", down=True)
     walk.refused_code("12345678", "0000")
     walk.shot("error-his-down")

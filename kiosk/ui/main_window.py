@@ -25,6 +25,7 @@ from kiosk.assets import VOICE_DIR
 from kiosk.devices.base import DeviceStatus, Health
 from kiosk.domain.patient import IdCardData, age_on
 from kiosk.flows.gating import Need, NeedState, closed_tasks
+from kiosk.flows.payment_recovery import TASK as PAYMENT_TASK
 from kiosk.flows.services import Services
 from kiosk.ui.admin_controller import AdminController
 from kiosk.ui.automation.elements import language_code
@@ -32,18 +33,26 @@ from kiosk.ui.collect_controller import STEP_KEYS, CollectController, CollectScr
 from kiosk.ui.i18n import Translator
 from kiosk.ui.patient_task_controller import Shell
 from kiosk.ui.patient_tasks import BOOK, PatientTasks
+from kiosk.ui.pay_controller import STEP_KEYS as PAY_STEP_KEYS
+from kiosk.ui.pay_controller import PayController, PayScreens
+from kiosk.ui.payment_controller import PaymentController, PaymentScreens
 from kiosk.ui.prompts import PromptLog
 from kiosk.ui.screens.admin_pin import AdminPinScreen
 from kiosk.ui.screens.appointments import AppointmentsScreen
 from kiosk.ui.screens.base import Screen
+from kiosk.ui.screens.bills import BillsScreen
 from kiosk.ui.screens.code_entry import CodeEntryScreen
 from kiosk.ui.screens.diagnostics import DiagnosticsScreen
 from kiosk.ui.screens.error import ErrorScreen
-from kiosk.ui.screens.home import COLLECT, TASKS, HomeScreen
+from kiosk.ui.screens.home import COLLECT, PAY, TASKS, HomeScreen
 from kiosk.ui.screens.identify import IdentifyScreen
 from kiosk.ui.screens.out_of_service import OutOfServiceScreen
+from kiosk.ui.screens.pay_method import PayMethodScreen
+from kiosk.ui.screens.pay_result import PayResultScreen
+from kiosk.ui.screens.paying import CardPaymentScreen, PrintingScreen, QrPaymentScreen, ScanPaymentScreen
 from kiosk.ui.screens.recovering import RecoveringScreen
 from kiosk.ui.screens.result import ResultScreen
+from kiosk.ui.screens.split import SplitScreen
 from kiosk.ui.tasks import Runner, TaskRunner, ThreadRunner
 from kiosk.ui.theme import stylesheet
 from kiosk.ui.voice import Backend, PlayerBackend, Utterance, Voice
@@ -55,6 +64,7 @@ from kiosk.ui.widgets.stepbar import StepBar
 
 log = logging.getLogger(__name__)
 
+GATING_REFRESH_MS = 2000
 COMPACT_BELOW_PX = 1300
 """A window shorter than this (landscape 1080 p) gets the compact layout: smaller tiles and numbers."""
 RESTART_EXIT_CODE = 75
@@ -90,7 +100,9 @@ class MainWindow(QMainWindow):
         self.setStyleSheet(stylesheet())
         self.translator = Translator(config.language)
         self.tasks = TaskRunner(runner or ThreadRunner(), self)
-        self.idle = IdleWatcher(config.idle_timeout_s, paused=lambda: self.tasks.busy, scope=self, parent=self)
+        # the countdown holds while the patient waits on us, and while money is in flight
+        self.idle = IdleWatcher(config.idle_timeout_s, paused=lambda: self.tasks.busy or self.payment.holds_idle,
+                                scope=self, parent=self)
         self.prompts = PromptLog()
         self.voice = Voice(voice_backend or PlayerBackend(Path(config.voice_dir) if config.voice_dir else VOICE_DIR))
         self.elder = False
@@ -126,6 +138,11 @@ class MainWindow(QMainWindow):
         self.error = ErrorScreen(t)
         self.out_of_service = OutOfServiceScreen(t)
         self.recovering = RecoveringScreen(t)
+        self.bills = BillsScreen(t)
+        self.pay_result = PayResultScreen(t)
+        self.pay_error = ErrorScreen(t)
+        self.paying = PaymentScreens(SplitScreen(t), PayMethodScreen(t), CardPaymentScreen(t), ScanPaymentScreen(t),
+                                     QrPaymentScreen(t), PrintingScreen(t))
         self.out_of_service.set_staffed_window(config.staffed_window)
         self.admin_pin = AdminPinScreen(t)
         self.diagnostics = DiagnosticsScreen(t)
@@ -138,16 +155,22 @@ class MainWindow(QMainWindow):
             self.error,
             self.out_of_service,
             self.recovering,
+            self.bills,
+            self.pay_result,
+            self.pay_error,
+            *self.paying.all(),
             self.admin_pin,
             self.diagnostics,
         ]
-        self.step_keys: tuple[str, ...] = STEP_KEYS
         self.patient_tasks = PatientTasks(
             services, self.tasks, t, Shell(self.show_screen, self.stack.currentWidget, self.go_home), self
         )
         self.screens += self.patient_tasks.screens
         for screen in self.screens:
             self.stack.addWidget(screen)
+        self.payment = PaymentController(services, self.tasks, t, self.paying, show=self.show_screen,
+                                         current=self.stack.currentWidget, parent=self)
+        self.payment.money_moving.connect(self._on_payment_money_moving)
         self.collect = CollectController(
             services,
             self.tasks,
@@ -156,8 +179,14 @@ class MainWindow(QMainWindow):
             show=self.show_screen,
             current=self.stack.currentWidget,
             go_home=self.go_home,
+            payment=self.payment,
             parent=self,
         )
+        self.pay = PayController(services, self.tasks, t,
+                                 PayScreens(self.identify, self.bills, self.pay_result, self.pay_error),
+                                 self.payment, show=self.show_screen, current=self.stack.currentWidget,
+                                 go_home=self.go_home, parent=self)
+        self._step_keys = STEP_KEYS
 
         self.admin = AdminController(
             services,
@@ -194,6 +223,10 @@ class MainWindow(QMainWindow):
         self._update_availability()
         self._health_timer = QTimer(self)
         self._health_timer.timeout.connect(self.check_his)
+        # recovery closes and reopens 门诊缴费 in the background; the home screen follows within seconds
+        self._gating_timer = QTimer(self)
+        self._gating_timer.timeout.connect(self._update_availability)
+        self._gating_timer.start(GATING_REFRESH_MS)
 
     # --- chrome -------------------------------------------------------------------------------------------
     def _build_header(self) -> QWidget:
@@ -248,7 +281,7 @@ class MainWindow(QMainWindow):
         self.back.setText(t.tr("nav.back"))
         self.home_button.setText(t.tr("nav.home"))
         self.countdown.more.setText(t.tr("idle.more"))
-        self.stepbar.set_steps([t.tr(key) for key in self.step_keys])
+        self.stepbar.set_steps([t.tr(key) for key in self._step_keys])
         if self.idle.remaining <= WARN_SECONDS and self.countdown.isVisible():
             self._on_idle_countdown(self.idle.remaining)
         for screen in self.screens:
@@ -319,8 +352,7 @@ class MainWindow(QMainWindow):
 
     def go_home(self) -> None:
         """End the session: forget every patient datum, back to the default language and the home screen."""
-        self.collect.reset()
-        self.patient_tasks.reset()
+        self._end_sessions()
         self.busy.hide()
         self.translator.reset()
         self.set_elder(False)
@@ -328,10 +360,17 @@ class MainWindow(QMainWindow):
             self.show_screen(self.home)
         self._update_availability()
 
-    def show_out_of_service(self, reason: str = "") -> None:
-        """暂停服务: for when something essential is missing; `reason` is for technicians (no patient data)."""
+    def _end_sessions(self) -> None:
+        """Forget every patient of every task. The tasks first: they see whether a payment is still in
+        flight (then its worker ends their journal session once the engine returns)."""
+        self.pay.reset()
         self.collect.reset()
         self.patient_tasks.reset()
+        self.payment.reset()
+
+    def show_out_of_service(self, reason: str = "") -> None:
+        """暂停服务: for when something essential is missing; `reason` is for technicians (no patient data)."""
+        self._end_sessions()
         self.out_of_service.set_reason(reason)
         self.show_screen(self.out_of_service)
 
@@ -342,6 +381,8 @@ class MainWindow(QMainWindow):
         task = self.patient_tasks.active
         if task is not None:
             task.back(self.current_screen)
+        elif self.pay.active:
+            self.pay.back(self.current_screen)
         else:
             self.collect.back(self.current_screen)
 
@@ -350,13 +391,27 @@ class MainWindow(QMainWindow):
             self.admin.enter()
 
     def _on_home_task_chosen(self, task: str) -> None:
-        keys = STEP_KEYS if task == COLLECT else self.patient_tasks.start(task)
-        if keys is None:
-            return
-        self.step_keys = keys
-        self.stepbar.set_steps([self.translator.tr(key) for key in keys])
         if task == COLLECT:
+            self._set_task_steps(STEP_KEYS)
+            self._end_sessions()
             self.collect.start()
+        elif task == PAY:
+            self._set_task_steps(PAY_STEP_KEYS)
+            self._end_sessions()
+            self.pay.start()
+        elif task in self.patient_tasks.controllers:
+            self._end_sessions()
+            self._set_task_steps(self.patient_tasks.controllers[task].STEP_KEYS)
+            self.patient_tasks.start(task)
+
+    def _set_task_steps(self, keys: tuple[str, ...]) -> None:
+        self._step_keys = keys
+        self.stepbar.set_steps([self.translator.tr(key) for key in keys])
+
+    def _on_payment_money_moving(self, moving: bool) -> None:
+        """Back and Home stay on screen but cannot abandon money the terminal or the HIS is moving."""
+        self.back.setEnabled(not moving)
+        self.home_button.setEnabled(not moving)
 
     # --- availability of the hospital system ----------------------------------------------------------------
     def start_health_checks(self, interval_s: float = 30.0) -> None:
@@ -394,6 +449,8 @@ class MainWindow(QMainWindow):
         closed = closed_tasks(self.need_states())
         if not self.services.config.kiosk.registration_pay_later:
             closed.setdefault(BOOK, "task.book_fee_at_window")  # the booking screens do not take the fee yet
+        if PAYMENT_TASK in self.services.closed_tasks():  # recovery cannot settle a charge yet: no new payments
+            closed.setdefault(PAY, "task.payment_closed")
         for task in TASKS:
             if task.active:
                 self.home.set_unavailable(task.key, closed.get(task.key))
@@ -442,8 +499,7 @@ class MainWindow(QMainWindow):
         super().resizeEvent(event)
 
     def closeEvent(self, event: QCloseEvent) -> None:
-        self.collect.reset()
-        self.patient_tasks.reset()
+        self._end_sessions()
         app = QApplication.instance()
         if app is not None:
             app.removeEventFilter(self.idle)

@@ -54,14 +54,10 @@ class PatientTasks:
     def active(self) -> PatientTaskController | None:
         return next((c for c in self.controllers.values() if c.active), None)
 
-    def start(self, task: str) -> tuple[str, ...] | None:
-        """Start `task` if it is one of these; its step-bar keys, or None when it is not."""
-        controller = self.controllers.get(task)
-        if controller is None:
-            return None
+    def start(self, task: str) -> None:
+        """Start `task` (one of `controllers`), the others reset."""
         self.reset()
-        controller.start()
-        return controller.STEP_KEYS
+        self.controllers[task].start()
 
     def reset(self) -> None:
         for controller in self.controllers.values():

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from kiosk.ui.automation.client import AutomationClient
-from kiosk.ui.demo import Walk, his_fixtures
+from kiosk.ui.demo import Walk, his_fixtures, patients_with_bills
 from simulators.control_client import ControlClient
 
 PORTRAIT = (1080, 1920)
@@ -97,8 +97,32 @@ def collected(tour: Tour) -> None:
     item = next(e for e in tour.kiosk.screen()["elements"] if e["role"] == "item" and e["enabled"])
     tour.kiosk.tap(id=item["id"])
     tour.kiosk.tap(id="primary")
+    if tour.walk.on_either("result", "pay_method") == "pay_method":  # the fee is due: pay it by card
+        tour.kiosk.tap(id="pay-card")
     tour.look("result")
     tour.walk.finish()
+
+
+def paying(tour: Tour) -> None:
+    """门诊缴费 with the insurance card: the bills, the split, the ways to pay, a QR for the phone; Back
+    then cancels the QR (nothing is charged)."""
+    fixtures = his_fixtures(tour.sims.describe()["simulators"]["his"]["url"])
+    patient, _ = next(patients_with_bills(fixtures, insured=True))
+    tour.kiosk.tap(id="task-pay")
+    tour.walk.on("identify")
+    tour.sims.act("insurance/insert", patient_id=patient["id"])
+    tour.look("bills")
+    tour.sims.act("insurance/remove")
+    tour.kiosk.tap(id="primary")
+    tour.look("split")
+    tour.kiosk.tap(id="primary")
+    tour.look("pay_method")
+    tour.kiosk.tap(id="pay-show-qr")
+    tour.walk.shown_qr_order()
+    tour.look("qr_payment")
+    tour.kiosk.tap(id="back")
+    tour.walk.on("error")
+    tour.home()
 
 
 def booking(tour: Tour) -> None:
@@ -132,10 +156,10 @@ def checkin_and_records(tour: Tour) -> None:
 
 
 ROUTES: tuple[Callable[[Tour], None], ...] = (
-    identify_and_code_entry, refused, collected, booking, checkin_and_records,
+    identify_and_code_entry, refused, collected, paying, booking, checkin_and_records,
 )
-SCREENS = ("home", "identify", "code_entry", "appointments", "error", "result",
-           "departments", "doctors", "dates", "slots", "confirm", "checkin", "records")
+SCREENS = ("home", "identify", "code_entry", "appointments", "error", "result", "bills", "split", "pay_method",
+           "qr_payment", "departments", "doctors", "dates", "slots", "confirm", "checkin", "records")
 """The screens ROUTES reach (out_of_service and recovering show only when the kiosk decides so)."""
 
 

@@ -14,7 +14,7 @@ from simulators.his import views
 from simulators.his.booking import current_fee, effective_status
 from simulators.his.context import Ctx, get_or_404, new_id, next_counter
 from simulators.his.errors import ApiError
-from simulators.his.schemas import InsuranceKind, PaymentRequest, PayMethod, PresettleRequest
+from simulators.his.schemas import BillItemRequest, InsuranceKind, PaymentRequest, PayMethod, PresettleRequest
 
 Answer = tuple[int, dict[str, Any]]
 
@@ -58,6 +58,19 @@ def split(ctx: Ctx, items: list[m.BillItem], account_balance_fen: int) -> tuple[
     copay = total - fund
     account = min(copay, max(0, account_balance_fen))
     return total, fund, account, copay - account
+
+
+def add_item(s: Session, ctx: Ctx, bill_id: str, req: BillItemRequest) -> Answer:
+    """Test mode: an item added to an unpaid order after the patient saw it (the bill changed)."""
+    bill = get_or_404(s, m.Bill, bill_id, lock=True)
+    assert isinstance(bill, m.Bill)
+    if bill.status != "unpaid":
+        raise ApiError("ALREADY_PAID", {"bill_ids": [bill.id]})
+    s.add(m.BillItem(bill_id=bill.id, name=req.name, quantity=1, unit_price_fen=req.unit_price_fen,
+                     amount_fen=req.unit_price_fen, category="c"))
+    bill.amount_fen += req.unit_price_fen
+    s.flush()
+    return 200, views.bill(bill, _items(s, bill.id))
 
 
 def presettle(s: Session, ctx: Ctx, req: PresettleRequest) -> Answer:

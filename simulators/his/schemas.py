@@ -292,3 +292,10 @@ class FaultsRequest(Body):
 
 class TitleRequest(Body):
     title: Title
+
+
+class BillItemRequest(Body):
+    """Test mode: the doctor adds one self-pay item to an unpaid order (its amount changes)."""
+
+    name: Annotated[str, Field(strict=True, min_length=1, max_length=100, pattern=NO_NUL)]
+    unit_price_fen: Fen

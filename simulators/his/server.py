@@ -625,6 +625,16 @@ async def set_title(doctor_id: PathId, body: schemas.TitleRequest, request: Requ
 
 
 @test_api.post(
+    "/bills/{bill_id}/items",
+    responses=doc.answers(200, doc.Bill, not_found=True, public=True, changes=True, conflicts=("ALREADY_PAID",)),
+    openapi_extra=doc.IDEMPOTENT,
+)
+async def add_bill_item(bill_id: PathId, body: schemas.BillItemRequest, request: Request) -> JSONResponse:
+    """The doctor changes an unpaid order after the patient saw it (the kiosk must re-list: AMOUNT_MISMATCH)."""
+    return await _hub(request).mutate(request, lambda s, ctx: billing.add_item(s, ctx, bill_id, body))
+
+
+@test_api.post(
     "/qr-orders/{order_id}/pay",
     responses=doc.answers(
         200, doc.QrOrderAnswer, not_found=True, public=True, changes=True,

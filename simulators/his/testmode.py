@@ -98,4 +98,9 @@ def fixtures(s: Session, ctx: Ctx) -> dict[str, Any]:
             }
             for b in bills
         ],
+        "presettlements": [
+            {"id": ps.id, "patient_id": ps.patient_id, "kiosk_id": ps.kiosk_id, "status": ps.status,
+             "self_pay_fen": ps.self_pay_fen}
+            for ps in s.execute(select(m.Presettlement).order_by(m.Presettlement.id)).scalars()
+        ],
     }

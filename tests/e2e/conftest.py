@@ -20,14 +20,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 from kiosk_test_support import wait_for
 
 from kiosk.admin.pin import hash_pin
 from kiosk.ui.automation.client import AutomationClient
-from kiosk.ui.demo import his_fixtures, today_bookings
+from kiosk.ui.demo import his_fixtures, patients_with_bills, today_bookings
 from simulators.control_client import ControlClient
 
 TOKEN = "e2e-automation-token"
+INSTANT_TERMINAL = {"card_s": 0, "pin_s": 0, "host_s": 0}
+"""The terminal simulator's cardholder and bank time, where time is not the point of a test."""
 ADMIN_PIN = "246810"
 RECOVER_S = 45.0
 """Longest the kiosk may take to reopen 预约取号 (the HIS health check runs every 30 s)."""
@@ -89,10 +92,30 @@ class DemoKiosk:
     def fixtures(self) -> dict[str, Any]:
         return his_fixtures(self.his_url)
 
-    def patient_with_booking(self, suits: Callable[[dict[str, Any]], bool] = lambda _: True
-                             ) -> tuple[dict[str, Any], dict[str, Any]]:
+    def his(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+        """The reference HIS, as the kiosk (its token) or as a tester (test-mode paths)."""
+        response = requests.request(method, f"{self.his_url}{path}", json=body, timeout=10,
+                                    headers={"Authorization": "Bearer demo-kiosk-token"})
+        response.raise_for_status()
+        return response.json()
+
+    def his_payments(self) -> list[dict[str, Any]]:
+        """The HIS's record of this kiosk's payments today (GET /payments), as the cashier reconciles."""
+        return list(self.his("GET", "/payments")["payments"])
+
+    def patient_with_bills(self, insured: bool, covered: bool = False) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        """An unused patient with unpaid bills, and those bills (`kiosk.ui.demo.patients_with_bills`)."""
+        for patient, bills in patients_with_bills(self.fixtures(), insured, covered):
+            if patient["id"] not in self.used_patients:
+                self.used_patients.add(patient["id"])
+                return patient, bills
+        raise AssertionError(f"the HIS seed has no unused patient with bills (insured={insured}, covered={covered})")
+
+    def patient_with_booking(self, suits: Callable[[dict[str, Any]], bool] = lambda _: True,
+                             fee_due: bool = False) -> tuple[dict[str, Any], dict[str, Any]]:
         """A patient no other test has used (and who `suits` the test) whose only booking today is one to
-        collect this morning with a named doctor (so the one item offered is that booking), and that booking."""
+        collect this morning with a named doctor (so the one item offered is that booking), and that
+        booking; prepaid, or with its fee still due when `fee_due`."""
         fixtures = self.fixtures()
         morning, patients = today_bookings(fixtures)
         today = morning[0]["date"] if morning else ""
@@ -102,8 +125,9 @@ class DemoKiosk:
                 booked_today[appointment["patient_id"]] = booked_today.get(appointment["patient_id"], 0) + 1
         for appointment in morning:
             patient_id = appointment["patient_id"]
+            prepaid = appointment["paid_fen"] >= appointment["fee_fen"]
             if (booked_today[patient_id] == 1 and appointment["doctor_id"] and patient_id not in self.used_patients
-                    and suits(patients[patient_id])):
+                    and suits(patients[patient_id]) and prepaid != fee_due):
                 self.used_patients.add(patient_id)
                 return patients[patient_id], appointment
         raise AssertionError("the HIS seed has no unused patient with one morning booking today")
@@ -112,17 +136,19 @@ class DemoKiosk:
         """Every simulator back to normal, no card on any reader, the kiosk on its home screen."""
         self.sim("his/faults")
         self.sim("printer/fault", fault="ok")
-        self.sim("payment/behaviour", behaviour="approve")
+        self.sim("payment/behaviour", behaviour="approve", **INSTANT_TERMINAL)
         if self.sims.idcard() is not None:
             self.sim("idcard/remove")
         if self.sims.insurance() is not None:
             self.sim("insurance/remove")
         if self.element("home") is not None:
             self.tap(id="home")
-        self.wait("home")
-        # the kiosk sees a refilled printer or a HIS back at its next poll or health check
-        assert wait_for(lambda: (self.element("task-collect") or {}).get("enabled", False), RECOVER_S), \
-            "预约取号 stayed closed after every simulator was back to normal"
+        self.wait("home", RECOVER_S)  # a HIS that was down: 暂停服务 until the next health check
+        # the kiosk sees a refilled printer or a HIS back at its next poll or health check, and a charge
+        # an earlier test left unsettled closes 门诊缴费 until recovery's next pass settles it
+        for task in ("task-collect", "task-pay"):
+            assert wait_for(lambda t=task: (self.element(t) or {}).get("enabled", False), RECOVER_S), \
+                f"{task} stayed closed after every simulator was back to normal"
 
 
 def _read_urls(process: subprocess.Popen[bytes], log: Path) -> dict[str, str]:
@@ -155,9 +181,13 @@ def demo_kiosk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoKiosk]:
     out = tmp_path_factory.mktemp("demo")
     config = out / "kiosk.toml"
     # a long idle timeout: a test's own pauses must not send the kiosk home behind its back
-    # no metrics port (tests bind no fixed port); a technician PIN, so the technician screens can be reached
+    # no metrics port (tests bind no fixed port); a technician PIN, so the technician screens can be reached;
+    # T4 short: a terminal answer lost on purpose is queried after 4 s, not after a patient's 120 s;
+    # recovery every 2 s: what a test leaves unsettled is settled before the next one starts
     config.write_text(f'[kiosk]\nautomation_token = "{TOKEN}"\nidle_timeout_s = 600\nmetrics_port = 0\n'
-                      f'[admin]\npin_hash = "{hash_pin(ADMIN_PIN)}"\n', encoding="utf-8")
+                      'recovery_interval_s = 2.0\n'
+                      f'[admin]\npin_hash = "{hash_pin(ADMIN_PIN)}"\n'
+                      '[devices.payment]\nt4_s = 4.0\n', encoding="utf-8")
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
     with open(out / "stderr.log", "wb") as stderr:  # the child keeps its own copy of the descriptor
         process = subprocess.Popen(

@@ -138,6 +138,8 @@ def test_unanswerable_sale_stays_open_for_recovery(kiosk) -> None:
         run.pay(PayMethod.BANK_CARD)
     assert failed.value.message_key == "payment.pending" and "自动" in text("payment.pending")
     assert sorted(_open(services)) == ["payment", "payment.sale"]
+    run.abandon()  # the patient walks away: the charge nobody could confirm stays recovery's
+    assert sorted(_open(services)) == ["payment", "payment.sale"]
 
 
 def test_his_down_after_the_charge_voids_it(kiosk) -> None:

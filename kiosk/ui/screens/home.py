@@ -1,4 +1,4 @@
-"""Home: the five tasks as big tiles; 门诊缴费 is not active in this release."""
+"""Home: the five tasks as big tiles."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from kiosk.ui.screens.base import Screen
 from kiosk.ui.widgets.common import button, label, set_role
 
 COLLECT = "collect"
+PAY = "pay"
 
 
 @dataclass(frozen=True)
@@ -29,7 +30,7 @@ class _Task:
 TASKS = (
     _Task(COLLECT, True, 0, 0, 2),
     _Task("book", True, 1, 0),
-    _Task("pay", False, 1, 1),
+    _Task(PAY, True, 1, 1),
     _Task("checkin", True, 2, 0),
     _Task("lookup", True, 2, 1, element="task-records"),
 )
@@ -61,7 +62,7 @@ class HomeScreen(Screen):
             tile = button("", "tile", name=task.element or f"task-{task.key}")
             tile.setEnabled(task.active)
             tile.clicked.connect(lambda _=False, key=task.key: self.task_chosen.emit(key))
-            note = label("", "tile-note", center=True)
+            note = label("", "tile-note", center=True, name=f"{task.element or f'task-{task.key}'}-note")
             column.addWidget(tile)
             column.addWidget(note)
             grid.addWidget(box, task.row, task.column, 1, task.span)

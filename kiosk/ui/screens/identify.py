@@ -38,6 +38,12 @@ class IdentifyScreen(Screen):
         layout.addWidget(self.code)
         layout.addStretch(1)
         self._reader_ok = True
+        self._pay = False
+
+    def set_task_pay(self, pay: bool) -> None:
+        """门诊缴费 asks for a card or a code on the scanner; only 取号 offers the booking-code keypad."""
+        self._pay = pay
+        self.retranslate()
 
     def set_reader_available(self, available: bool) -> None:
         self._reader_ok = available
@@ -45,10 +51,12 @@ class IdentifyScreen(Screen):
 
     def retranslate(self) -> None:
         # without the ID-card reader, the heading names only the ways that work
-        self.title.setText(self.t.tr("identify.title" if self._reader_ok else "identify.title_no_reader"))
+        title = "identify.title" if self._reader_ok else "identify.title_no_reader"
+        self.title.setText(self.t.tr("identify.pay_title" if self._pay else title))
         self.icon.setVisible(self._reader_ok)
-        self.others.setVisible(self._reader_ok)
-        self.others.setText(self.t.tr("identify.others"))
+        self.others.setVisible(self._reader_ok or self._pay)
+        self.others.setText(self.t.tr("identify.pay_others" if self._pay else "identify.others"))
+        self.code.setVisible(not self._pay)
         self.code.setText(self.t.tr("identify.code"))
         self.warning.setText(self.t.tr("identify.no_reader"))
         self.warning.setVisible(not self._reader_ok)

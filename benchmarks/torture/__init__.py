@@ -1,0 +1,1 @@
+"""The kill -9 torture harness (`python -m benchmarks.torture`)."""
