@@ -155,6 +155,18 @@ def _take_slot_everywhere(kiosk: Any, start: str) -> int:
     return held
 
 
+def _book_tomorrow(kiosk: Any, patient: dict[str, Any]) -> dict[str, Any]:
+    """Book tomorrow's first free slot for `patient` through the HIS (another channel), fee not paid."""
+    departments = [d for d in _his(kiosk, "GET", "/departments")["departments"] if d["parent"]]
+    tomorrow = dt.date.fromisoformat(_his_clock(kiosk)[:10]) + dt.timedelta(days=1)
+    schedule = next(s for d in departments
+                    for s in _his(kiosk, "GET", f"/schedules?department_id={d['id']}&date={tomorrow}")["schedules"]
+                    if s["state"] == "open" and s["available"])
+    slot = next(s for s in _his(kiosk, "GET", f"/schedules/{schedule['id']}/slots")["slots"] if s["available"])
+    hold = _his(kiosk, "POST", "/holds", {"slot_id": slot["id"], "patient_id": patient["id"]})
+    return _his(kiosk, "POST", "/appointments", {"hold_id": hold["hold_id"], "pay_now": False})["appointment"]
+
+
 def _collected_patient(kiosk: Any) -> tuple[dict[str, Any], dict[str, Any]]:
     patient, booking = kiosk.patient_with_booking()
     _his(kiosk, "POST", f"/appointments/{booking['id']}/collect", {"patient_id": patient["id"]})
@@ -215,13 +227,7 @@ def test_cancel_today_is_too_late_go_to_the_window(kiosk: Any) -> None:
 
 def test_cancel_tomorrows_booking(kiosk: Any) -> None:
     patient = _fresh_patient(kiosk)
-    departments = [d for d in _his(kiosk, "GET", "/departments")["departments"] if d["parent"]]
-    tomorrow = (dt.date.fromisoformat(kiosk.fixtures()["appointments"][0]["date"]) + dt.timedelta(days=1))
-    schedule = next(s for d in departments for s in _his(kiosk, "GET", f"/schedules?department_id={d['id']}&date={tomorrow}")["schedules"]
-                    if s["state"] == "open" and s["available"])
-    slot = next(s for s in _his(kiosk, "GET", f"/schedules/{schedule['id']}/slots")["slots"] if s["available"])
-    hold = _his(kiosk, "POST", "/holds", {"slot_id": slot["id"], "patient_id": patient["id"]})
-    booked = _his(kiosk, "POST", "/appointments", {"hold_id": hold["hold_id"], "pay_now": False})["appointment"]
+    booked = _book_tomorrow(kiosk, patient)
     _open(kiosk, "task-records", "records", patient_id=patient["id"])
     kiosk.tap(id="item-0")
     kiosk.tap(id="cancel-booking")
@@ -401,12 +407,9 @@ def test_a_substitute_doctor_is_shown_and_must_be_accepted(kiosk: Any) -> None:
 
 
 def test_records_list_todays_payment_and_reprint_its_receipt(kiosk: Any) -> None:
-    patient, booking = kiosk.patient_with_booking()
-    due = booking["fee_fen"] - booking.get("paid_fen", 0)
-    if due <= 0:
-        appointment = _his(kiosk, "GET", f"/appointments?patient_id={patient['id']}")["appointments"][0]
-        due = appointment["fee_fen"] - appointment["paid_fen"]
-    assert due > 0
+    patient = _fresh_patient(kiosk)
+    booking = _book_tomorrow(kiosk, patient)
+    due = booking["fee_fen"] - booking["paid_fen"]
     paid = _his(kiosk, "POST", "/payments", {"patient_id": patient["id"], "appointment_id": booking["id"],
                                               "amount_fen": due, "method": "bank_card", "terminal_ref": "E2E000001"})
     receipt_no = paid["payment"]["receipt_no"]
