@@ -61,9 +61,9 @@ def test_printed_slips_are_kept_in_the_demo_folder(kiosk: Any) -> None:
 
 @pytest.mark.slow
 def test_his_down_greys_out_collection_in_the_demo(kiosk: Any) -> None:
-    """The demo runs `kiosk run`'s HIS health check (every 30 s): 预约取号 is withdrawn while the HIS is down."""
+    """The demo runs `kiosk run`'s HIS health check (every 30 s): every task needs the HIS, so while it is
+    down the kiosk says 暂停服务, and 预约取号 is offered again once it answers."""
     kiosk.sim("his/faults", down=True)
-    # every task needs the HIS: the tile greys out, and with nothing left to offer the kiosk says 暂停服务
     assert wait_for(lambda: kiosk.screen()["screen"] == "out_of_service", 45)
     kiosk.sim("his/faults")
-    assert wait_for(lambda: (kiosk.element("task-collect") or {}).get("enabled") is True, 45)
+    assert wait_for(lambda: kiosk.screen()["screen"] == "home" and kiosk.element("task-collect")["enabled"], 45)
