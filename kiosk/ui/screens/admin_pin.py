@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QHBoxLayout, QVBoxLayout
+from PySide6.QtWidgets import QHBoxLayout
 
 from kiosk.ui.i18n import Translator
 from kiosk.ui.screens.base import Screen
@@ -21,9 +21,7 @@ class AdminPinScreen(Screen):
 
     def __init__(self, translator: Translator) -> None:
         super().__init__(translator)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(96, 48, 96, 48)
-        layout.setSpacing(24)
+        layout = self.column(24, (96, 48))
         self.title = label("", "title", center=True)
         self.dots = label("", "pin-dots", center=True)
         self.dots.setObjectName("pin_dots")

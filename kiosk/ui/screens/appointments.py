@@ -18,9 +18,7 @@ class AppointmentsScreen(Screen):
 
     def __init__(self, translator: Translator) -> None:
         super().__init__(translator)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(48, 32, 48, 32)
-        layout.setSpacing(20)
+        layout = self.column(20, (48, 32))
         self.hello = label("", "subtitle")
         self.title = label("", "title")
         self.empty = label("", "warning", center=True, name="appointments_note")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QWidget
+from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from kiosk.ui.i18n import Translator
 
@@ -18,6 +18,14 @@ class Screen(QWidget):
         super().__init__()
         self.setObjectName(f"screen_{self.name}")
         self.t = translator
+
+    def column(self, spacing: int, margins: tuple[int, int] = (48, 48)) -> QVBoxLayout:
+        """The screen's own vertical layout: `margins` (sides, top and bottom) and `spacing` between items."""
+        layout = QVBoxLayout(self)
+        side, top = margins
+        layout.setContentsMargins(side, top, side, top)
+        layout.setSpacing(spacing)
+        return layout
 
     def set_compact(self, compact: bool) -> None:
         """Tighten margins and spacing for a short (landscape) screen; the theme shrinks the big items."""

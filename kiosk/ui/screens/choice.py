@@ -62,9 +62,7 @@ class ChoiceScreen(Screen):
     def __init__(self, translator: Translator, name: str, actions: tuple[tuple[str, str], ...] = ()) -> None:
         self.name = name
         super().__init__(translator)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(48, 24, 48, 24)
-        layout.setSpacing(16)
+        layout = self.column(16, (48, 24))
         self.hello = label("", "subtitle", name="hello")
         self.title = label("", "title")
         self.note = label("", "warning", name="note")

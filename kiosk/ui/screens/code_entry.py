@@ -27,9 +27,7 @@ class CodeEntryScreen(Screen):
 
     def __init__(self, translator: Translator) -> None:
         super().__init__(translator)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(64, 32, 64, 32)
-        layout.setSpacing(16)
+        layout = self.column(16, (64, 32))
         self.title = label("", "title", center=True)
         self.code_label = label("", "field-label")
         self.code_field = button("", "field", name="code_field")

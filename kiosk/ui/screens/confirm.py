@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from PySide6.QtCore import QTimer, Signal
-from PySide6.QtWidgets import QGridLayout, QVBoxLayout
+from PySide6.QtWidgets import QGridLayout
 
 from kiosk.ui.i18n import Translator
 from kiosk.ui.screens.base import Screen
@@ -34,9 +34,7 @@ class ConfirmScreen(Screen):
 
     def __init__(self, translator: Translator) -> None:
         super().__init__(translator)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(48, 32, 48, 32)
-        layout.setSpacing(20)
+        layout = self.column(20, (48, 32))
         self.title = label("", "title")
         self._grid = QGridLayout()
         self._grid.setHorizontalSpacing(24)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import Signal
 from PySide6.QtGui import QFontDatabase
-from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLabel, QPlainTextEdit, QPushButton, QVBoxLayout
+from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLabel, QPlainTextEdit, QPushButton
 
 from kiosk.admin.diagnostics import DEVICE_KINDS, ActionResult, Report
 from kiosk.devices.base import Detail, Health
@@ -26,9 +26,7 @@ class DiagnosticsScreen(Screen):
 
     def __init__(self, translator: Translator) -> None:
         super().__init__(translator)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(40, 24, 40, 24)
-        layout.setSpacing(14)
+        layout = self.column(14, (40, 24))
         self.title = label("", "subtitle", name="title")
         layout.addWidget(self.title)
         grid = QGridLayout()

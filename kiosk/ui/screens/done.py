@@ -6,7 +6,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QVBoxLayout
 
 from kiosk.ui.i18n import Translator
 from kiosk.ui.screens.base import Screen
@@ -30,9 +29,7 @@ class DoneScreen(Screen):
 
     def __init__(self, translator: Translator) -> None:
         super().__init__(translator)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(48, 40, 48, 40)
-        layout.setSpacing(18)
+        layout = self.column(18, (48, 40))
         self.icon = label("✓", "ok-icon", center=True)
         self.title = label("", "title", center=True)
         self.caption = label("", "subtitle", center=True, name="caption")

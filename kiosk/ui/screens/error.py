@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QHBoxLayout, QVBoxLayout
+from PySide6.QtWidgets import QHBoxLayout
 
 from kiosk.domain.errors import KioskError
 from kiosk.domain.messages import message_for
@@ -18,9 +18,7 @@ class ErrorScreen(Screen):
 
     def __init__(self, translator: Translator) -> None:
         super().__init__(translator)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(64, 64, 64, 64)
-        layout.setSpacing(32)
+        layout = self.column(32, (64, 64))
         self.icon = label("!", "error-icon", center=True)
         self.title = label("", "title", center=True)
         self.message = label("", "error", center=True)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QLabel, QVBoxLayout
+from PySide6.QtWidgets import QLabel
 
 from kiosk.ui.i18n import Translator
 from kiosk.ui.screens.base import Screen
@@ -17,9 +17,7 @@ class IdentifyScreen(Screen):
 
     def __init__(self, translator: Translator) -> None:
         super().__init__(translator)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(48, 48, 48, 48)
-        layout.setSpacing(28)
+        layout = self.column(28)
         self.title = label("", "title", center=True)
         self.icon = QLabel()
         self.icon.setPixmap(id_card_icon())

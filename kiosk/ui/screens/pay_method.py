@@ -4,7 +4,6 @@ also "pay at a staffed window"."""
 from __future__ import annotations
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QVBoxLayout
 
 from kiosk.domain.money import Money
 from kiosk.ui.i18n import Translator
@@ -21,9 +20,7 @@ class PayMethodScreen(Screen):
 
     def __init__(self, translator: Translator) -> None:
         super().__init__(translator)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(48, 48, 48, 48)
-        layout.setSpacing(28)
+        layout = self.column(28)
         self.title = label("", "title", center=True)
         self.amount = label("", "card-fee", center=True, name="amount")
         layout.addStretch(1)

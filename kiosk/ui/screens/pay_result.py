@@ -4,7 +4,6 @@ reprint when the receipt did not come out."""
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QVBoxLayout
 
 from kiosk.domain.messages import text
 from kiosk.flows.payment import Paid
@@ -20,9 +19,7 @@ class PayResultScreen(Screen):
 
     def __init__(self, translator: Translator) -> None:
         super().__init__(translator)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(48, 48, 48, 48)
-        layout.setSpacing(24)
+        layout = self.column(24)
         self.icon = label("✓", "ok-icon", center=True)
         self.title = label("", "title", center=True)
         self.amount = label("", "card-fee", center=True, name="paid_amount")

@@ -23,9 +23,7 @@ class PayingScreen(Screen):
 
     def __init__(self, translator: Translator) -> None:
         super().__init__(translator)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(48, 48, 48, 48)
-        layout.setSpacing(28)
+        layout = self.column(28)
         self.title = label("", "title", center=True)
         self.amount = label("", "card-fee", center=True, name="amount")
         self.status = label("", "subtitle", center=True, name="status")

@@ -6,7 +6,7 @@ is missing and where to get it, and 重新打印 (each failed attempt says so ag
 from __future__ import annotations
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QHBoxLayout, QVBoxLayout
+from PySide6.QtWidgets import QHBoxLayout
 
 from kiosk.domain.appointment import Collected
 from kiosk.domain.errors import CoverOpen, KioskError, PaperOut
@@ -30,9 +30,7 @@ class ResultScreen(Screen):
 
     def __init__(self, translator: Translator) -> None:
         super().__init__(translator)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(48, 48, 48, 48)
-        layout.setSpacing(20)
+        layout = self.column(20)
         self.icon = label("✓", "ok-icon", center=True)
         self.title = label("", "title", center=True)
         self.queue_caption = label("", "subtitle", center=True)

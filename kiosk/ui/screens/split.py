@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QGridLayout, QVBoxLayout
+from PySide6.QtWidgets import QGridLayout
 
 from kiosk.domain.payment import InsuranceSplit
 from kiosk.ui.i18n import Translator
@@ -21,9 +21,7 @@ class SplitScreen(Screen):
 
     def __init__(self, translator: Translator) -> None:
         super().__init__(translator)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(48, 48, 48, 48)
-        layout.setSpacing(28)
+        layout = self.column(28)
         self.title = label("", "title", center=True)
         grid = QGridLayout()
         grid.setSpacing(20)
