@@ -2,13 +2,28 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QEvent, Qt, Signal
 from PySide6.QtWidgets import QPushButton, QScrollArea, QVBoxLayout, QWidget
 
 from kiosk.domain.payment import Bill, bills_total
 from kiosk.ui.i18n import Translator
 from kiosk.ui.screens.base import Screen
 from kiosk.ui.widgets.common import button, label
+
+
+class _BillCard(QPushButton):
+    """A bill as a checkable button as tall as its item lines. The theme's min-height becomes a hard
+    minimum that overrides the size hint, so a short (landscape) list would squeeze the lines out of
+    sight instead of scrolling: after every restyle or text change the minimum is the text's height."""
+
+    def event(self, e: QEvent) -> bool:
+        handled = super().event(e)
+        if e.type() in (QEvent.Type.Polish, QEvent.Type.StyleChange, QEvent.Type.FontChange):
+            self.fit()
+        return handled
+
+    def fit(self) -> None:
+        self.setMinimumHeight(self.sizeHint().height())
 
 
 class BillsScreen(Screen):
@@ -40,7 +55,7 @@ class BillsScreen(Screen):
         layout.addWidget(scroll, 1)
         layout.addWidget(self.total)
         layout.addWidget(self.confirm)
-        self.cards: list[QPushButton] = []
+        self.cards: list[_BillCard] = []
         self._bills: tuple[Bill, ...] = ()
         self._patient_name = ""
 
@@ -59,7 +74,7 @@ class BillsScreen(Screen):
             self._list_layout.takeAt(0)
         self.cards = []
         for index, bill in enumerate(bills):
-            card = button("", "bill", name=f"item-{index}")
+            card = button("", "bill", name=f"item-{index}", kind=_BillCard)
             card.setCheckable(True)
             card.setChecked(True)
             card.clicked.connect(self.retranslate)
@@ -100,3 +115,4 @@ class BillsScreen(Screen):
             lines += [f"    {i.name} ×{i.quantity}  {i.amount}" for i in bill.items]
             lines.append(t.tr("bills.subtotal", amount=bill.amount))
             card.setText("\n".join(lines))
+            card.fit()

@@ -37,8 +37,8 @@ def label(text: str = "", role: str = "", *, wrap: bool = True, center: bool = F
     return widget
 
 
-def button(text: str = "", role: str = "", name: str = "") -> QPushButton:
-    widget = QPushButton(text)
+def button(text: str = "", role: str = "", name: str = "", kind: type[QPushButton] = QPushButton) -> QPushButton:
+    widget = kind(text)
     widget.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # touch screen: no focus rectangles
     if role:
         set_role(widget, role)
