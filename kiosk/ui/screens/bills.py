@@ -112,7 +112,8 @@ class BillsScreen(Screen):
         for bill, card in zip(self._bills, self.cards, strict=True):
             # one text, one line per item: the button is as tall as its lines (labels inside would not be)
             lines = [f"{t.tr(f'bill.{bill.kind}')}  {bill.order_no}"]
-            lines += [f"    {i.name} ×{i.quantity}  {i.amount}" for i in bill.items]
+            for item in bill.items:  # name and price on lines of their own: a long drug name still fits
+                lines += [f"  {item.name}", f"      ×{item.quantity}  {item.amount}"]
             lines.append(t.tr("bills.subtotal", amount=bill.amount))
             card.setText("\n".join(lines))
             card.fit()
