@@ -42,7 +42,10 @@ _SYMBOLOGIES = {0: UPCA, 65: UPCA, 2: EAN13, 67: EAN13, 3: EAN8, 68: EAN8, 4: Co
 
 
 def _cells(ch: str) -> int:
-    return 2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1
+    """Font-A cells a character takes. East Asian "ambiguous" ones (×, ±, …) are two-byte GB18030 characters
+    that a Chinese printer, like the CJK font drawn here, prints full width; counting them as one cut off
+    the end of any line that held one."""
+    return 2 if unicodedata.east_asian_width(ch) in ("W", "F", "A") else 1
 
 
 # --- what ends up on paper ----------------------------------------------------------------------

@@ -62,3 +62,14 @@ def test_double_size_is_twice_as_tall_and_wide() -> None:
     w2, h2 = bbox(Document("t", (Text("中文", width=2, height=2),)))
     assert abs(w2 - 2 * w1) <= 2 and abs(h2 - 2 * h1) <= 2
     assert h2 <= CELL_H * 2
+
+
+def test_a_line_with_a_multiplication_sign_keeps_its_last_character() -> None:
+    """GIVEN a line holding × (printed full width by a Chinese printer, like 中) WHEN rendered THEN it is as
+    wide as the same line with 中 in its place: no character cut off its end (¥86.10 once came out as ¥86.1)."""
+
+    def inked_width(text: str) -> int:
+        left, _, right, _ = ImageChops.invert(printed(Document("t", (Text(text),))).image()).getbbox()
+        return right - left
+
+    assert abs(inked_width("×14粒 x3  ¥86.10") - inked_width("中14粒 x3  ¥86.10")) <= 4
