@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QButtonGroup, QGridLayout, QPushButton, QScrollArea, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QButtonGroup, QGridLayout, QPushButton
 
 from kiosk.domain.appointment import Appointment
 from kiosk.ui.i18n import Translator
 from kiosk.ui.screens.base import Screen
-from kiosk.ui.widgets.common import button, label
+from kiosk.ui.widgets.common import button, label, scroll_list
 
 
 class AppointmentsScreen(Screen):
@@ -23,14 +23,7 @@ class AppointmentsScreen(Screen):
         self.title = label("", "title")
         self.empty = label("", "warning", center=True, name="appointments_note")
         self.empty_hint = label("", "hint", center=True)
-        self._list = QWidget()
-        self._list_layout = QVBoxLayout(self._list)
-        self._list_layout.setSpacing(20)
-        self._list_layout.setContentsMargins(0, 0, 0, 0)
-        scroll = QScrollArea()
-        scroll.setWidgetResizable(True)
-        scroll.setWidget(self._list)
-        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        scroll, self._list_layout = scroll_list(20)
         self.confirm = button("", "primary", name="primary")
         self.confirm.clicked.connect(self.confirmed.emit)
         for widget in (self.hello, self.title, self.empty, self.empty_hint):

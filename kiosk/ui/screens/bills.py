@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, Qt, Signal
-from PySide6.QtWidgets import QPushButton, QScrollArea, QVBoxLayout, QWidget
+from PySide6.QtCore import QEvent, Signal
+from PySide6.QtWidgets import QPushButton
 
 from kiosk.domain.payment import Bill, bills_total
 from kiosk.ui.i18n import Translator
 from kiosk.ui.screens.base import Screen
-from kiosk.ui.widgets.common import button, label
+from kiosk.ui.widgets.common import button, label, scroll_list
 
 
 class _BillCard(QPushButton):
@@ -39,14 +39,7 @@ class BillsScreen(Screen):
         self.empty_hint = label("", "hint", center=True)
         self.select_all = button("", name="select-all")
         self.select_all.clicked.connect(self._on_select_all_clicked)
-        self._list = QWidget()
-        self._list_layout = QVBoxLayout(self._list)
-        self._list_layout.setSpacing(20)
-        self._list_layout.setContentsMargins(0, 0, 0, 0)
-        scroll = QScrollArea()
-        scroll.setWidgetResizable(True)
-        scroll.setWidget(self._list)
-        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        scroll, self._list_layout = scroll_list(20)
         self.total = label("", "card-fee", name="total")
         self.confirm = button("", "primary", name="primary")
         self.confirm.clicked.connect(lambda: self.confirmed.emit(self.chosen))

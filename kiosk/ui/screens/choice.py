@@ -16,14 +16,12 @@ from PySide6.QtWidgets import (
     QGridLayout,
     QHBoxLayout,
     QPushButton,
-    QScrollArea,
-    QVBoxLayout,
     QWidget,
 )
 
 from kiosk.ui.i18n import Translator
 from kiosk.ui.screens.base import Screen
-from kiosk.ui.widgets.common import button, label
+from kiosk.ui.widgets.common import button, label, scroll_list
 
 
 @dataclass(frozen=True)
@@ -69,14 +67,7 @@ class ChoiceScreen(Screen):
         self.empty = label("", "warning", center=True, name="empty")
         self._hints = QGridLayout()
         self._hints.setSpacing(16)
-        self._list = QWidget()
-        self._list_layout = QVBoxLayout(self._list)
-        self._list_layout.setSpacing(16)
-        self._list_layout.setContentsMargins(0, 0, 0, 0)
-        scroll = QScrollArea()
-        scroll.setWidgetResizable(True)
-        scroll.setWidget(self._list)
-        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        scroll, self._list_layout = scroll_list(16)
         for widget in (self.hello, self.title, self.note):
             layout.addWidget(widget)
         layout.addLayout(self._hints)
