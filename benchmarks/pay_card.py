@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import datetime as dt
 import os
 import statistics
 import sys
@@ -23,15 +22,14 @@ import time
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from kiosk_collect import _click, _on, _wait
+from kiosk_collect import _click, _on, _wait, morning_rig
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
 from kiosk.app import build
 from kiosk.config import Config
-from kiosk.flows.services import HOSPITAL_TZ
-from kiosk.ui.demo import DEMO_TIME, his_fixtures, patients_with_bills
+from kiosk.ui.demo import his_fixtures, patients_with_bills
 from kiosk.ui.main_window import MainWindow
 from simulators.payment import TerminalTiming
 from simulators.rig import SimulatorRig
@@ -76,8 +74,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=10)
     args = parser.parse_args()
     QApplication.instance() or QApplication([])
-    now = dt.datetime.combine(dt.datetime.now(HOSPITAL_TZ).date(), DEMO_TIME, HOSPITAL_TZ)
-    rig = SimulatorRig.start(Config(), ["idcard", "printer", "payment", "scanner"], his=True, his_now=now)
+    rig = morning_rig()
     try:
         times = card_payments(rig, args.runs)
     finally:
