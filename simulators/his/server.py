@@ -17,6 +17,7 @@ import uvicorn
 from fastapi import APIRouter, Body, FastAPI, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.routing import APIRoute
 from fastapi.security import HTTPBearer
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, OperationalError
@@ -33,6 +34,7 @@ from simulators.his.clock import Clock
 from simulators.his.context import Ctx
 from simulators.his.db import Database
 from simulators.his.errors import ApiError
+from simulators.his.fastpath import FastRoutes
 from simulators.his.gateway import API, Faults, FaultSwitch, Gateway
 from simulators.his.groupcommit import GroupCommit
 from simulators.his.rules import Rules
@@ -44,6 +46,14 @@ PathId = Annotated[str, Path(min_length=1, max_length=64, pattern=_ID_PATTERN)]
 QueryId = Annotated[str, Query(min_length=1, max_length=64, pattern=_ID_PATTERN)]
 QueryDate = Annotated[schemas.IsoDate | None, Query()]
 _RETRIES = 5
+# What kiosks call all morning: served by fastpath.py (the routes are still FastAPI's, and so is the schema).
+HOT_PATHS = frozenset(
+    f"{API}{p}"
+    for p in (
+        "/holds", "/appointments", "/appointments/{appointment_id}/collect", "/patients/resolve",
+        "/kiosks/{kiosk_id}/heartbeat", "/schedules", "/schedules/{schedule_id}/slots", "/payments",
+    )
+)  # fmt: skip
 
 
 def parse_tokens(tokens: str | Iterable[str] | Mapping[str, str]) -> dict[str, str]:
@@ -715,6 +725,8 @@ def create_app(
         return JSONResponse(error.body(), status_code=status, headers=headers)
 
     doc.document(app)
+    hot = [r for r in api.routes if isinstance(r, APIRoute) and r.path in HOT_PATHS]
+    app.add_middleware(FastRoutes, routes=hot)  # inside the Gateway: the token checked, the body read
     app.add_middleware(Gateway, tokens=parse_tokens(tokens), faults=hub.faults)
     return app
 
@@ -769,7 +781,7 @@ def start_in_thread(
     sock.bind(("127.0.0.1", port))
     bound = sock.getsockname()[1]
     config = uvicorn.Config(
-        app, log_level="warning", access_log=False, timeout_graceful_shutdown=5, backlog=2048
+        app, log_level="warning", access_log=False, proxy_headers=False, timeout_graceful_shutdown=5, backlog=2048
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name=f"his-{bound}", daemon=True)
