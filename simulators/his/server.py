@@ -31,6 +31,7 @@ from simulators.his import fleet_page as fleet_page_html
 from simulators.his import models as m
 from simulators.his import openapi as doc
 from simulators.his.clock import Clock
+from simulators.his.collection import collect_appointment
 from simulators.his.context import Ctx
 from simulators.his.db import Database
 from simulators.his.errors import ApiError
@@ -386,7 +387,7 @@ async def cancel(
 )
 async def collect(appointment_id: PathId, body: schemas.CollectRequest, request: Request) -> JSONResponse:
     return await _hub(request).mutate(
-        request, lambda s, ctx: booking.collect(s, ctx, appointment_id, body.patient_id)
+        request, lambda s, ctx: collect_appointment(s, ctx, appointment_id, body.patient_id)
     )
 
 
@@ -781,7 +782,8 @@ def start_in_thread(
     sock.bind(("127.0.0.1", port))
     bound = sock.getsockname()[1]
     config = uvicorn.Config(
-        app, log_level="warning", access_log=False, proxy_headers=False, timeout_graceful_shutdown=5, backlog=2048
+        app, log_level="warning", access_log=False, proxy_headers=False, timeout_graceful_shutdown=5,
+        backlog=2048,
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name=f"his-{bound}", daemon=True)
