@@ -154,6 +154,7 @@ def start_server(
             str(spy),
             "record",
             "--subprocesses",
+            *(["--gil"] if os.environ.get("HIS_PROFILE_GIL") else []),
             "--format",
             fmt,
             "-r",
