@@ -25,6 +25,7 @@ from kiosk.domain.payment import PayMethod
 from kiosk.domain.schedule import Period
 from kiosk.flows import payment_steps
 from kiosk.flows.gating import Need
+from kiosk.ui.automation.untranslated import untranslated
 from kiosk.ui.book_controller import HINTS
 from kiosk.ui.screens.home import TASKS
 from simulators.his.errors import CATALOGUE as HIS_CODES
@@ -166,3 +167,20 @@ def test_placeholders_are_python_brace_format_and_fill_in(language) -> None:
     for key, text in catalogue.texts(language).items():
         names = i18n_catalogue.placeholders(text)
         assert text.format(**dict.fromkeys(names, "X")), key
+
+
+def _screen(*texts: tuple[str, str]) -> dict:
+    return {"screen": "confirm", "elements": [{"id": i, "text": text} for i, text in texts]}
+
+
+def test_an_english_screen_may_show_the_hospitals_chinese_data_and_nothing_else_chinese() -> None:
+    data = {"邓*明", "何强英", "201诊区"}
+    fine = _screen(("lang", "中文"), ("line-0", "邓*明"), ("line-2", "何强英 Resident"), ("item-0", "Cardiology 2F 201诊区"))
+    assert untranslated(fine, data) == []
+    wrong = _screen(("title", "请核对 Please check"), ("line-2", "何强英 主任医师"), ("note", "bills.none_hint"),
+                    ("when", "Mon 30 Nov e.g. 3.5 km"))
+    assert untranslated(wrong, data) == [
+        "confirm/title: Chinese ['请核对'] in '请核对 Please check'",
+        "confirm/line-2: Chinese ['主任医师'] in '何强英 主任医师'",
+        "confirm/note: the raw key 'bills.none_hint' in 'bills.none_hint'",
+    ]
