@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from babel.messages.frontend import CommandLineInterface
 from babel.messages.pofile import read_po
 
 from kiosk import i18n_catalogue
@@ -184,3 +185,16 @@ def test_an_english_screen_may_show_the_hospitals_chinese_data_and_nothing_else_
         "confirm/line-2: Chinese ['主任医师'] in '何强英 主任医师'",
         "confirm/note: the raw key 'bills.none_hint' in 'bills.none_hint'",
     ]
+
+
+def test_pybabel_update_and_compile_take_the_files_as_they_are(locale_copy) -> None:
+    """The translators' standard tools: `pybabel update` (as the README gives it) changes nothing, and
+    `pybabel compile` finds every entry translated."""
+    before = {p: p.read_bytes() for p in locale_copy.rglob("*.po*")}
+    cli = CommandLineInterface()
+    assert cli.run(["pybabel", "-q", "update", "-i", str(locale_copy / "kiosk.pot"), "-d", str(locale_copy),
+                    "-D", "kiosk", "-w", "100", "--no-fuzzy-matching"]) in (None, 0)
+    assert {p: p.read_bytes() for p in locale_copy.rglob("*.po*")} == before
+    assert cli.run(["pybabel", "-q", "compile", "-d", str(locale_copy), "-D", "kiosk"]) in (None, 0)
+    assert sorted(p.relative_to(locale_copy).as_posix() for p in locale_copy.rglob("*.mo")) == [
+        "en/LC_MESSAGES/kiosk.mo", "zh_CN/LC_MESSAGES/kiosk.mo"]
