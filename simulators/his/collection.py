@@ -17,6 +17,7 @@ from simulators.his import models as m
 from simulators.his.context import Ctx, next_counter
 from simulators.his.errors import ApiError
 from simulators.his.fastsql import Prepared
+from simulators.his.holds import PLACE_COLUMNS
 from simulators.his.rules import Title
 
 Answer = tuple[int, dict[str, Any]]
@@ -38,16 +39,9 @@ _APPOINTMENT_COLUMNS = (
 _APPOINTMENT = Prepared(
     select(
         *(_appts.c[name] for name in _APPOINTMENT_COLUMNS),
-        _deps.c.name.label("department_name"),
-        _deps.c.name_en.label("department_name_en"),
-        _deps.c.floor.label("department_floor"),
-        _deps.c.room.label("department_room"),
-        _deps.c.parent.label("department_parent"),
+        *PLACE_COLUMNS,
         _deps.c.queue_prefix,
-        _docs.c.name.label("doctor_name"),
         _docs.c.title.label("doctor_title"),
-        _docs.c.specialty.label("doctor_specialty"),
-        _docs.c.department_id.label("doctor_department_id"),
     )
     .join(_deps, _deps.c.id == _appts.c.department_id)
     .outerjoin(_docs, _docs.c.id == _appts.c.doctor_id)
@@ -68,19 +62,7 @@ _COLLECTED = Prepared(
 
 def _answer(ctx: Ctx, a: Any, row: dict[str, Any]) -> dict[str, Any]:
     """The 取号 answer: the appointment as it is now (`row`), where to go and the fee still due."""
-    department = {
-        "id": a.department_id,
-        "name": a.department_name,
-        "name_en": a.department_name_en,
-        "floor": a.department_floor,
-        "room": a.department_room,
-        "parent": a.department_parent,
-    }
-    doctor = None
-    if a.doctor_id is not None and a.doctor_title is not None:
-        doctor = views.doctor_fields(
-            a.doctor_id, a.doctor_name, Title(a.doctor_title), a.doctor_specialty, a.doctor_department_id
-        )
+    department, doctor = views.department_and_doctor(a)
     return {
         "appointment": views.appointment_fields(row, ctx, row["status"], department, doctor),
         "queue_number": row["queue_number"],
