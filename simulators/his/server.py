@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import json
 import socket
 import threading
 import time
@@ -38,6 +37,7 @@ from simulators.his.errors import ApiError
 from simulators.his.fastpath import FastRoutes
 from simulators.his.gateway import API, Faults, FaultSwitch, Gateway
 from simulators.his.groupcommit import GroupCommit
+from simulators.his.heartbeats import record as record_heartbeat
 from simulators.his.rules import Rules
 from simulators.his.seed import seed as seed_database
 
@@ -558,20 +558,7 @@ def payments(
     openapi_extra=doc.IDEMPOTENT,
 )
 async def heartbeat(kiosk_id: PathId, request: Request, body: Annotated[dict[str, Any], Body()]) -> JSONResponse:
-    def work(s: Session, ctx: Ctx) -> tuple[int, dict[str, Any]]:
-        record = {"token_kiosk_id": ctx.kiosk_id, **body}
-        row = s.get(m.Heartbeat, kiosk_id)
-        if row is None:
-            s.add(
-                m.Heartbeat(
-                    kiosk_id=kiosk_id, received_at=ctx.now, body=json.dumps(record, ensure_ascii=False)
-                )
-            )
-        else:
-            row.received_at, row.body = ctx.now, json.dumps(record, ensure_ascii=False)
-        return 200, {"status": "ok", "kiosk_id": kiosk_id, "server_time": ctx.iso(ctx.now)}
-
-    return await _hub(request).mutate(request, work)
+    return await _hub(request).mutate(request, lambda s, ctx: record_heartbeat(s, ctx, kiosk_id, body))
 
 
 @api.get("/kiosks", tags=["meta"], responses=doc.with_outage(doc.answers(200, doc.KiosksAnswer)))
