@@ -230,9 +230,9 @@ class Walk:
         self.enter_code(code, last4)
         return self.on("error")
 
-    def book_first_free(self, patient_id: str, day: int = 0) -> dict[str, Any]:
+    def book_first_free(self, patient_id: str, day: int = 0, pay: str = "pay-card") -> dict[str, Any]:
         """预约挂号: ID card, the first department and doctor, the `day`-th day offered, its first time,
-        确认挂号; stops on the result."""
+        确认挂号, the fee by `pay` (`pay-card` or `pay-later`); stops on the result."""
         self.kiosk.tap(id="task-book")
         self.on("identify")
         self.sims.act("idcard/insert", patient_id=patient_id)
@@ -243,6 +243,11 @@ class Walk:
         self.on("confirm")
         self.shot("confirm")
         self.kiosk.tap(id="primary")
+        if self.on_either("result", "pay_method") == "pay_method":
+            self.shot("book-pay-method")
+            self.kiosk.tap(id=pay)
+            if pay == "pay-card":
+                self.card_steps()
         result = self.on("result")
         self.shot("result-booked")
         return result
@@ -356,19 +361,20 @@ def scripted_walk(kiosk: AutomationClient, sims: ControlClient, out: Path) -> Wa
     # and 补打 for the one who collected by card.
     booked_ids = {a["patient_id"] for a in his_fixtures(his_url)["appointments"]}
     fresh = next(p for p in reversed(list(patients.values())) if p["id"] not in booked_ids)
-    walk.book_first_free(fresh["id"])
-    walk.receipt("registration-slip-booking", printed + 8)
+    walk.book_first_free(fresh["id"])  # the fee paid by card: the 缴费凭条, then the 挂号凭条
+    walk.receipt("booking-fee-receipt", printed + 8)
+    walk.receipt("registration-slip-booking", printed + 9)
     walk.finish()
-    walk.book_first_free(fresh["id"], day=2)  # a later day: still cancellable today
-    walk.receipt("registration-slip-later-day", printed + 9)
+    walk.book_first_free(fresh["id"], day=2, pay="pay-later")  # a later day: still cancellable today
+    walk.receipt("registration-slip-later-day", printed + 10)
     walk.finish()
     walk.cancel_last(fresh["id"])
     walk.finish()
     walk.check_in(by_card["patient_id"])
-    walk.receipt("queue-ticket", printed + 10)
+    walk.receipt("queue-ticket", printed + 11)
     walk.finish()
     walk.reprint_first(by_card["patient_id"])
-    walk.receipt("reprint", printed + 11)
+    walk.receipt("reprint", printed + 12)
     walk.finish()
 
     # English: the home screen and a payment, then what a patient sees when the hospital system is down.
@@ -384,7 +390,7 @@ def scripted_walk(kiosk: AutomationClient, sims: ControlClient, out: Path) -> Wa
     walk.shot("pay-method-english")
     kiosk.tap(id="pay-card")
     walk.paid("card-english")
-    walk.receipt("payment-receipt-card-english-session", printed + 12)
+    walk.receipt("payment-receipt-card-english-session", printed + 13)
     walk.finish()
     sims.act("his/faults", down=True)
     walk.refused_code("12345678", "0000")
