@@ -53,14 +53,7 @@ def _open(kiosk: Any, task: str, screen: str, **card: Any) -> dict[str, Any]:
 
 
 def _fresh_patient(kiosk: Any) -> dict[str, Any]:
-    """A patient with no appointment at all (no booking limit in the way) no other test has used."""
-    fixtures = kiosk.fixtures()
-    booked = {a["patient_id"] for a in fixtures["appointments"]}
-    for patient in reversed(fixtures["patients"]):
-        if patient["id"] not in booked and patient["id"] not in kiosk.used_patients:
-            kiosk.used_patients.add(patient["id"])
-            return patient
-    raise AssertionError("no unused patient without appointments in the seed")
+    return kiosk.fresh_patient()
 
 
 def _to_slots(kiosk: Any, patient: dict[str, Any]) -> int:
@@ -83,6 +76,9 @@ def test_book_first_free_slot_of_a_department_in_six_touches(kiosk: Any) -> None
     countdown = _text(confirm, "hold_countdown")
     assert "14:5" in countdown or "15:00" in countdown  # the 15-minute hold, counting down
     kiosk.tap(id="primary")
+    touches += 1
+    kiosk.wait("pay_method")
+    kiosk.tap(id="pay-later")  # this hospital lets the fee wait for collection
     touches += 1
     result = kiosk.wait("result")
     code = _text(result, "queue_number")
@@ -277,6 +273,8 @@ def _book(kiosk: Any, card: dict[str, Any], **picks: Any) -> None:
     """Hold as `_hold`, then 确认挂号, 完成, and lay the card again for the next booking."""
     assert _hold(kiosk, **picks)["screen"] == "confirm"
     kiosk.tap(id="primary")
+    kiosk.wait("pay_method")
+    kiosk.tap(id="pay-later")
     kiosk.wait("result")
     kiosk.tap(id="primary")
     kiosk.wait("home")
@@ -403,6 +401,8 @@ def test_a_substitute_doctor_is_shown_and_must_be_accepted(kiosk: Any) -> None:
         assert not next(e for e in shown["elements"] if e["id"] == "primary")["enabled"]
         kiosk.tap(id="confirm-substitute")
     kiosk.tap(id="primary")
+    kiosk.wait("pay_method")
+    kiosk.tap(id="pay-later")
     assert kiosk.wait("result")
 
 
