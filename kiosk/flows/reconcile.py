@@ -22,6 +22,7 @@ from kiosk.devices.ports import PaymentResult, Settlement
 from kiosk.domain.money import Money, total
 from kiosk.domain.payment import PaymentRecord, PayMethod
 from kiosk.flows.payment_steps import QR, SALE, VOID
+from kiosk.flows.receipts import method_label
 from kiosk.flows.services import HOSPITAL_TZ
 from kiosk.sync.journal import Entry, EntryState
 
@@ -112,14 +113,6 @@ class MethodTotal:
     @property
     def label(self) -> str:
         return method_label(self.method)
-
-
-def method_label(code: str) -> str:
-    """The method as the cashier reads it (银行卡, 微信支付...); an unknown code as it is."""
-    try:
-        return PayMethod(code).label
-    except ValueError:
-        return code
 
 
 @dataclass

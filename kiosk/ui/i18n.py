@@ -288,6 +288,11 @@ STRINGS: dict[str, tuple[str, str]] = {
     "cancel.confirm": ("确认退号", "Cancel booking"),
     "cancel.warning": ("退号后号源将释放给其他患者，不能恢复", "The slot goes back to others and cannot be restored"),
     "cancel.done": ("退号成功", "Booking cancelled"),
+    "cancel.will_refund": ("已缴挂号费 {fee} 将原路退回", "The fee paid ({fee}) goes back the way you paid"),
+    "cancel.refunded": ("挂号费 {fee} 已原路退回，请收好退费凭条", "The fee {fee} was refunded the way you paid: keep the refund slip"),
+    "cancel.refund_pending": ("挂号费 {fee} 退款处理中，系统将自动完成，请收好退费凭条", "The refund of {fee} is under way and completes by itself: keep the refund slip"),
+    "cancel.refund_window": ("挂号费 {fee} 请持退费凭条到收费窗口办理退款", "Take the refund slip to the cashier's window for the fee ({fee})"),
+    "cancel.slip_not_printed": ("退费凭条未能打印，退款仍会照常完成", "The refund slip did not print; the refund completes all the same"),
     "cancel.refund": ("已缴挂号费 {fee} 请到收费窗口办理退费", "The fee paid ({fee}) is refunded at the cashier's window"),
 }
 
