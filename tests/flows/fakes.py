@@ -586,6 +586,7 @@ class FakeTerminal(_FakeDevice):
         self.offline = False
         self.void_fails = False
         self.query_fails = False
+        self.refund_script: list[str] = []
         self.steps_seen: list[str] = []
 
     def _result(self, command: str, ref: str, amount: Money, rc: str) -> PaymentResult:
@@ -619,6 +620,18 @@ class FakeTerminal(_FakeDevice):
         original = self.log[orig_ref]
         self.voided.add(orig_ref)
         self.log[ref] = self._result("02", ref, original.amount, "00")
+        return self.log[ref]
+
+    def refund(self, ref: str, amount: Money, orig_ref: str) -> PaymentResult:
+        """`refund_script` holds what the next refunds (03) do: "approve", "decline" or "lost"."""
+        if self.offline:
+            raise DeviceOffline("terminal unplugged")
+        what = self.refund_script.pop(0) if self.refund_script else "approve"
+        self.log[ref] = self._result("03", ref, amount, "05" if what == "decline" else "00")
+        if what == "lost":
+            raise PaymentOutcomeUnknown("no final answer")
+        if what == "decline":
+            raise PaymentDeclined("declined 05")
         return self.log[ref]
 
     def query(self, ref: str) -> PaymentResult | None:

@@ -23,6 +23,7 @@ from kiosk.domain.payment import PayMethod, QrMode
 from kiosk.flows.book import BookFlow, BookState
 from kiosk.flows.lookup import LookupFlow
 from kiosk.flows.payment import EngineTiming, PaymentEngine
+from kiosk.flows.reconcile import Asked, Reconciliation, reconcile, refs_to_ask
 from kiosk.flows.records import LookupState, LookupStep
 from kiosk.flows.refund import KINDS, TXN
 from kiosk.flows.refund_recovery import RefundSettler
@@ -121,6 +122,15 @@ def _to_cancel(services: Services, booked: BookState, name: str, id17: str) -> t
     return lookup, lookup.ask_cancel(lookup.select(records, record.id))
 
 
+def _reconcile(rig: Rig, day: dt.date, refund_day: bool = False) -> Reconciliation:
+    """对账 of `day` with the batch settled (05). The journal's entries carry the machine's real time, not
+    this test's hospital day: the refund day takes only the refund journal's (as `entries_of` would)."""
+    entries = [e for e in rig.services.journal.entries() if not refund_day or e.kind in KINDS]
+    payments, refunds = rig.services.his.payments(day), rig.services.his.refunds(day)
+    answers = {ref: Asked(rig.driver.query(ref)) for ref in refs_to_ask(entries, payments)}
+    return reconcile(day, "K01", entries, answers, payments, rig.driver.settle(), refunds)
+
+
 def _ledger(rig: Rig) -> list[tuple[str, str, int, bool]]:
     return [(t.command, t.orig_ref, t.amount_fen, t.approved) for t in rig.sim.transactions]
 
@@ -148,16 +158,26 @@ def test_a_card_fee_paid_today_is_voided_on_the_terminal(rig: Rig) -> None:
     assert "退费凭条" in slip and str(booked.appointment.fee) in slip and sale_ref in slip and "已原路退回" in slip
     assert "赵一" not in slip
     assert rig.services.journal.open_entries() == []
+    # 对账 at the end of the day: the batch holds the sale and its void (0), as the HIS sees it
+    rec = _reconcile(rig, NOW.date())
+    assert rec.mismatches == [] and rec.settlement_agrees is True and rec.settlement.total == Money.zero()
+    assert [line.status.value for line in rec.lines if line.reference == sale_ref] == ["refunded"]
 
 
 def test_a_card_fee_paid_on_an_earlier_day_is_refunded_with_orig_ref(rig: Rig) -> None:
     booked = _paid_booking(rig, "钱二", "11010519810101123")
+    rig.driver.settle()  # that day's batch was settled at its end
+    rig.his_clock.set(NOW + dt.timedelta(days=1))
     lookup, asked = _to_cancel(rig.at_day(1), booked, "钱二", "11010519810101123")
     done = lookup.cancel(asked)
     assert done.step is LookupStep.DONE and done.refunded.result.message_key == "refund.done"
     assert _ledger(rig)[-1] == ("03", booked.paid.terminal.ref, booked.appointment.fee.fen, True)
     _refunded_at_the_his(rig, booked)
     assert rig.services.journal.open_entries() == []
+    # 对账 of the refund's day: the batch is − the fee (sales − voids − refunds), the HIS's refund agrees
+    rec = _reconcile(rig, (NOW + dt.timedelta(days=1)).date(), refund_day=True)
+    assert rec.settlement.total == -booked.appointment.fee and rec.settlement_agrees is True
+    assert rec.mismatches == [] and [line.status.value for line in rec.lines] == ["refunded"]
 
 
 def test_a_void_refused_after_the_batch_was_settled_becomes_a_refund(rig: Rig) -> None:
