@@ -227,7 +227,8 @@ class BookController(PatientTaskController):
         department = (a.department_en if en else "") or a.department
         title = (a.doctor_title_en if en else "") or a.doctor_title or ""
         paid = state.paid
-        fee = (t.tr("book.paid", fee=paid.record.amount, method=paid.method.label) if paid is not None
+        fee = (t.tr("book.paid", fee=paid.record.amount, method=t.tr(f"records.method.{paid.method.value}"))
+               if paid is not None
                else t.tr("book.fee_due", fee=a.fee - a.paid) if a.paid < a.fee else "")
         lines = (
             " ".join(p for p in (department, a.doctor or t.tr("appts.general"), title) if p),

@@ -4,7 +4,7 @@ its slot stays held."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 
 from kiosk.domain.money import Money
 from kiosk.ui.i18n import Translator
@@ -31,6 +31,7 @@ class PayMethodScreen(Screen):
         layout.addWidget(self.amount)
         self.hold = HoldCountdown(translator, self)
         self.hold.expired.connect(self.hold_expired.emit)
+        self.hold.label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         layout.addWidget(self.hold.label)
         self.methods = {}
         for method, element in _ELEMENTS.items():
