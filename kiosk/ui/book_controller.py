@@ -250,8 +250,10 @@ class BookController(PatientTaskController):
         def pay(method: PayMethod, on_view: ViewCallback, cancel: Cancel, mode: QrMode, code: str | None
                 ) -> BookState:
             paid = self.flow.pay_fee(state, method, on_view, cancel, mode, code)
-            if session != self._session:
-                self.flow.end_session()  # the patient left meanwhile: the session ends with its payment
+            if session != self._session:  # the patient left meanwhile (a QR cancelled on idle, say)
+                if paid.paid is None:
+                    self.flow.give_back(paid)  # unpaid where it had to be paid: the booking goes back
+                self.flow.end_session()
             return paid
 
         def settled(next_state: BookState) -> None:

@@ -275,6 +275,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "records.fee_paid": ("挂号费", "Registration fee"),
     "records.bills_paid": ("门诊缴费", "Bills paid"),
     "records.receipt_no": ("收据号 {no}", "Receipt {no}"),
+    "records.refunded": ("已退款", "Refunded"),
     "records.reversed": ("已冲正", "Reversed"),
     "records.method.bank_card": ("银行卡", "Bank card"),
     "records.method.wechat": ("微信", "WeChat Pay"),

@@ -87,7 +87,7 @@ class LookupController(PatientTaskController):
         except ValueError:
             method = payment.method
         when = f"{payment.paid_at:%Y-%m-%d %H:%M}  {t.tr('records.receipt_no', no=payment.receipt_no)}"
-        corner = method if payment.status == "paid" else t.tr("records.reversed")
+        corner = {"paid": method, "refunded": t.tr("records.refunded")}.get(payment.status, t.tr("records.reversed"))
         return Item(payment_key(payment), f"{what}  {payment.amount}", (when,), corner)
 
     def _review(self) -> Review:
