@@ -15,7 +15,7 @@ from collections.abc import Callable
 from kiosk.devices.ports import PaymentTerminal
 from kiosk.domain.errors import KioskError
 from kiosk.flows.refund import KINDS, RefundHis, RefundProcess, RefundSteps
-from kiosk.sync.journal import Entry, EntryState, Journal
+from kiosk.sync.journal import Entry, Journal
 from kiosk.sync.recovery import RecoveryReport
 
 log = logging.getLogger(__name__)
@@ -36,11 +36,5 @@ class RefundSettler:
                 RefundProcess(steps, self.today(), attempts=1, query_retries=1).run()
             except KioskError as exc:
                 log.warning("recovery: refund left open", extra={"group": group, "error": type(exc).__name__})
-            txn = self.journal.get(group)
-            if txn.open:
-                report.pending.append(txn.key)
-            elif txn.state is EntryState.CONFIRMED:
-                report.confirmed.append(txn.key)
-            else:
-                report.failed.append(txn.key)
+            report.count(self.journal.get(group))
         return report

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import logging
 from dataclasses import dataclass
 
 from kiosk.devices.base import Cancel
@@ -16,7 +15,7 @@ from kiosk.flows import department_search
 from kiosk.flows.book import BookFlow, BookState, BookStep
 from kiosk.flows.payment import ViewCallback
 from kiosk.ui.patient_task_controller import PatientTaskController
-from kiosk.ui.payment_controller import Offer, PaymentController
+from kiosk.ui.payment_controller import Offer, PaymentController, task_outcome
 from kiosk.ui.screens.choice import ChoiceScreen, Content, Item
 from kiosk.ui.screens.confirm import ConfirmScreen, Review
 from kiosk.ui.screens.done import DoneScreen, Outcome
@@ -32,8 +31,6 @@ HINTS = ("头痛", "胸痛", "咳嗽", "腹痛", "牙")
 _WEEKDAYS = ("一", "二", "三", "四", "五", "六", "日")
 _NO_RETRY = frozenset({"payment.manual", "payment.pending"})
 """Payment failures the patient cannot retry here: a window or recovery settles the money."""
-
-log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -256,22 +253,18 @@ class BookController(PatientTaskController):
                 self.flow.end_session()
             return paid
 
-        def settled(next_state: BookState) -> None:
-            if session == self._session:
-                self.state = next_state
-                self._render()
-
-        def crashed(exc: BaseException) -> None:
-            if session == self._session:
-                log.error("fee payment crashed", exc_info=exc)
-                settled(self.flow.fail(state, KioskError("unexpected error")))
-
+        settled, crashed = task_outcome(lambda: session == self._session, self._show_state,
+                                         lambda: self.flow.fail(state, KioskError("unexpected error")))
         later = self._pay_later if self.flow.may_pay_later else None
         self.payment.begin(Offer(
             appointment.fee - appointment.paid, pay, settled, self._leave_payment, crashed, later=later,
             later_key="book.later", registration=True, hold_seconds=lambda: self.flow.seconds_to_pay(self.state),
             hold_expired=self._on_pay_hold_expired, step=_STEP[BookStep.PAYING],
         ))
+
+    def _show_state(self, state: BookState) -> None:
+        self.state = state
+        self._render()
 
     def _pay_later(self) -> None:
         state = self.state

@@ -86,6 +86,24 @@ class Offer:
     step: int = 2
 
 
+def task_outcome(live: Callable[[], bool], show: Callable[[Any], None], failed: Callable[[], Any]
+                 ) -> tuple[Callable[[Any], None], Callable[[BaseException], None]]:
+    """An `Offer`'s `settled` and `crashed` for a task: a result whose session ended is dropped; a crash
+    (a bug: flows turn every KioskError into a state) is logged and shown as `failed()`, the task's
+    plain-words error state."""
+
+    def settled(state: Any) -> None:
+        if live():
+            show(state)
+
+    def crashed(exc: BaseException) -> None:
+        if live():
+            log.error("fee payment crashed", exc_info=exc)
+            show(failed())
+
+    return settled, crashed
+
+
 class PaymentController(QObject):
     view_arrived = Signal(object)
     money_moving = Signal(bool)
