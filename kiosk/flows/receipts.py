@@ -46,13 +46,17 @@ class SlipContext:
     """How the fee was paid at this kiosk ('银行卡', '微信'...); None = paid when booking, or not yet."""
 
 
+def _heading(ctx: SlipContext, title: str) -> list[Block]:
+    """Every printout's top: the hospital, large, then what the paper is."""
+    return [Text(ctx.hospital_name, Align.CENTER, width=2, height=2, bold=True), Text(title, Align.CENTER, bold=True),
+            Rule()]
+
+
 def _slip_head(patient: Patient, appt: Appointment, ctx: SlipContext) -> list[Block]:
     """A 挂号凭条's top: hospital, title, the masked patient, and the visit (department, doctor, when)."""
     doctor = " ".join(p for p in (appt.doctor or "普通号", appt.doctor_title or "") if p)
     blocks: list[Block] = [
-        Text(ctx.hospital_name, Align.CENTER, width=2, height=2, bold=True),
-        Text("挂号凭条", Align.CENTER, bold=True),
-        Rule(),
+        *_heading(ctx, "挂号凭条"),
         Text(f"姓名：{mask_name(patient.name)}"),
         Text(f"证件：{mask_id_number(patient.id_number_masked)}"),
     ]
@@ -169,9 +173,7 @@ def payment_receipt(patient: Patient | None, bills: tuple[Bill, ...], facts: Rec
     """缴费凭条: items with quantity and amount, the insurance split, the method, references, next steps.
     `registration` names the fee when a registration fee (not bills) was paid."""
     blocks: list[Block] = [
-        Text(ctx.hospital_name, Align.CENTER, width=2, height=2, bold=True),
-        Text("缴费凭条", Align.CENTER, bold=True),
-        Rule(),
+        *_heading(ctx, "缴费凭条"),
     ]
     if patient is not None:
         blocks += [Text(f"姓名：{mask_name(patient.name)}"), Text(f"证件：{mask_id_number(patient.id_number_masked)}")]
@@ -250,9 +252,7 @@ _REFUND_STATES = {
 def refund_slip(patient: Patient, appt: Appointment, lines: tuple[RefundLine, ...], ctx: SlipContext) -> Document:
     """退费凭条: the cancelled visit, each payment's amount, how it goes back and the references."""
     blocks: list[Block] = [
-        Text(ctx.hospital_name, Align.CENTER, width=2, height=2, bold=True),
-        Text("退费凭条", Align.CENTER, bold=True),
-        Rule(),
+        *_heading(ctx, "退费凭条"),
         Text(f"姓名：{mask_name(patient.name)}"),
         Text(f"科室：{appt.department}"),
         Text(f"就诊日期：{appt.date.isoformat()} {appt.time_text}"),
@@ -305,9 +305,7 @@ def payment_copy(patient: Patient, payment: PaymentRecord, ctx: SlipContext) -> 
         method = payment.method
     what = "挂号费" if payment.appointment_id else "门诊费用"
     blocks: list[Block] = [
-        Text(ctx.hospital_name, Align.CENTER, width=2, height=2, bold=True),
-        Text("缴费凭条", Align.CENTER, bold=True),
-        Rule(),
+        *_heading(ctx, "缴费凭条"),
         Text(f"姓名：{mask_name(patient.name)}"),
         Text(f"证件：{mask_id_number(patient.id_number_masked)}"),
         Rule(),
