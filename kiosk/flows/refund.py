@@ -38,7 +38,14 @@ from kiosk.devices.payment import new_reference
 from kiosk.devices.ports import PaymentResult
 from kiosk.domain.appointment import Appointment
 from kiosk.domain.document import Document
-from kiosk.domain.errors import DeviceOffline, HisRefused, KioskError
+from kiosk.domain.errors import (
+    DeviceBusy,
+    DeviceOffline,
+    HisRefused,
+    KioskError,
+    PaymentLinkFailed,
+    UserCancelled,
+)
 from kiosk.domain.money import Money, total
 from kiosk.domain.patient import Patient
 from kiosk.domain.payment import PaymentRecord, PayMethod, RefundRecord
@@ -56,6 +63,10 @@ VOID = "refund.void"
 CARD_REFUND = "refund.card"
 KINDS = frozenset({TXN, CANCEL, CLAIM, VOID, CARD_REFUND})
 _TERMINAL = (VOID, CARD_REFUND)
+_NOT_SENT = (DeviceOffline, DeviceBusy, UserCancelled, PaymentLinkFailed)
+"""Refusals that prove the request never reached the terminal: a void refused so was not refused by it."""
+_NOT_SENT_CODES = frozenset(getattr(error, "code", None) or error.__name__ for error in _NOT_SENT)
+"""How `Steps.attempt` journals them (the error's code, or its name)."""
 
 
 class RefundHis(Protocol):
@@ -246,7 +257,8 @@ class RefundProcess:
                 return PaymentBack(due, Given.BACK, _result(approved))
             # the sale is still in the open batch only the day it was made; once the terminal refused a
             # void (batch settled meanwhile), a refund. A void it never saw (killed before sending) is no answer.
-            answered = any(e.kind == CARD_REFUND or set(e.outcome) & {"unknown", "code"} for e in tried)
+            answered = any(e.kind == CARD_REFUND or "unknown" in e.outcome
+                           or ("code" in e.outcome and e.outcome["code"] not in _NOT_SENT_CODES) for e in tried)
             kind = VOID if due.paid_on == self.today and not answered else CARD_REFUND
             try:
                 return PaymentBack(due, Given.BACK, self.steps.give_back(kind, due))
@@ -255,6 +267,8 @@ class RefundProcess:
                     return PaymentBack(due, Given.OPEN)
             except KioskError as exc:
                 log.warning("refund: terminal refused", extra={"kind": kind, "error": type(exc).__name__})
+                if isinstance(exc, _NOT_SENT):
+                    break  # offline or busy: the next recovery pass tries again, not a string of attempts now
         approved = next((e for e in self._mine(_TERMINAL, orig_ref=due.sale_ref)
                          if e.state is EntryState.CONFIRMED), None)
         return PaymentBack(due, Given.BACK, _result(approved)) if approved else PaymentBack(due, Given.OPEN)

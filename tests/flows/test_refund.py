@@ -32,12 +32,13 @@ class RefundHis:
     claim: str = "ok"
     """"ok", "down" (no answer), "already" (the window refunded it), "refused" (NOT_REFUNDABLE)."""
     cancel_refused: bool = False
+    paid_at: dt.datetime = PAID
     cancelled: list[str] = field(default_factory=list)
     refunds: dict[str, RefundRecord] = field(default_factory=dict)
     """Idempotency key -> the refund it made."""
 
     def appointment_payments(self, appointment_id: str) -> list[PaymentRecord]:
-        return [PaymentRecord("PAY1", "paid", FEE, PAID, "R1", self.method,
+        return [PaymentRecord("PAY1", "paid", FEE, self.paid_at, "R1", self.method,
                               "K01-S1" if self.method == "bank_card" else None, appointment_id)]
 
     def cancel_appointment(self, appointment_id: str, idempotency_key: str) -> Money:
@@ -133,20 +134,19 @@ def test_not_refundable_here_sends_the_patient_to_the_cashier(kiosk) -> None:
 
 def test_a_terminal_that_refuses_is_asked_again_by_recovery_and_pays_back_once(kiosk) -> None:
     services, his, terminal = kiosk
-    terminal.void_fails = True  # offline for the void: the refund (03) is tried next, and declined
-    terminal.refund_script = ["decline"]
+    his.paid_at = PAID - dt.timedelta(days=1)  # an earlier day's sale: refunded (03), not voided
+    terminal.refund_script = ["decline", "decline"]
     refunded = _cancel(services)
     assert refunded.result.message_key == "refund.pending" and _given_back(terminal) == []
     assert "退款处理中" in services.printer.printed[-1].plain_text()
     services.journal.release(services.journal.get("T1").owner)
-    terminal.void_fails = False
     _recover(services, terminal)
     assert _given_back(terminal) == ["03"] and len(his.refunds) == 1
 
 
 def test_a_lost_refund_answer_that_cannot_be_asked_is_never_repeated(kiosk) -> None:
-    services, _his, terminal = kiosk
-    terminal.void_fails = True
+    services, his, terminal = kiosk
+    his.paid_at = PAID - dt.timedelta(days=1)
     terminal.refund_script = ["lost"]
     terminal.query_fails = True
     refunded = _cancel(services)
@@ -157,6 +157,18 @@ def test_a_lost_refund_answer_that_cannot_be_asked_is_never_repeated(kiosk) -> N
     terminal.query_fails = False
     _recover(services, terminal)
     assert _given_back(terminal) == ["03"]  # the lost one was approved: recovery found it by its REF
+
+
+def test_a_terminal_offline_gets_one_attempt_and_the_void_later(kiosk) -> None:
+    services, _his, terminal = kiosk
+    terminal.void_fails = True  # unplugged: the void never reaches it
+    refunded = _cancel(services)
+    assert refunded.result.message_key == "refund.pending"
+    assert len(services.journal.entries("refund.void")) == 1  # not a string of attempts
+    services.journal.release(services.journal.get("T1").owner)
+    terminal.void_fails = False
+    _recover(services, terminal)
+    assert _given_back(terminal) == ["02"]  # still the day of the sale: voided, not refunded
 
 
 def test_a_wallet_payment_goes_back_through_the_his_alone(kiosk) -> None:
