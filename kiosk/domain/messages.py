@@ -53,6 +53,9 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "his.HOLD_EXPIRED": ("号源锁定已超时，请重新选择。", "Your hold on the slot expired. Please choose again."),
     "his.SCHEDULE_CLOSED": ("该号源已停止预约（停诊或截止），请选择其他医生或日期。", "Booking for this session has closed (doctor away or cut-off). Please choose another doctor or day."),
     "his.OUTSIDE_BOOKING_WINDOW": ("该日期或时段已不在可预约范围内，请选择其他日期。", "That day or time can no longer be booked. Please choose another day."),
+    "his.OUTSIDE_BOOKING_WINDOW.not_released": ("该日的号源今天 {opens_at} 放号，请到时再来预约，或选择其他日期。", "Slots for that day are released today at {opens_at}. Please come back then, or choose another day."),
+    "his.OUTSIDE_BOOKING_WINDOW.tomorrow_closed": ("明天的预约已于今天 {closes_at} 截止，请选择其他日期，或明天来当日挂号。", "Booking for tomorrow closed today at {closes_at}. Please choose another day, or register on the day tomorrow."),
+    "his.OUTSIDE_BOOKING_WINDOW.same_day_cutoff": ("该时段的当日挂号已于 {closes_at} 截止，请选择其他时段或日期，或到人工窗口咨询。", "Same-day registration for that session closed at {closes_at}. Please choose another session or day, or ask at a staffed window."),
     "his.DAILY_DEPARTMENT_LIMIT": ("同一天最多预约2个科室，请选择其他日期。", "At most 2 departments a day can be booked. Please choose another day."),
     "his.SAME_DEPARTMENT_DOCTOR_LIMIT": ("同一科室同一天只能预约1位医生，您已有该科室当天的预约，可在“查询补打”查看。", "You already have a booking in this department that day (one a day); see it in “Look up and reprint”."),
     "his.WEEKLY_LIMIT": ("7天内最多预约3次，请在已有预约就诊后再预约，或到人工窗口咨询。", "At most 3 bookings in 7 days. Please book again after a visit, or ask at a staffed window."),
@@ -78,6 +81,8 @@ def message_for(error: KioskError, language: str = "zh_CN") -> str:
     """The words to show the patient for `error`, in `language` ('zh_CN' or 'en')."""
     index = 1 if language.startswith("en") else 0
     pair = MESSAGES.get(error.message_key)
+    if isinstance(error, HisRefused):  # the HIS's reason, where it changes what the patient can do
+        pair = MESSAGES.get(f"{error.message_key}.{error.details.get('reason')}", pair)
     if pair is None and isinstance(error, HisRefused):
         server = error.server_message_en if index else error.server_message
         if server:
