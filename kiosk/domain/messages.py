@@ -49,6 +49,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "his.unavailable": ("医院系统暂时无法连接，请稍后再试或到人工窗口办理。", "The hospital system is unreachable. Try again later or go to a staffed window."),
     "his.NOT_FOUND": ("未找到您的就诊信息，请核对后重试或到人工窗口办理。", "No record found. Please check and try again, or go to a staffed window."),
     "his.VALIDATION": ("信息格式有误，请核对后重试。", "The information is not valid. Please check and try again."),
+    "his.VALIDATION.id_card": ("身份证信息有误，无法建立就诊档案，请到人工窗口办理。", "The data on your ID card do not agree, so no record can be made from it. Please go to a staffed window."),
     "his.SLOT_TAKEN": ("该时段已被预约，请选择其他时段。", "That time slot has just been taken. Please choose another."),
     "his.HOLD_EXPIRED": ("号源锁定已超时，请重新选择。", "Your hold on the slot expired. Please choose again."),
     "his.SCHEDULE_CLOSED": ("该号源已停止预约（停诊或截止），请选择其他医生或日期。", "Booking for this session has closed (doctor away or cut-off). Please choose another doctor or day."),

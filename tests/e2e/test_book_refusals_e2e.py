@@ -356,6 +356,22 @@ def test_first_visit_record_from_the_id_card_then_one_expert_a_week(kiosk: Any) 
     assert len([p for p in kiosk.fixtures()["patients"] if p["id_number"] == card.id_number]) == 1
 
 
+@pytest.mark.parametrize(("card", "zh", "en"), [
+    ("damaged", "无法读取卡片，请重新放置或更换证件", "could not be read"),  # a wrong check digit: the kiosk's reader refuses it
+    ("inconsistent", "无法建立就诊档案，请到人工窗口办理", "staffed window"),  # the HIS refuses the record: VALIDATION
+])
+def test_a_card_no_record_can_be_made_from_is_refused_and_nothing_invented(kiosk: Any, card: str, zh: str,
+                                                                           en: str) -> None:
+    patients = len(kiosk.fixtures()["patients"])
+    kiosk.tap(id="task-book")
+    kiosk.wait("identify")
+    kiosk.sim("idcard/insert", test_card=card)
+    error = kiosk.wait("error")
+    assert zh in _text(error, "error_message")
+    assert en in _english(kiosk)
+    assert len(kiosk.fixtures()["patients"]) == patients
+
+
 # --- the HIS failing mid-booking, and identification ----------------------------------------------------------
 def test_his_down_at_confirm_says_try_again_and_retry_books_once(kiosk: Any) -> None:
     patient = kiosk.fresh_patient()
