@@ -159,14 +159,20 @@ def test_records_reprint_is_marked_and_counted(kiosk: Any) -> None:
 
 
 def test_cancel_today_is_too_late_go_to_the_window(kiosk: Any) -> None:
-    patient, _ = kiosk.patient_with_booking()
+    patient, booking = kiosk.patient_with_booking()
     _open(kiosk, "task-records", "records", patient_id=patient["id"])
     kiosk.tap(id="item-0")
     kiosk.tap(id="cancel-booking")
     kiosk.wait("confirm")
     kiosk.tap(id="primary")
     error = kiosk.wait("error")
-    assert "人工窗口" in _text(error, "error_message")
+    assert "已过退号时间，请到人工窗口办理" in _text(error, "error_message")
+    assert "retry" not in {e["id"] for e in error["elements"]}
+    english = kiosk.tap(id="lang")
+    assert "Please go to a staffed window" in _text(english, "error_message")
+    kiosk.tap(id="lang")
+    after = _his(kiosk, "GET", f"/appointments?patient_id={patient['id']}")["appointments"]
+    assert [a["status"] for a in after if a["id"] == booking["id"]] == ["booked"]  # nothing changed
 
 
 def test_cancel_tomorrows_booking(kiosk: Any) -> None:
