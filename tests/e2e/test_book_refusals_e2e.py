@@ -21,6 +21,7 @@ import pytest
 import requests
 from kiosk_test_support import wait_for
 
+from kiosk.domain.errors import AutomationRefused
 from kiosk.domain.patient import age_on
 from simulators.idcard import TEST_CARDS
 
@@ -128,6 +129,16 @@ class Chosen:
         return free
 
 
+def _on(kiosk: Any, screen: str) -> dict[str, Any]:
+    """`screen` once it shows; failing, says where the kiosk is and what it says there."""
+    try:
+        return dict(kiosk.wait(screen))
+    except AutomationRefused as exc:
+        shown = exc.screen or {}
+        words = [e["text"] for e in shown.get("elements", []) if e["id"] == "error_message"]
+        raise AssertionError(f"'{screen}' did not show: on '{shown.get('screen')}' saying {words}") from None
+
+
 def _to_slots(kiosk: Any, card: dict[str, Any], department: Pick = _first, doctor: Pick = _first,
               date: Pick = _first) -> Chosen:
     """From home: 预约挂号, the ID card, a department, doctor and day: on `slots`, nothing held yet."""
@@ -136,10 +147,10 @@ def _to_slots(kiosk: Any, card: dict[str, Any], department: Pick = _first, docto
     kiosk.sim("idcard/insert", **card)
     picked = []
     for screen, pick in (("departments", department), ("doctors", doctor), ("dates", date)):
-        item = pick(_items(kiosk.wait(screen)))
+        item = pick(_items(_on(kiosk, screen)))
         picked.append(item["text"])
         kiosk.tap(id=item["id"])
-    slots = kiosk.wait("slots")
+    slots = _on(kiosk, "slots")
     names = [d for d in _leaves(kiosk) if d["name"] in picked[0]]
     month, day = map(int, re.search(r"(\d+)月(\d+)日", picked[2]).groups())  # type: ignore[union-attr]
     today = dt.date.fromisoformat(_clock(kiosk)[:10])
