@@ -183,17 +183,22 @@ def _refused_at_hold(kiosk: Any, patient_id: str, chosen: Chosen,
 
 
 def _finish_booking(kiosk: Any) -> dict[str, Any]:
-    """确认挂号 on `confirm`, and the fee where the hospital takes it at once (on the card, terminal
-    instant): the result screen."""
+    """确认挂号 on `confirm`, then `_booked`."""
     kiosk.tap(id="primary")
-    for _ in range(3):
+    return _booked(kiosk)
+
+
+def _booked(kiosk: Any) -> dict[str, Any]:
+    """The result screen, paying the fee on the way where the hospital takes it at once (later where it
+    may, else on the card, the terminal instant)."""
+    for _ in range(100):
         shown = kiosk.screen()
         if shown["screen"] == "result" and not shown["busy"]:
-            return shown
+            return dict(shown)
         if shown["screen"] == "pay_method" and not shown["busy"]:
             kiosk.tap(id="pay-later" if kiosk.element("pay-later") else "pay-card")
-        with contextlib.suppress(Exception):
-            return kiosk.wait("result", 20)
+        with contextlib.suppress(AutomationRefused):
+            kiosk.wait("result", 0.2)
     raise AssertionError(f"the booking did not finish: on {kiosk.screen()['screen']}")
 
 
@@ -398,7 +403,7 @@ def test_his_down_at_confirm_says_try_again_and_retry_books_once(kiosk: Any) -> 
     finally:
         kiosk.sim("his/faults")
     kiosk.tap(id="retry")  # the slot is still held: trying again can work
-    kiosk.wait("result") if kiosk.screen()["screen"] != "pay_method" else _finish_booking(kiosk)
+    _booked(kiosk)
     assert len(_appointments(kiosk, patient["id"])) == 1
 
 
