@@ -67,9 +67,8 @@ class BookController(PatientTaskController):
         then ends the journal session."""
         state = self.state
         paying = self.active and self.payment.paying
-        if isinstance(state, BookState) and state.hold is not None:
-            self.tasks.submit(lambda: self.flow.release(state), lambda _: None, lambda _: None)
-        elif isinstance(state, BookState) and state.appointment is not None and state.paid is None and not paying:
+        self._release_in_background(state)
+        if isinstance(state, BookState) and state.appointment is not None and state.paid is None and not paying:
             self.tasks.submit(lambda: self.flow.give_back(state), lambda _: None, lambda _: None)
         if paying:
             self._session += 1
@@ -325,9 +324,15 @@ class BookController(PatientTaskController):
     def _on_hold_expired(self) -> None:
         state = self.state
         if isinstance(state, BookState) and state.step is BookStep.CONFIRM:
+            # Our countdown may end before the HIS's clock says so: give the slot back rather than let it sit.
+            self._release_in_background(state)
             expired = HisRefused("HOLD_EXPIRED", "号源锁定已超时", "hold expired")
             self.state = self.flow.fail(dataclasses.replace(state, hold=None), expired)
             self._render()
+
+    def _release_in_background(self, state: BookState | None) -> None:
+        if isinstance(state, BookState) and state.hold is not None:
+            self.tasks.submit(lambda: self.flow.release(state), lambda _: None, lambda _: None)
 
     def retry(self) -> None:
         state = self.state

@@ -139,7 +139,7 @@ class DemoKiosk:
         for patient in reversed(fixtures["patients"]):
             if patient["id"] not in booked and patient["id"] not in self.used_patients:
                 self.used_patients.add(patient["id"])
-                return dict(patient)
+                return patient
         raise AssertionError("no unused patient without appointments in the seed")
 
     def reset(self) -> None:
