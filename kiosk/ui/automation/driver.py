@@ -125,8 +125,8 @@ class AutomationDriver(QObject):
     def _tap_at(self, point: QPoint) -> None:
         if not self.window.rect().contains(point):
             raise AutomationRefused(404, "ELEMENT_NOT_FOUND", f"({point.x()}, {point.y()}) is outside the window")
-        target = self.window.childAt(point) or self.window
-        QTest.mouseClick(target, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, target.mapFrom(self.window, point))
+        # through the window's QWindow, as the platform delivers a finger's touch: Qt finds the widget there
+        QTest.mouseClick(self.window.windowHandle(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, point)
 
     def _press(self, widget: QWidget) -> None:
         # the centre of the part that shows (a list item may be half scrolled out of view)
@@ -136,4 +136,4 @@ class AutomationDriver(QObject):
             # a finger would land on what covers it (the busy overlay): say so rather than reach under
             raise AutomationRefused(409, "ELEMENT_COVERED",
                                     f"'{widget.objectName()}' is covered by '{on_top.objectName() or type(on_top).__name__}'")
-        QTest.mouseClick(widget, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, centre)
+        self._tap_at(widget.mapTo(self.window, centre))
