@@ -219,9 +219,11 @@ def main() -> None:
     print(f"  target ≤ {BOOK_TOTAL_TARGET_S:.0f} s with {args.think:.1f} s of thinking per touch: "
           f"{'met' if total + PHYSICAL_S <= BOOK_TOTAL_TARGET_S else 'NOT met'}")
     print(_line("取号 card on the reader → slip printed", collected, COLLECT_TOUCHES_TARGET))
-    worst = ", ".join(f"{s['ms']} ms on {s['screen']}" for s in stalls["worst"][:3]) or "none"
+    worst = ", ".join(f"{s['ms']} ms ({s['cpu_ms']} ms CPU) on {s['screen']}" for s in stalls["worst"][:3]) or "none"
+    busiest = stalls["longest_cpu"] or {"ms": 0, "cpu_ms": 0, "screen": "-"}
     print(f"GUI thread during these tasks: longest stall {stalls['longest_ms']} ms, p99 {stalls['p99_ms']} ms, "
-          f"{stalls['over_16ms']} over 16 ms in {stalls['ticks']} ticks; worst: {worst}")
+          f"{stalls['over_16ms']} over 16 ms in {stalls['ticks']} ticks; most CPU of its own {busiest['cpu_ms']} ms "
+          f"(of {busiest['ms']} ms, on {busiest['screen']}); worst: {worst}; load average {os.getloadavg()[0]:.1f}")
 
 
 if __name__ == "__main__":

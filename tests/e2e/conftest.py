@@ -191,10 +191,12 @@ def _report_stalls(kiosk: AutomationClient, out: Path) -> None:
     the run's log and kept in `out/stalls.json`; measured, not asserted (speed is for benchmarks/)."""
     stalls = kiosk.stalls()
     (out / "stalls.json").write_text(json.dumps(stalls, ensure_ascii=False, indent=1), encoding="utf-8")
-    worst = ", ".join(f"{s['ms']} ms on {s['screen']}" for s in stalls["worst"][:5]) or "none"
+    worst = ", ".join(f"{s['ms']} ms ({s['cpu_ms']} ms CPU) on {s['screen']}" for s in stalls["worst"][:5]) or "none"
+    busiest = stalls["longest_cpu"] or {"ms": 0, "cpu_ms": 0, "screen": "-"}
     print(f"\nGUI-thread stalls since {stalls['since']}: longest {stalls['longest_ms']} ms, p99 {stalls['p99_ms']} ms, "
-          f"{stalls['over_16ms']} over 16 ms in {stalls['ticks']} ticks of {stalls['tick_ms']} ms; worst: {worst} "
-          f"({out / 'stalls.json'})", file=sys.__stdout__, flush=True)
+          f"{stalls['over_16ms']} over 16 ms in {stalls['ticks']} ticks of {stalls['tick_ms']} ms; most CPU of its "
+          f"own: {busiest['cpu_ms']} ms of {busiest['ms']} ms on {busiest['screen']}; worst: {worst}; by screen: "
+          f"{stalls['by_screen']} ({out / 'stalls.json'})", file=sys.__stdout__, flush=True)
 
 
 @pytest.fixture(scope="session")
