@@ -134,6 +134,7 @@ class ChoiceScreen(Screen):
         self._chips: list[QPushButton] = []
         self._headings: list[QLabel] = []
         self._cards: list[_Card] = []
+        self._headings_shown = self._cards_shown = 0
         self._render: Callable[[], Content] | None = None
         self.selected: str | None = None
         self._enabled_actions: Callable[[str | None], set[str]] = lambda _: set()
@@ -200,10 +201,11 @@ class ChoiceScreen(Screen):
             self._list_layout.addWidget(card)
             card.show()
         self._list_layout.addStretch(1)
-        for heading in self._headings[shown:]:
+        for heading in self._headings[shown:self._headings_shown]:
             heading.hide()
-        for card in self._cards[len(content.items):]:
+        for card in self._cards[len(content.items):self._cards_shown]:
             card.empty()
+        self._headings_shown, self._cards_shown = shown, len(content.items)
         self._group.setExclusive(True)
 
     def _new_heading(self) -> QLabel:
