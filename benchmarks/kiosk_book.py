@@ -95,45 +95,45 @@ def _department(screen: dict[str, Any], name: str | None) -> str:
     return str(chosen["id"])
 
 
-def book(kiosk: AutomationClient, rig: SimulatorRig, patient_id: str, think_s: float, department: str | None) -> Run:
+def _timed(kiosk: AutomationClient, rig: SimulatorRig, patient_id: str, think_s: float,
+           steps: Callable[[Patient], None]) -> Run:
+    """The card on the reader, then the patient's `steps` until the slip is printed; back home after."""
     patient = Patient(kiosk, think_s)
     kiosk.wait("home", STEP_TIMEOUT_S)
     rig.insert_id_card(next(p for p in rig.patients(10_000) if p.id == patient_id))
     before = len(rig.printer.receipts)
     started = time.perf_counter() + think_s  # the clock starts with the first touch
-    patient.touch("task-book")
-    shown = patient.sees("departments")
-    patient.touch(_department(shown, department))
-    for screen in ("doctors", "dates", "slots"):
-        patient.sees(screen)
-        patient.touch("item-0")
-    patient.sees("confirm")
-    patient.touch("primary")
+    steps(patient)
     _slip_printed(rig, before)
     total = time.perf_counter() - started
     patient.sees("result")
     kiosk.tap(id="primary")
     rig.remove_id_card()
     return Run(patient.touches, total, (patient.touches - 1) * think_s)
+
+
+def book(kiosk: AutomationClient, rig: SimulatorRig, patient_id: str, think_s: float, department: str | None) -> Run:
+    def steps(patient: Patient) -> None:
+        patient.touch("task-book")
+        patient.touch(_department(patient.sees("departments"), department))
+        for screen in ("doctors", "dates", "slots"):
+            patient.sees(screen)
+            patient.touch("item-0")
+        patient.sees("confirm")
+        patient.touch("primary")
+
+    return _timed(kiosk, rig, patient_id, think_s, steps)
 
 
 def collect(kiosk: AutomationClient, rig: SimulatorRig, patient_id: str, think_s: float) -> Run:
-    patient = Patient(kiosk, think_s)
-    kiosk.wait("home", STEP_TIMEOUT_S)
-    rig.insert_id_card(next(p for p in rig.patients(10_000) if p.id == patient_id))
-    before = len(rig.printer.receipts)
-    started = time.perf_counter() + think_s
-    patient.touch("task-collect")
-    shown = patient.sees("appointments")
-    if not next(e for e in shown["elements"] if e["id"] == "primary")["enabled"]:
-        patient.touch("item-0")  # nothing chosen for the patient: one touch more
-    patient.touch("primary")
-    _slip_printed(rig, before)
-    total = time.perf_counter() - started
-    patient.sees("result")
-    kiosk.tap(id="primary")
-    rig.remove_id_card()
-    return Run(patient.touches, total, (patient.touches - 1) * think_s)
+    def steps(patient: Patient) -> None:
+        patient.touch("task-collect")
+        shown = patient.sees("appointments")
+        if not next(e for e in shown["elements"] if e["id"] == "primary")["enabled"]:
+            patient.touch("item-0")  # nothing chosen for the patient: one touch more
+        patient.touch("primary")
+
+    return _timed(kiosk, rig, patient_id, think_s, steps)
 
 
 def _patients(rig: SimulatorRig, runs: int) -> tuple[list[str], list[str]]:

@@ -74,6 +74,15 @@ class DemoKiosk:
         self.tap(id="home")
         self.wait("home")
 
+    def collect_with_id_card(self, patient: dict[str, Any]) -> None:
+        """From home: 预约取号, the patient's ID card on the reader, the one booking, 确认取号."""
+        self.tap(id="task-collect")
+        self.wait("identify")
+        self.sim("idcard/insert", patient_id=patient["id"])
+        self.wait("appointments")
+        self.tap(id="item-0")
+        self.tap(id="primary")
+
     def enter_code(self, code: str, last4: str) -> None:
         """From home: 预约取号, 输入预约码, the code and the last 4 on the keypad, 确认."""
         self.tap(id="task-collect")

@@ -24,12 +24,7 @@ def test_one_tap_after_collecting_counts_for_collect(kiosk: Any) -> None:
     counts one more `ok` for collect."""
     before = _counted(kiosk).get("collect", {}).get("ok", 0)
     patient, _ = kiosk.patient_with_booking()
-    kiosk.tap(id="task-collect")
-    kiosk.wait("identify")
-    kiosk.sim("idcard/insert", patient_id=patient["id"])
-    kiosk.wait("appointments")
-    kiosk.tap(id="item-0")
-    kiosk.tap(id="primary")
+    kiosk.collect_with_id_card(patient)
     kiosk.wait("result")
     kiosk.tap(id="primary")
     kiosk.sim("idcard/remove")
