@@ -27,7 +27,7 @@ from typing import Any
 
 import requests
 
-from kiosk.domain.messages import MESSAGES
+from kiosk.domain.catalogue import texts
 from kiosk.ui.automation.client import AutomationClient, AutomationRefused
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -375,5 +375,6 @@ def _shown(screen: dict[str, Any]) -> list[tuple[str, str]]:
 
 
 def _message_key(shown: str) -> str:
-    """Which message (kiosk.domain.messages) the error screen shows, by its Chinese text."""
-    return next((key for key, (zh, _en) in MESSAGES.items() if zh in shown), shown[:40])
+    """Which catalogue message the error screen shows, by its Chinese text (the longest that fits)."""
+    shown_keys = [(len(zh), key) for key, zh in texts("zh_CN").items() if zh in shown]
+    return max(shown_keys)[1] if shown_keys else shown[:40]

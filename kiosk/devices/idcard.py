@@ -78,8 +78,7 @@ class Ga467Reader(PublishesStatus):
         self._frames = ga467.FrameReader()
         self._lock = threading.RLock()
         self._publisher = StatusPublisher(name)
-        self._reconnect_interval_s = reconnect_interval_s
-        self._reconnector: Reconnector | None = None
+        self._reconnector = Reconnector(name, self._tick, reconnect_interval_s)
         self._last_traffic = 0.0
 
     @classmethod
@@ -90,14 +89,10 @@ class Ga467Reader(PublishesStatus):
     def open(self) -> None:
         """Connect now if the reader is there; either way keep re-connecting in the background."""
         self._connect()
-        if self._reconnector is None:
-            self._reconnector = Reconnector(self.name, self._tick, self._reconnect_interval_s)
-            self._reconnector.start()
+        self._reconnector.start()
 
     def close(self) -> None:
-        if self._reconnector is not None:
-            self._reconnector.stop()
-            self._reconnector = None
+        self._reconnector.stop()
         with self._lock:
             self._link.close()
         self._publisher.set(DeviceState.OFFLINE, Detail.NONE, "closed")

@@ -236,21 +236,19 @@ class NetworkLink:
         return self._sock, self._printer
 
 
-class SerialLink:
-    """RS-232 / USB-serial through `escpos.printer.Serial` (pyserial underneath)."""
+class _EscposDeviceLink:
+    """What the serial and USB links share: an `escpos.printer` object opened on demand and closed once."""
 
-    def __init__(self, device: str, baudrate: int = 19200) -> None:
-        self.device, self.baudrate = device, baudrate
-        self.description = f"serial://{device}@{baudrate}"
-        self._printer: Serial | None = None
+    description: str
+
+    def __init__(self) -> None:
+        self._printer: Serial | Usb | None = None
 
     @property
     def is_open(self) -> bool:
         return self._printer is not None
 
-    def open(self, timeout_s: float) -> None:
-        # dsrdtr off: kiosk printers are wired TX/RX/GND more often than with handshake lines.
-        printer = Serial(self.device, self.baudrate, timeout=timeout_s, dsrdtr=False, profile=PROFILE)
+    def _open(self, printer: Serial | Usb) -> None:
         try:
             printer.open()
         except DeviceNotFoundError as exc:
@@ -264,6 +262,24 @@ class SerialLink:
                 printer.close()
             except (OSError, serial.SerialException):
                 log.warning("closing %s failed", self.description)
+
+    def _escpos_device(self):  # type: ignore[no-untyped-def]  # a serial.Serial or a usb.core.Device
+        if self._printer is None or not self._printer.device:
+            raise DeviceOffline(f"{self.description}: not open")
+        return self._printer.device
+
+
+class SerialLink(_EscposDeviceLink):
+    """RS-232 / USB-serial through `escpos.printer.Serial` (pyserial underneath)."""
+
+    def __init__(self, device: str, baudrate: int = 19200) -> None:
+        super().__init__()
+        self.device, self.baudrate = device, baudrate
+        self.description = f"serial://{device}@{baudrate}"
+
+    def open(self, timeout_s: float) -> None:
+        # dsrdtr off: kiosk printers are wired TX/RX/GND more often than with handshake lines.
+        self._open(Serial(self.device, self.baudrate, timeout=timeout_s, dsrdtr=False, profile=PROFILE))
 
     def write(self, data: bytes, timeout_s: float) -> None:
         port = self._port()
@@ -298,59 +314,42 @@ class SerialLink:
             raise DeviceOffline(f"{self.description}: {exc}") from exc
 
     def _port(self) -> serial.Serial:
-        if self._printer is None or not self._printer.device:
-            raise DeviceOffline(f"{self.description}: not open")
-        port: serial.Serial = self._printer.device
+        port: serial.Serial = self._escpos_device()
         return port
 
 
-class UsbLink:
+class UsbLink(_EscposDeviceLink):
     """USB printer class device through `escpos.printer.Usb` (needs pyusb: the `usb` extra)."""
 
     def __init__(self, vendor_id: int, product_id: int, in_ep: int = 0x82, out_ep: int = 0x01) -> None:
+        super().__init__()
         self.vendor_id, self.product_id = vendor_id, product_id
         self.in_ep, self.out_ep = in_ep, out_ep
         self.description = f"usb://{vendor_id:04x}:{product_id:04x}"
-        self._printer: Usb | None = None
-
-    @property
-    def is_open(self) -> bool:
-        return self._printer is not None
 
     def open(self, timeout_s: float) -> None:
         if not escpos_usb.is_usable():
             raise DeviceOffline(f"{self.description}: pyusb is not installed (pip install kiosk[usb])")
-        printer = Usb(
-            self.vendor_id,
-            self.product_id,
-            timeout=int(timeout_s * 1000),
-            in_ep=self.in_ep,
-            out_ep=self.out_ep,
-            profile=PROFILE,
+        self._open(
+            Usb(
+                self.vendor_id,
+                self.product_id,
+                timeout=int(timeout_s * 1000),
+                in_ep=self.in_ep,
+                out_ep=self.out_ep,
+                profile=PROFILE,
+            )
         )
-        try:
-            printer.open()
-        except DeviceNotFoundError as exc:
-            raise DeviceOffline(f"cannot open {self.description}: {exc}") from exc
-        self._printer = printer
-
-    def close(self) -> None:
-        printer, self._printer = self._printer, None
-        if printer is not None:
-            try:
-                printer.close()
-            except OSError:
-                log.warning("closing %s failed", self.description)
 
     def write(self, data: bytes, timeout_s: float) -> None:
-        device = self._device()
+        device = self._escpos_device()
         try:
             device.write(self.out_ep, data, int(timeout_s * 1000))
         except OSError as exc:  # usb.core.USBError is an OSError; USBTimeoutError is one of them
             raise DeviceOffline(f"{self.description}: {exc}") from exc
 
     def read_exact(self, n: int, timeout_s: float) -> bytes:
-        device = self._device()
+        device = self._escpos_device()
         deadline = time.monotonic() + timeout_s
         got = b""
         try:
@@ -366,10 +365,6 @@ class UsbLink:
     def discard_input(self) -> None:
         """USB replies come in whole packets per request: nothing stale to drain."""
 
-    def _device(self):  # type: ignore[no-untyped-def]  # a usb.core.Device; pyusb has no type hints
-        if self._printer is None or not self._printer.device:
-            raise DeviceOffline(f"{self.description}: not open")
-        return self._printer.device
 
 
 LINKS: dict[str, Callable[[PrinterSection], Link]] = {

@@ -63,8 +63,7 @@ class _ScannerBase(PublishesStatus):
         self.name = name
         self._publisher = StatusPublisher(name)
         self._lock = threading.RLock()
-        self._reconnect_interval_s = reconnect_interval_s
-        self._reconnector: Reconnector | None = None
+        self._reconnector = Reconnector(name, self._tick, reconnect_interval_s)
 
     # subclass hooks
     def _connected(self) -> bool:
@@ -87,14 +86,10 @@ class _ScannerBase(PublishesStatus):
         """Connect if the scanner is there (never raises); re-connect in the background either way."""
         with self._lock:
             self._connect()
-        if self._reconnector is None:
-            self._reconnector = Reconnector(self.name, self._tick, self._reconnect_interval_s)
-            self._reconnector.start()
+        self._reconnector.start()
 
     def close(self) -> None:
-        if self._reconnector is not None:
-            self._reconnector.stop()
-            self._reconnector = None
+        self._reconnector.stop()
         with self._lock:
             self._disconnect()
         self._publisher.set(DeviceState.OFFLINE, Detail.NONE, "closed")

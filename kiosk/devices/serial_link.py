@@ -93,24 +93,37 @@ class SerialLink:
 
 
 class Reconnector:
-    """A daemon thread that calls `tick()` every `interval_s` until `stop()` (bounded by the stop event)."""
+    """A daemon thread that calls `tick()` every `interval_s` between `start()` and `stop()`.
+
+    Both are idempotent, so a device's open/close (which a technician may repeat) just call them.
+    """
 
     def __init__(self, name: str, tick: Callable[[], None], interval_s: float) -> None:
+        self._name = name
         self._tick = tick
         self._interval_s = interval_s
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name=f"dev-{name}-reconnect", daemon=True)
+        self._thread: threading.Thread | None = None
 
     def start(self) -> None:
+        if self._thread is not None:
+            return
+        self._stop = threading.Event()
+        self._thread = threading.Thread(
+            target=self._run, args=(self._stop,), name=f"dev-{self._name}-reconnect", daemon=True
+        )
         self._thread.start()
 
     def stop(self) -> None:
+        thread, self._thread = self._thread, None
+        if thread is None:
+            return
         self._stop.set()
-        if self._thread.is_alive() and self._thread is not threading.current_thread():
-            self._thread.join(timeout=5)
+        if thread.is_alive() and thread is not threading.current_thread():
+            thread.join(timeout=5)
 
-    def _run(self) -> None:
-        while not self._stop.wait(self._interval_s):
+    def _run(self, stop: threading.Event) -> None:
+        while not stop.wait(self._interval_s):
             try:
                 self._tick()
             except Exception:  # the loop must survive any one failed attempt
