@@ -118,7 +118,7 @@ def build(config: Config, rig: SimulatorRig | None = None) -> App:
             log.warning("device not available", extra={"device": kind, "detail": f"{type(exc).__name__}: {exc}"})
             continue
         devices[kind] = device
-    metrics = KioskMetrics(config.kiosk.id, SatisfactionTally(Path(config.kiosk.data_dir) / "satisfaction.json"))
+    metrics = KioskMetrics(config.kiosk.id, SatisfactionTally(Path(config.kiosk.data_dir) / "satisfaction-tally.json"))
     for device in devices.values():
         _feed_device_metrics(metrics, device.name, device.status())
         device.subscribe(lambda name, status: _feed_device_metrics(metrics, name, status))

@@ -14,7 +14,7 @@ EXPORT_WAIT_S = 20.0
 
 
 def _counted(kiosk: Any) -> dict[str, dict[str, int]]:
-    path = kiosk.out / "data" / "satisfaction.json"
+    path = kiosk.out / "data" / "satisfaction-tally.json"
     return json.loads(path.read_text(encoding="utf-8"))["counts"] if path.exists() else {}
 
 

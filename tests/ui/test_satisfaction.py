@@ -16,7 +16,7 @@ from kiosk.ui.automation.inspect import describe
 def _services(satisfaction: bool, tmp_path):
     services = create_services(cards=[create_id_card()])
     config = replace(services.config, kiosk=replace(services.config.kiosk, satisfaction=satisfaction))
-    metrics = KioskMetrics("K01", SatisfactionTally(tmp_path / "satisfaction.json"))
+    metrics = KioskMetrics("K01", SatisfactionTally(tmp_path / "satisfaction-tally.json"))
     return replace(services, config=config, metrics=metrics)
 
 
@@ -57,7 +57,7 @@ def test_one_tap_after_the_result_is_counted_for_the_task_and_goes_home(qtbot, m
     assert _sample(services.metrics, "collect", "bad") == 1
     assert services.metrics.ratings.snapshot()["counts"] == {"collect": {"good": 0, "ok": 0, "bad": 1}}
     services.metrics.write_textfile(tmp_path / "kiosk.prom")
-    assert SatisfactionTally(tmp_path / "satisfaction.json").snapshot()["counts"]["collect"]["bad"] == 1
+    assert SatisfactionTally(tmp_path / "satisfaction-tally.json").snapshot()["counts"]["collect"]["bad"] == 1
 
 
 def test_ignored_question_records_nothing(qtbot, make_window, tmp_path) -> None:
