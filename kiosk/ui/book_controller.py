@@ -55,9 +55,7 @@ class BookController(PatientTaskController):
 
     def reset(self) -> None:
         """Leaving by home or idle: the held slot goes back to the pool (in the background)."""
-        state = self.state
-        if isinstance(state, BookState) and state.hold is not None:
-            self.tasks.submit(lambda: self.flow.release(state), lambda _: None, lambda _: None)
+        self._release_in_background(self.state)
         super().reset()
         for screen in (self.screens.departments, self.screens.doctors, self.screens.dates, self.screens.slots):
             screen.clear()
@@ -245,9 +243,15 @@ class BookController(PatientTaskController):
     def _on_hold_expired(self) -> None:
         state = self.state
         if isinstance(state, BookState) and state.step is BookStep.CONFIRM:
+            # Our countdown may end before the HIS's clock says so: give the slot back rather than let it sit.
+            self._release_in_background(state)
             expired = HisRefused("HOLD_EXPIRED", "号源锁定已超时", "hold expired")
             self.state = self.flow.fail(dataclasses.replace(state, hold=None), expired)
             self._render()
+
+    def _release_in_background(self, state: BookState | None) -> None:
+        if isinstance(state, BookState) and state.hold is not None:
+            self.tasks.submit(lambda: self.flow.release(state), lambda _: None, lambda _: None)
 
     def retry(self) -> None:
         state = self.state

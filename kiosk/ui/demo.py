@@ -233,6 +233,16 @@ class Walk:
     def book_first_free(self, patient_id: str, day: int = 0) -> dict[str, Any]:
         """预约挂号: ID card, the first department and doctor, the `day`-th day offered, its first time,
         确认挂号; stops on the result."""
+        self.choose_first_slot(patient_id, day)
+        self.on("confirm")
+        self.shot("confirm")
+        self.kiosk.tap(id="primary")
+        result = self.on("result")
+        self.shot("result-booked")
+        return result
+
+    def choose_first_slot(self, patient_id: str, day: int = 0) -> None:
+        """预约挂号: ID card, the first department and doctor, the `day`-th day offered, its first time."""
         self.kiosk.tap(id="task-book")
         self.on("identify")
         self.sims.act("idcard/insert", patient_id=patient_id)
@@ -240,12 +250,16 @@ class Walk:
             self.on(screen)
             self.shot(screen)
             self.kiosk.tap(id=f"item-{day}" if screen == "dates" else "item-0")
-        self.on("confirm")
-        self.shot("confirm")
-        self.kiosk.tap(id="primary")
-        result = self.on("result")
-        self.shot("result-booked")
-        return result
+
+    def book_refused(self, patient_id: str, name: str) -> dict[str, Any]:
+        """预约挂号 for a patient the HIS refuses: the error screen, in plain words, then home."""
+        self.choose_first_slot(patient_id)
+        error = self.on("error")
+        self.shot(f"error-{name}")
+        self.kiosk.tap(id="home")
+        self.sims.act("idcard/remove")
+        self.on("home")
+        return error
 
     def check_in(self, patient_id: str) -> dict[str, Any]:
         """报到排队 with the ID card; the one visit ready to check in comes selected."""
@@ -367,6 +381,8 @@ def scripted_walk(kiosk: AutomationClient, sims: ControlClient, out: Path) -> Wa
     walk.finish()
     walk.cancel_last(fresh["id"])
     walk.finish()
+    banned = next(p for p in fixtures["patients"] if "banned" in p["tags"])
+    walk.book_refused(banned["id"], "no-show-ban")  # 爽约: the words say until when
     walk.check_in(by_card["patient_id"])
     walk.receipt("queue-ticket", printed + 10)
     walk.finish()

@@ -217,7 +217,8 @@ class MainWindow(QMainWindow):
         self.idle.expired.connect(self._on_idle_expired)
         self.countdown.more.clicked.connect(self.idle.poke)
         self.translator.language_changed.connect(self._retranslate)
-        self.collect.id_card_read.connect(self.offer_elder_mode)
+        for reader in (self.collect, *self.patient_tasks.controllers.values()):
+            reader.id_card_read.connect(self.offer_elder_mode)
         self._his_online = True
         self._gated_out = False
         # Device threads report status changes; only the signal crosses into the GUI thread.

@@ -311,6 +311,12 @@ class TitleAnswer(Answer):
     title: Title
 
 
+class ScheduleStateAnswer(Answer):
+    id: str
+    state: ScheduleState
+    previous: ScheduleState
+
+
 # --- errors ---------------------------------------------------------------------------------------
 _WHAT = {
     401: "missing or unknown kiosk token (UNAUTHORIZED)",

@@ -626,6 +626,17 @@ async def set_title(doctor_id: PathId, body: schemas.TitleRequest, request: Requ
     return await _hub(request).mutate(request, work)
 
 
+@test_api.put(
+    "/schedules/{schedule_id}/state",
+    responses=doc.answers(200, doc.ScheduleStateAnswer, not_found=True, public=True, changes=True),
+    openapi_extra=doc.IDEMPOTENT,
+)
+async def set_schedule_state(schedule_id: PathId, body: schemas.ScheduleStateRequest, request: Request) -> JSONResponse:
+    """Stop, suspend (停诊) or reopen a session after patients saw it listed (holds then: SCHEDULE_CLOSED)."""
+    state = body.state
+    return await _hub(request).mutate(request, lambda s, ctx: testmode.set_schedule_state(s, schedule_id, state))
+
+
 @test_api.post(
     "/bills/{bill_id}/items",
     responses=doc.answers(200, doc.Bill, not_found=True, public=True, changes=True, conflicts=("ALREADY_PAID",)),

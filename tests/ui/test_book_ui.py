@@ -62,6 +62,13 @@ def test_leaving_releases_the_hold(qtbot, window, his, leave) -> None:
     assert window.current_screen.name == ("slots" if leave == "back" else "home")
 
 
+def test_the_countdown_running_out_says_so_and_gives_the_slot_back(qtbot, window, his) -> None:
+    _to_confirm(qtbot, window)
+    window.patient_tasks.controllers["book"].screens.confirm.expired.emit()
+    assert window.current_screen.name == "error" and "超时" in _text(window, "error_message")
+    qtbot.waitUntil(lambda: his.released == ["H1"], timeout=3000)
+
+
 def test_booking_prints_the_slip_and_shows_the_booking_code(qtbot, window, his) -> None:
     _to_confirm(qtbot, window)
     _tap(qtbot, window, "primary")
