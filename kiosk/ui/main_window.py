@@ -33,7 +33,7 @@ from kiosk.ui.automation.elements import language_code
 from kiosk.ui.collect_controller import STEP_KEYS, CollectController, CollectScreens
 from kiosk.ui.i18n import Translator
 from kiosk.ui.patient_task_controller import Shell
-from kiosk.ui.patient_tasks import BOOK, PatientTasks
+from kiosk.ui.patient_tasks import PatientTasks
 from kiosk.ui.pay_controller import STEP_KEYS as PAY_STEP_KEYS
 from kiosk.ui.pay_controller import PayController, PayScreens
 from kiosk.ui.payment_controller import PaymentController, PaymentScreens
@@ -163,14 +163,15 @@ class MainWindow(QMainWindow):
             self.diagnostics,
             self.satisfaction,
         ]
+        self.payment = PaymentController(services, self.tasks, t, self.paying, show=self.show_screen,
+                                         current=self.stack.currentWidget, parent=self)
         self.patient_tasks = PatientTasks(
-            services, self.tasks, t, Shell(self.show_screen, self.stack.currentWidget, self.go_home), self
+            services, self.tasks, t, Shell(self.show_screen, self.stack.currentWidget, self.go_home), self.payment,
+            self
         )
         self.screens += self.patient_tasks.screens
         for screen in self.screens:
             self.stack.addWidget(screen)
-        self.payment = PaymentController(services, self.tasks, t, self.paying, show=self.show_screen,
-                                         current=self.stack.currentWidget, parent=self)
         self.payment.money_moving.connect(self._on_payment_money_moving)
         self.collect = CollectController(
             services,
@@ -475,8 +476,6 @@ class MainWindow(QMainWindow):
     def _update_availability(self) -> None:
         """Close exactly the tasks whose needs fail, reopen the rest; 暂停服务 when none is left."""
         closed = closed_tasks(self.need_states())
-        if not self.services.config.kiosk.registration_pay_later:
-            closed.setdefault(BOOK, "task.book_fee_at_window")  # the booking screens do not take the fee yet
         if PAYMENT_TASK in self.services.closed_tasks():  # recovery cannot settle a charge yet: no new payments
             closed.setdefault(PAY, "task.payment_closed")
         for task in TASKS:

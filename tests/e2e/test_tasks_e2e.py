@@ -77,6 +77,9 @@ def test_book_first_free_slot_of_a_department_in_six_touches(kiosk: Any) -> None
     assert "14:5" in countdown or "15:00" in countdown  # the 15-minute hold, counting down
     kiosk.tap(id="primary")
     touches += 1
+    kiosk.wait("pay_method")
+    kiosk.tap(id="pay-later")  # this hospital lets the fee wait for collection
+    touches += 1
     result = kiosk.wait("result")
     code = _text(result, "queue_number")
 
@@ -252,6 +255,8 @@ def test_a_substitute_doctor_is_shown_and_must_be_accepted(kiosk: Any) -> None:
         assert not next(e for e in shown["elements"] if e["id"] == "primary")["enabled"]
         kiosk.tap(id="confirm-substitute")
     kiosk.tap(id="primary")
+    kiosk.wait("pay_method")
+    kiosk.tap(id="pay-later")
     assert kiosk.wait("result")
 
 

@@ -64,7 +64,7 @@ def test_substitute_doctor_must_be_confirmed_before_booking(services) -> None:
     assert state.substitute is not None and state.needs_substitute_confirmation
     with pytest.raises(ValueError):
         flow.book(state)
-    assert flow.book(flow.confirm_substitute(state)).step is BookStep.PRINTING
+    assert flow.book(flow.confirm_substitute(state)).step is BookStep.PAYING
 
 
 def test_a_lost_booking_answer_is_asked_again_with_the_same_key(services, his) -> None:
@@ -75,7 +75,7 @@ def test_a_lost_booking_answer_is_asked_again_with_the_same_key(services, his) -
     assert unknown.step is BookStep.ERROR and unknown.can_retry
     assert services.journal.get(held.book_key).state is EntryState.INTENT  # open until settled
     done = flow.retry(unknown)
-    assert done.step is BookStep.PRINTING and len(his.booked) == 1
+    assert done.step is BookStep.PAYING and len(his.booked) == 1
     assert services.journal.get(held.book_key).state is EntryState.CONFIRMED
 
 
