@@ -31,7 +31,8 @@ from kiosk.devices.registry import DEVICE_KINDS, build_device
 from kiosk.domain.errors import ConfigError, KioskError
 from kiosk.flows.collect_recovery import CollectSettler
 from kiosk.flows.payment_recovery import PaymentSettler
-from kiosk.flows.services import Services
+from kiosk.flows.refund_recovery import RefundSettler
+from kiosk.flows.services import Services, hospital_now
 from kiosk.flows.task_recovery import TaskSettler
 from kiosk.sync.background import Periodic
 from kiosk.sync.client import HisClient
@@ -39,6 +40,7 @@ from kiosk.sync.heartbeat import Heartbeat
 from kiosk.sync.journal import Journal
 from kiosk.sync.metrics import KioskMetrics, count_start
 from kiosk.sync.recovery import Recovery
+from kiosk.sync.satisfaction import SatisfactionTally
 
 if TYPE_CHECKING:
     from simulators.rig import SimulatorRig
@@ -117,7 +119,7 @@ def build(config: Config, rig: SimulatorRig | None = None) -> App:
             log.warning("device not available", extra={"device": kind, "detail": f"{type(exc).__name__}: {exc}"})
             continue
         devices[kind] = device
-    metrics = KioskMetrics(config.kiosk.id)
+    metrics = KioskMetrics(config.kiosk.id, SatisfactionTally(Path(config.kiosk.data_dir) / "satisfaction-tally.json"))
     for device in devices.values():
         _feed_device_metrics(metrics, device.name, device.status())
         device.subscribe(lambda name, status: _feed_device_metrics(metrics, name, status))
@@ -125,7 +127,9 @@ def build(config: Config, rig: SimulatorRig | None = None) -> App:
                     on_answer=metrics.his_answered)
     recovery = Recovery(
         journal, [CollectSettler(journal, his), TaskSettler(journal, his),
-                  PaymentSettler(journal, his, devices.get("payment"), config.kiosk.id)]
+                  PaymentSettler(journal, his, devices.get("payment"), config.kiosk.id),
+                  RefundSettler(journal, his, devices.get("payment"), config.kiosk.id,
+                                lambda: hospital_now().date())]
     )
     services = Services(config=config, his=his, journal=journal, metrics=metrics,
                         closed_tasks=lambda: recovery.blocked, **devices)
@@ -145,7 +149,6 @@ def reconcile_dir(config: Config) -> Path:
 def _reconcile_with(config: Config, journal: Journal, terminal: Any, his: HisClient, day: dt.date,
                     out_dir: Path, settle: bool) -> Any:
     from kiosk.flows.reconcile_run import run_reconciliation
-    from kiosk.flows.services import hospital_now
 
     return run_reconciliation(journal, terminal, his, kiosk_id=config.kiosk.id, hospital=config.kiosk.hospital_name,
                               day=day, out_dir=out_dir, settle=settle, now=hospital_now)
@@ -156,7 +159,6 @@ def reconcile(config: Config, day: dt.date | None, out_dir: Path | None, settle:
     terminal itself (run it while the kiosk app is stopped; the app's daily run needs no such care).
     The batch is settled (ECR 05) only for today, unless told. Exit 0: all matched; 1: mismatches
     listed in the report; 2: no report (the HIS could not list the day)."""
-    from kiosk.flows.services import hospital_now
 
     today = hospital_now().date()
     day = day or today
@@ -324,7 +326,7 @@ def run(config: Config, rig: SimulatorRig | None = None, smoke: bool = False,
         if app.journal.backlog():
             app.recovery.run()
 
-    heartbeat = Heartbeat(his, app.devices, app.journal)
+    heartbeat = Heartbeat(his, app.devices, app.journal, app.metrics.ratings.snapshot)
     data_dir = Path(config.kiosk.data_dir)
     app.metrics.set_restarts(count_start(data_dir / "starts"))
     recent = logging_setup.RecentLines()
@@ -442,8 +444,9 @@ def _gallery_walk(kiosk: Any, sims: Any, out_dir: Path) -> list[Path]:
 
 def run_gallery(config: Config, out_dir: Path) -> int:
     """`kiosk gallery`: the demo kiosk offscreen, every screen in every variant into `out_dir`."""
-    # the tour's pauses on a screen must not be mistaken for a patient who walked away
-    config = dataclasses.replace(config, kiosk=dataclasses.replace(config.kiosk, idle_timeout_s=600))
+    # the tour's pauses on a screen must not be mistaken for a patient who walked away; the satisfaction
+    # question on, so that its screen is shown too
+    config = dataclasses.replace(config, kiosk=dataclasses.replace(config.kiosk, idle_timeout_s=600, satisfaction=True))
     return run_demo(config, out_dir, scripted=True, control_port=0, walker=_gallery_walk)
 
 

@@ -242,6 +242,24 @@ class Payments(Answer):
     payments: list[Payment]
 
 
+class Refund(Answer):
+    id: str
+    payment_id: str
+    status: str
+    amount_fen: int
+    method: PayMethod
+    refunded_at: str
+
+
+class RefundAnswer(Answer):
+    refund: Refund
+    payment: Payment
+
+
+class Refunds(Answer):
+    refunds: list[Refund]
+
+
 class QrOrder(Answer):
     id: str
     status: str
@@ -277,12 +295,17 @@ class KioskEntry(Answer):
     version: str
     journal_backlog: int
     devices: dict[str, dict[str, Any]]
+    satisfaction: dict[str, dict[str, int]] = {}
+    """The kiosk's satisfaction ratings from its last heartbeat: {task: {"good"|"ok"|"bad": n}}."""
+    satisfaction_since: str = ""
 
 
 class KiosksAnswer(Answer):
     kiosks: list[KioskEntry]
     server_time: str
     stale_after_s: int
+    satisfaction_totals: dict[str, dict[str, int]] = {}
+    """Every kiosk's satisfaction ratings summed: {task: {"good"|"ok"|"bad": n}}."""
 
 
 class Fixtures(Answer):
@@ -304,6 +327,12 @@ class FaultsAnswer(Answer):
 class TitleAnswer(Answer):
     id: str
     title: Title
+
+
+class ScheduleStateAnswer(Answer):
+    id: str
+    state: ScheduleState
+    previous: ScheduleState
 
 
 # --- errors ---------------------------------------------------------------------------------------

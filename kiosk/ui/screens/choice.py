@@ -15,13 +15,13 @@ from PySide6.QtWidgets import (
     QButtonGroup,
     QGridLayout,
     QHBoxLayout,
+    QLabel,
     QPushButton,
-    QWidget,
 )
 
 from kiosk.ui.i18n import Translator
 from kiosk.ui.screens.base import Screen
-from kiosk.ui.widgets.common import button, label, scroll_list
+from kiosk.ui.widgets.common import button, label, scroll_list, set_role
 
 
 @dataclass(frozen=True)
@@ -50,6 +50,52 @@ class Content:
 
 
 HINTS_PER_ROW = 3
+
+
+class _Card(QPushButton):
+    """One list card: title, a corner (e.g. the fee) and lines below; filled again for the next list."""
+
+    def __init__(self, checkable: bool) -> None:
+        super().__init__()
+        self.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        set_role(self, "card")
+        self.setCheckable(checkable)
+        self.key = ""
+        self._grid = QGridLayout(self)
+        self._grid.setContentsMargins(28, 14, 28, 14)
+        self._grid.setSizeConstraint(QGridLayout.SizeConstraint.SetMinimumSize)  # grows with elder mode's text
+        self._title = self._part("card-title", 0, 0, 1)
+        self._corner = self._part("card-fee", 0, 1, 1)
+        self._corner.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignTop)
+        self._lines: list[QLabel] = []
+
+    def _part(self, role: str, row: int, column: int, span: int) -> QLabel:
+        part = label("", role, wrap=False)
+        part.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)  # the tap is the card's
+        self._grid.addWidget(part, row, column, 1, span)
+        return part
+
+    def fill(self, item: Item, name: str, checked: bool) -> None:
+        self.key = item.key
+        self.setObjectName(name)
+        self.setEnabled(item.enabled)
+        if self.isCheckable():
+            self.setChecked(checked)
+        self._title.setText(item.title)
+        self._corner.setText(item.corner)
+        while len(self._lines) < len(item.lines):
+            self._lines.append(self._part("card-line", len(self._lines) + 1, 0, 2))
+        for index, line in enumerate(self._lines):
+            line.setText(item.lines[index] if index < len(item.lines) else "")
+            line.setVisible(index < len(item.lines))
+
+    def empty(self) -> None:
+        """Not in the list now: hidden, nameless (no stale `item-N`), unchecked."""
+        self.hide()
+        self.setObjectName("")
+        self.key = ""
+        if self.isCheckable():
+            self.setChecked(False)
 
 
 class ChoiceScreen(Screen):
@@ -85,7 +131,10 @@ class ChoiceScreen(Screen):
             layout.addLayout(row)
         self._group = QButtonGroup(self)
         self._group.setExclusive(True)
-        self._widgets: list[QWidget] = []
+        self._chips: list[QPushButton] = []
+        self._headings: list[QLabel] = []
+        self._cards: list[_Card] = []
+        self._headings_shown = self._cards_shown = 0
         self._render: Callable[[], Content] | None = None
         self.selected: str | None = None
         self._enabled_actions: Callable[[str | None], set[str]] = lambda _: set()
@@ -121,52 +170,55 @@ class ChoiceScreen(Screen):
         self._update_actions()
 
     def _rebuild(self, content: Content) -> None:
-        for widget in self._widgets:
-            if isinstance(widget, QPushButton):
-                self._group.removeButton(widget)
-            widget.setParent(None)  # gone from the window at once, not at the next event-loop turn
-            widget.deleteLater()
-        self._widgets = []
-        while self._list_layout.count():
-            self._list_layout.takeAt(0)
+        for chip in self._chips:
+            chip.setParent(None)  # gone from the window at once, not at the next event-loop turn
+            chip.deleteLater()
+        self._chips = []
         while self._hints.count():
             self._hints.takeAt(0)
         for index, (key, text) in enumerate(content.hints):
             chip = button(text, "chip", name=f"hint-{index}")
             chip.clicked.connect(lambda _=False, k=key: self.hint.emit(k))
             self._hints.addWidget(chip, *divmod(index, HINTS_PER_ROW))
-            self._widgets.append(chip)
-        group = None
+            self._chips.append(chip)
+        # Cards and group headings are kept and filled again, not built anew: a new widget is styled from
+        # the whole style sheet, which for a list of departments kept the GUI thread busy for tens of ms.
+        while self._list_layout.count():
+            self._list_layout.takeAt(0)
+        self._group.setExclusive(False)  # an exclusive group would keep the last list's choice checked
+        headings = iter(self._headings)
+        group, shown = None, 0
         for index, item in enumerate(content.items):
             if item.group and item.group != group:
-                heading = label(item.group, "group")
+                heading = next(headings, None) or self._new_heading()
+                heading.setText(item.group)
                 self._list_layout.addWidget(heading)
-                self._widgets.append(heading)
+                heading.show()
+                shown += 1
             group = item.group
-            card = self._card(item)
-            card.setObjectName(f"item-{index}")
+            card = self._cards[index] if index < len(self._cards) else self._new_card()
+            card.fill(item, f"item-{index}", checked=item.key == self.selected)
             self._list_layout.addWidget(card)
-            self._widgets.append(card)
+            card.show()
         self._list_layout.addStretch(1)
+        for heading in self._headings[shown:self._headings_shown]:
+            heading.hide()
+        for card in self._cards[len(content.items):self._cards_shown]:
+            card.empty()
+        self._headings_shown, self._cards_shown = shown, len(content.items)
+        self._group.setExclusive(True)
 
-    def _card(self, item: Item) -> QPushButton:
-        card = button("", "card")
-        card.setEnabled(item.enabled)
+    def _new_heading(self) -> QLabel:
+        heading = label("", "group")
+        self._headings.append(heading)
+        return heading
+
+    def _new_card(self) -> _Card:
+        card = _Card(checkable=bool(self.actions))
         if self.actions:
-            card.setCheckable(True)
-            card.setChecked(item.key == self.selected)
             self._group.addButton(card)
-        card.clicked.connect(lambda _=False, k=item.key: self._on_card_clicked(k))
-        grid = QGridLayout(card)
-        grid.setContentsMargins(28, 14, 28, 14)
-        grid.setSizeConstraint(QGridLayout.SizeConstraint.SetMinimumSize)  # grows with elder mode's text
-        parts = [(label(item.title, "card-title", wrap=False), 0, 0), (label(item.corner, "card-fee", wrap=False), 0, 1)]
-        parts += [(label(line, "card-line", wrap=False), row, 0) for row, line in enumerate(item.lines, start=1)]
-        for widget, row, column in parts:
-            widget.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
-            if column:
-                widget.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignTop)
-            grid.addWidget(widget, row, column, 1, 1 if column or not row else 2)
+        card.clicked.connect(lambda _=False, c=card: self._on_card_clicked(c.key))
+        self._cards.append(card)
         return card
 
     def _on_card_clicked(self, key: str) -> None:
