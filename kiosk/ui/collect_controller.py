@@ -70,6 +70,7 @@ class CollectScreens:
 class CollectController(QObject, StepRunner):
     """One collect session at a time; `reset()` drops every patient datum and ignores late results."""
 
+    STEP_KEYS = STEP_KEYS
     id_card_read = Signal(object)
     """An ID card was read (IdCardData): the window offers elder mode by the holder's age."""
 
@@ -114,6 +115,10 @@ class CollectController(QObject, StepRunner):
         screens.error.retry_requested.connect(self._on_error_retry_requested)
         screens.result.finished.connect(go_home)
         screens.result.reprint_requested.connect(self._on_error_retry_requested)
+
+    @property
+    def active(self) -> bool:
+        return self.state is not None
 
     # --- session ----------------------------------------------------------------------------------
     def start(self) -> None:

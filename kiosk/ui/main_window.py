@@ -30,31 +30,21 @@ from kiosk.flows.payment_recovery import TASK as PAYMENT_TASK
 from kiosk.flows.services import Services
 from kiosk.ui.admin_controller import AdminController
 from kiosk.ui.automation.elements import language_code
-from kiosk.ui.collect_controller import STEP_KEYS, CollectController, CollectScreens
 from kiosk.ui.i18n import Translator
 from kiosk.ui.patient_task_controller import Shell
-from kiosk.ui.patient_tasks import PatientTasks
-from kiosk.ui.pay_controller import STEP_KEYS as PAY_STEP_KEYS
-from kiosk.ui.pay_controller import PayController, PayScreens
 from kiosk.ui.payment_controller import PaymentController, PaymentScreens
 from kiosk.ui.prompts import PromptLog
 from kiosk.ui.screens.admin_pin import AdminPinScreen
-from kiosk.ui.screens.appointments import AppointmentsScreen
 from kiosk.ui.screens.base import Screen
-from kiosk.ui.screens.bills import BillsScreen
-from kiosk.ui.screens.code_entry import CodeEntryScreen
 from kiosk.ui.screens.diagnostics import DiagnosticsScreen
-from kiosk.ui.screens.error import ErrorScreen
-from kiosk.ui.screens.home import COLLECT, PAY, TASKS, HomeScreen
-from kiosk.ui.screens.identify import IdentifyScreen
+from kiosk.ui.screens.home import TASKS, HomeScreen
 from kiosk.ui.screens.out_of_service import OutOfServiceScreen
 from kiosk.ui.screens.pay_method import PayMethodScreen
-from kiosk.ui.screens.pay_result import PayResultScreen
 from kiosk.ui.screens.paying import CardPaymentScreen, PrintingScreen, QrPaymentScreen, ScanPaymentScreen
 from kiosk.ui.screens.recovering import RecoveringScreen
-from kiosk.ui.screens.result import ResultScreen
 from kiosk.ui.screens.satisfaction import SatisfactionScreen
 from kiosk.ui.screens.split import SplitScreen
+from kiosk.ui.task_registry import TaskFactory, build_tasks
 from kiosk.ui.tasks import Runner, TaskRunner, ThreadRunner
 from kiosk.ui.theme import stylesheet
 from kiosk.ui.voice import Backend, PlayerBackend, Utterance, Voice
@@ -93,8 +83,10 @@ class MainWindow(QMainWindow):
         *,
         recent_log: Callable[[], Sequence[str]] = tuple,
         restart: Callable[[], None] | None = None,
+        task_factory: TaskFactory = build_tasks,
     ) -> None:
-        """`voice_backend` defaults to recordings from `[kiosk] voice_dir` (or the shipped ones) and espeak-ng."""
+        """`voice_backend` defaults to recordings from `[kiosk] voice_dir` (or the shipped ones) and espeak-ng;
+        `task_factory` builds the patient tasks the home screen offers."""
         super().__init__(parent)
         self.services = services
         config = services.config.kiosk
@@ -130,16 +122,8 @@ class MainWindow(QMainWindow):
 
         t = self.translator
         self.home = HomeScreen(t)
-        self.identify = IdentifyScreen(t)
-        self.code_entry = CodeEntryScreen(t)
-        self.appointments = AppointmentsScreen(t)
-        self.result = ResultScreen(t)
-        self.error = ErrorScreen(t)
         self.out_of_service = OutOfServiceScreen(t)
         self.recovering = RecoveringScreen(t)
-        self.bills = BillsScreen(t)
-        self.pay_result = PayResultScreen(t)
-        self.pay_error = ErrorScreen(t)
         self.paying = PaymentScreens(SplitScreen(t), PayMethodScreen(t), CardPaymentScreen(t), ScanPaymentScreen(t),
                                      QrPaymentScreen(t), PrintingScreen(t))
         self.out_of_service.set_staffed_window(config.staffed_window)
@@ -148,16 +132,8 @@ class MainWindow(QMainWindow):
         self.satisfaction = SatisfactionScreen(t)
         self.screens: list[Screen] = [
             self.home,
-            self.identify,
-            self.code_entry,
-            self.appointments,
-            self.result,
-            self.error,
             self.out_of_service,
             self.recovering,
-            self.bills,
-            self.pay_result,
-            self.pay_error,
             *self.paying.all(),
             self.admin_pin,
             self.diagnostics,
@@ -165,30 +141,13 @@ class MainWindow(QMainWindow):
         ]
         self.payment = PaymentController(services, self.tasks, t, self.paying, show=self.show_screen,
                                          current=self.stack.currentWidget, parent=self)
-        self.patient_tasks = PatientTasks(
-            services, self.tasks, t, Shell(self.show_screen, self.stack.currentWidget, self.go_home), self.payment,
-            self
-        )
-        self.screens += self.patient_tasks.screens
+        self.registry = task_factory(services, self.tasks, t,
+                                    Shell(self.show_screen, self.stack.currentWidget, self.go_home), self.payment, self)
+        self.screens += self.registry.screens
         for screen in self.screens:
             self.stack.addWidget(screen)
         self.payment.money_moving.connect(self._on_payment_money_moving)
-        self.collect = CollectController(
-            services,
-            self.tasks,
-            t,
-            CollectScreens(self.identify, self.code_entry, self.appointments, self.result, self.error),
-            show=self.show_screen,
-            current=self.stack.currentWidget,
-            go_home=self.go_home,
-            payment=self.payment,
-            parent=self,
-        )
-        self.pay = PayController(services, self.tasks, t,
-                                 PayScreens(self.identify, self.bills, self.pay_result, self.pay_error),
-                                 self.payment, show=self.show_screen, current=self.stack.currentWidget,
-                                 go_home=self.go_home, parent=self)
-        self._step_keys = STEP_KEYS
+        self._step_keys = next(iter(self.registry)).step_keys
 
         self.admin = AdminController(
             services,
@@ -218,8 +177,8 @@ class MainWindow(QMainWindow):
         self.idle.expired.connect(self._on_idle_expired)
         self.countdown.more.clicked.connect(self.idle.poke)
         self.translator.language_changed.connect(self._retranslate)
-        for reader in (self.collect, *self.patient_tasks.controllers.values()):
-            reader.id_card_read.connect(self.offer_elder_mode)
+        for id_card_read in self.registry.id_card_signals():
+            id_card_read.connect(self.offer_elder_mode)
         self._his_online = True
         self._gated_out = False
         # Device threads report status changes; only the signal crosses into the GUI thread.
@@ -389,9 +348,7 @@ class MainWindow(QMainWindow):
     def _end_sessions(self) -> None:
         """Forget every patient of every task. The tasks first: they see whether a payment is still in
         flight (then its worker ends their journal session once the engine returns)."""
-        self.pay.reset()
-        self.collect.reset()
-        self.patient_tasks.reset()
+        self.registry.reset()
         self.payment.reset()
 
     def show_out_of_service(self, reason: str = "") -> None:
@@ -404,34 +361,26 @@ class MainWindow(QMainWindow):
         self.show_screen(self.home)
 
     def _on_back_clicked(self) -> None:
-        task = self.patient_tasks.active
+        task = self.registry.active
         if self.current_screen is self.satisfaction:
             self.end_session()
         elif task is not None:
-            task.back(self.current_screen)
-        elif self.pay.active:
-            self.pay.back(self.current_screen)
-        else:
-            self.collect.back(self.current_screen)
+            task.controller.back(self.current_screen)
+        elif not self.payment.back(self.current_screen):
+            self.go_home()
 
     def _on_corner_taps_triggered(self) -> None:
         if self.current_screen in (self.home, self.out_of_service):
             self.admin.enter()
 
-    def _on_home_task_chosen(self, task: str) -> None:
-        self._task = task
-        if task == COLLECT:
-            self._set_task_steps(STEP_KEYS)
-            self._end_sessions()
-            self.collect.start()
-        elif task == PAY:
-            self._set_task_steps(PAY_STEP_KEYS)
-            self._end_sessions()
-            self.pay.start()
-        elif task in self.patient_tasks.controllers:
-            self._end_sessions()
-            self._set_task_steps(self.patient_tasks.controllers[task].STEP_KEYS)
-            self.patient_tasks.start(task)
+    def _on_home_task_chosen(self, key: str) -> None:
+        if key not in self.registry:
+            return
+        task = self.registry[key]
+        self._task = key
+        self._end_sessions()
+        self._set_task_steps(task.step_keys)
+        task.controller.start()
 
     def _set_task_steps(self, keys: tuple[str, ...]) -> None:
         self._step_keys = keys
@@ -475,9 +424,11 @@ class MainWindow(QMainWindow):
 
     def _update_availability(self) -> None:
         """Close exactly the tasks whose needs fail, reopen the rest; 暂停服务 when none is left."""
-        closed = closed_tasks(self.need_states())
+        closed = closed_tasks(self.need_states(), self.registry.needs())
         if PAYMENT_TASK in self.services.closed_tasks():  # recovery cannot settle a charge yet: no new payments
-            closed.setdefault(PAY, "task.payment_closed")
+            for task in self.registry:
+                if task.closes_without_payment_recovery:
+                    closed.setdefault(task.key, "task.payment_closed")
         for task in TASKS:
             if task.active:
                 self.home.set_unavailable(task.key, closed.get(task.key))
@@ -494,7 +445,7 @@ class MainWindow(QMainWindow):
 
     def _on_device_status_changed(self, name: str, status: DeviceStatus) -> None:
         self._update_availability()
-        self.collect.on_device_status(name, status)
+        self.registry.on_device_status(name, status)
 
     # --- busy and idle -----------------------------------------------------------------------------------------
     def _on_tasks_busy_changed(self, busy: bool, text: str) -> None:

@@ -46,6 +46,8 @@ class PayScreens:
 class PayController(QObject):
     """One 门诊缴费 session at a time; `reset()` ends it (undoes what is unpaid) and ignores late results."""
 
+    STEP_KEYS = STEP_KEYS
+
     def __init__(self, services: Services, tasks: TaskRunner, translator: Translator, screens: PayScreens,
                  payment: PaymentController, show: Callable[[Screen, int], None], current: Callable[[], object],
                  go_home: Callable[[], None], parent: QObject | None = None) -> None:
