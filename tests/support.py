@@ -33,3 +33,8 @@ def production_config(rig: Any, data_dir: Path, his_url: str | None = None) -> P
         encoding="utf-8",
     )
     return path
+
+
+def task(window: Any, key: str) -> Any:
+    """The controller of the patient task `key` (its home tile's key) in a MainWindow: its screens, its state."""
+    return window.registry[key].controller

@@ -8,6 +8,7 @@ import dataclasses
 
 import pytest
 from kiosk_test_fakes import create_booking_his, create_id_card, create_services
+from kiosk_test_support import task
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QPushButton
 
@@ -65,7 +66,7 @@ def test_leaving_releases_the_hold(qtbot, window, his, leave) -> None:
 
 def test_the_countdown_running_out_says_so_and_gives_the_slot_back(qtbot, window, his) -> None:
     _to_confirm(qtbot, window)
-    window.patient_tasks.controllers["book"].screens.confirm.expired.emit()
+    task(window, "book").screens.confirm.expired.emit()
     assert window.current_screen.name == "error" and "超时" in _text(window, "error_message")
     qtbot.waitUntil(lambda: his.released == ["H1"], timeout=3000)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from kiosk_test_fakes import FakePrinter, create_his, create_id_card, create_services
+from kiosk_test_support import task
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QPushButton
 
@@ -21,9 +22,9 @@ def _visible_buttons(window) -> list[QPushButton]:
 
 def _collect_a1(qtbot, window) -> None:
     """Start 预约取号 with the ID card on the reader, pick appointment A1 and tap 确认取号."""
-    window.collect.start()
-    qtbot.mouseClick(window.appointments.cards["A1"], Qt.MouseButton.LeftButton)
-    qtbot.mouseClick(window.appointments.confirm, Qt.MouseButton.LeftButton)
+    task(window, "collect").start()
+    qtbot.mouseClick(task(window, "collect").screens.appointments.cards["A1"], Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(task(window, "collect").screens.appointments.confirm, Qt.MouseButton.LeftButton)
 
 
 def test_id_card_path_prints_the_slip(qtbot, make_window, shot) -> None:
@@ -33,22 +34,22 @@ def test_id_card_path_prints_the_slip(qtbot, make_window, shot) -> None:
     window = make_window(services)
     shot(window, "01-home")
     qtbot.mouseClick(window.home.tiles["collect"], Qt.MouseButton.LeftButton)
-    assert window.current_screen is window.appointments  # the card was read and resolved at once
-    assert "张*三" in window.appointments.hello.text() and "张小三" not in window.appointments.hello.text()
-    assert not window.appointments.cards["A0"].isEnabled()  # already collected: shown, not offered
-    assert not window.appointments.confirm.isEnabled()
-    qtbot.mouseClick(window.appointments.cards["A1"], Qt.MouseButton.LeftButton)
+    assert window.current_screen is task(window, "collect").screens.appointments  # the card was read and resolved at once
+    assert "张*三" in task(window, "collect").screens.appointments.hello.text() and "张小三" not in task(window, "collect").screens.appointments.hello.text()
+    assert not task(window, "collect").screens.appointments.cards["A0"].isEnabled()  # already collected: shown, not offered
+    assert not task(window, "collect").screens.appointments.confirm.isEnabled()
+    qtbot.mouseClick(task(window, "collect").screens.appointments.cards["A1"], Qt.MouseButton.LeftButton)
     shot(window, "04-appointments")
-    qtbot.mouseClick(window.appointments.confirm, Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(task(window, "collect").screens.appointments.confirm, Qt.MouseButton.LeftButton)
 
-    assert window.current_screen is window.result
+    assert window.current_screen is task(window, "collect").screens.result
     shot(window, "05-result")
-    queue = window.result.queue.text()
-    assert queue and window.result.take.text() == "请取走凭条和身份证"
+    queue = task(window, "collect").screens.result.queue.text()
+    assert queue and task(window, "collect").screens.result.take.text() == "请取走凭条和身份证"
     [slip] = services.printer.printed
     text = slip.plain_text()
     assert "姓名：张*三" in text and "心血管内科" in text and "李四 主任医师" in text and queue in text
-    qtbot.mouseClick(window.result.finish, Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(task(window, "collect").screens.result.finish, Qt.MouseButton.LeftButton)
     assert window.current_screen is window.home
 
 
@@ -56,32 +57,32 @@ def test_booking_code_path_with_the_keypad(qtbot, make_window, shot) -> None:
     services = create_services()
     window = make_window(services)
     qtbot.mouseClick(window.home.tiles["collect"], Qt.MouseButton.LeftButton)
-    assert window.current_screen is window.identify
+    assert window.current_screen is task(window, "collect").screens.identify
     shot(window, "02-identify")
-    qtbot.mouseClick(window.identify.code, Qt.MouseButton.LeftButton)
-    assert window.current_screen is window.code_entry
-    keys = window.code_entry.keypad.keys
+    qtbot.mouseClick(task(window, "collect").screens.identify.code, Qt.MouseButton.LeftButton)
+    assert window.current_screen is task(window, "collect").screens.code_entry
+    keys = task(window, "collect").screens.code_entry.keypad.keys
     for key in "87654321" + create_id_card().id_number.last4:
         qtbot.mouseClick(keys[key], Qt.MouseButton.LeftButton)
     shot(window, "03-code-entry")
-    assert window.code_entry.confirm.isEnabled()
-    qtbot.mouseClick(window.code_entry.confirm, Qt.MouseButton.LeftButton)
+    assert task(window, "collect").screens.code_entry.confirm.isEnabled()
+    qtbot.mouseClick(task(window, "collect").screens.code_entry.confirm, Qt.MouseButton.LeftButton)
 
-    assert window.current_screen is window.appointments
-    assert window.appointments.cards["A2"].isChecked()  # the coded appointment is pre-selected
-    qtbot.mouseClick(window.appointments.confirm, Qt.MouseButton.LeftButton)
-    assert window.current_screen is window.result
-    assert window.result.take.text() == "请取走凭条"
+    assert window.current_screen is task(window, "collect").screens.appointments
+    assert task(window, "collect").screens.appointments.cards["A2"].isChecked()  # the coded appointment is pre-selected
+    qtbot.mouseClick(task(window, "collect").screens.appointments.confirm, Qt.MouseButton.LeftButton)
+    assert window.current_screen is task(window, "collect").screens.result
+    assert task(window, "collect").screens.result.take.text() == "请取走凭条"
     text = services.printer.printed[0].plain_text()
     assert "张*三" in text and "消化内科" in text and "王五 副主任医师" in text
-    assert window.result.queue.text() in text
+    assert task(window, "collect").screens.result.queue.text() in text
 
 
 def test_keypad_rejects_x_in_the_code_and_limits_lengths(qtbot, make_window) -> None:
     window = make_window(create_services())
-    window.collect.start()
-    qtbot.mouseClick(window.identify.code, Qt.MouseButton.LeftButton)
-    entry = window.code_entry
+    task(window, "collect").start()
+    qtbot.mouseClick(task(window, "collect").screens.identify.code, Qt.MouseButton.LeftButton)
+    entry = task(window, "collect").screens.code_entry
     assert not entry.keypad.keys["X"].isEnabled()
     entry.type_text("X1234567890")
     assert entry.code == "12345678" and entry.last4 == "90"
@@ -93,26 +94,26 @@ def test_his_down_shows_plain_chinese_words(qtbot, make_window, shot) -> None:
     his = create_his()
     his.down = True
     window = make_window(create_services(his))
-    window.collect.start()
-    qtbot.mouseClick(window.identify.code, Qt.MouseButton.LeftButton)
-    window.code_entry.type_text("87654321" + create_id_card().id_number.last4)
-    qtbot.mouseClick(window.code_entry.confirm, Qt.MouseButton.LeftButton)
+    task(window, "collect").start()
+    qtbot.mouseClick(task(window, "collect").screens.identify.code, Qt.MouseButton.LeftButton)
+    task(window, "collect").screens.code_entry.type_text("87654321" + create_id_card().id_number.last4)
+    qtbot.mouseClick(task(window, "collect").screens.code_entry.confirm, Qt.MouseButton.LeftButton)
 
-    assert window.current_screen is window.error
+    assert window.current_screen is task(window, "collect").screens.error
     shot(window, "06-error-his-down")
-    shown = window.error.message.text()
+    shown = task(window, "collect").screens.error.message.text()
     assert shown == HIS_DOWN_ZH
-    everything = " ".join(label.text() for label in window.findChildren(type(window.error.message)))
+    everything = " ".join(label.text() for label in window.findChildren(type(task(window, "collect").screens.error.message)))
     assert "Traceback" not in everything and "HisUnavailable" not in everything
     qtbot.mouseClick(window.language, Qt.MouseButton.LeftButton)
-    assert window.error.message.text().startswith("The hospital system is unreachable")
+    assert task(window, "collect").screens.error.message.text().startswith("The hospital system is unreachable")
     # the link may come back: retrying is offered, and repeats the look-up with what was typed
-    assert window.error.retry.isVisible() and window.error.retry.text() == "Try again"
-    qtbot.mouseClick(window.error.retry, Qt.MouseButton.LeftButton)
-    assert window.current_screen is window.error and his.calls.count("resolve") == 2
+    assert task(window, "collect").screens.error.retry.isVisible() and task(window, "collect").screens.error.retry.text() == "Try again"
+    qtbot.mouseClick(task(window, "collect").screens.error.retry, Qt.MouseButton.LeftButton)
+    assert window.current_screen is task(window, "collect").screens.error and his.calls.count("resolve") == 2
     his.down = False
-    qtbot.mouseClick(window.error.retry, Qt.MouseButton.LeftButton)
-    assert window.current_screen is window.appointments and window.appointments.cards["A2"].isChecked()
+    qtbot.mouseClick(task(window, "collect").screens.error.retry, Qt.MouseButton.LeftButton)
+    assert window.current_screen is task(window, "collect").screens.appointments and task(window, "collect").screens.appointments.cards["A2"].isChecked()
     qtbot.mouseClick(window.home_button, Qt.MouseButton.LeftButton)
     assert window.current_screen is window.home and window.translator.language == "zh_CN"
 
@@ -125,31 +126,31 @@ def test_paper_out_mid_slip_is_a_success_with_a_note_and_reprints(qtbot, make_wi
     services.printer.fail_with = PaperOut("paper out")
     window = make_window(services)
     _collect_a1(qtbot, window)
-    assert window.current_screen is window.result
+    assert window.current_screen is task(window, "collect").screens.result
     shot(window, "07-result-not-printed")
-    queue = window.collect.state.collected.queue_number
-    assert window.result.title.text() == "取号成功" and window.result.queue.text() == queue
-    assert window.result.queue.height() >= 100  # as big as on a printed slip's success
-    note = window.result.not_printed
+    queue = task(window, "collect").state.collected.queue_number
+    assert task(window, "collect").screens.result.title.text() == "取号成功" and task(window, "collect").screens.result.queue.text() == queue
+    assert task(window, "collect").screens.result.queue.height() >= 100  # as big as on a printed slip's success
+    note = task(window, "collect").screens.result.not_printed
     assert note.isVisible()
     assert note.text() == f"凭条未能打印（打印机缺纸）。取号已成功，请记住排队号 {queue}，到人工窗口补打凭条。"
     assert "查询补打" not in note.text()  # that task is not open yet: name the place that is
-    assert window.result.take.text() == "请取走身份证"  # no slip to take
-    assert window.result.reprint.isVisible() and window.result.reprint.text() == "重新打印"
-    qtbot.mouseClick(window.result.reprint, Qt.MouseButton.LeftButton)  # paper still out
-    assert window.current_screen is window.result
+    assert task(window, "collect").screens.result.take.text() == "请取走身份证"  # no slip to take
+    assert task(window, "collect").screens.result.reprint.isVisible() and task(window, "collect").screens.result.reprint.text() == "重新打印"
+    qtbot.mouseClick(task(window, "collect").screens.result.reprint, Qt.MouseButton.LeftButton)  # paper still out
+    assert window.current_screen is task(window, "collect").screens.result
     assert note.text().startswith("重新打印未成功（第 1 次）。凭条未能打印（打印机缺纸）")
-    qtbot.mouseClick(window.result.reprint, Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(task(window, "collect").screens.result.reprint, Qt.MouseButton.LeftButton)
     assert note.text().startswith("重新打印未成功（第 2 次）。")
     qtbot.mouseClick(window.language, Qt.MouseButton.LeftButton)
     shot(window, "07-result-not-printed-en")
     assert note.text().startswith("Printing again failed (attempt 2). Your slip did not print (the printer is out")
     qtbot.mouseClick(window.language, Qt.MouseButton.LeftButton)
     services.printer.fail_with = None
-    qtbot.mouseClick(window.result.reprint, Qt.MouseButton.LeftButton)
-    assert window.current_screen is window.result and window.result.queue.text() == queue
-    assert not note.isVisible() and not window.result.reprint.isVisible()
-    assert window.result.take.text() == "请取走凭条和身份证"
+    qtbot.mouseClick(task(window, "collect").screens.result.reprint, Qt.MouseButton.LeftButton)
+    assert window.current_screen is task(window, "collect").screens.result and task(window, "collect").screens.result.queue.text() == queue
+    assert not note.isVisible() and not task(window, "collect").screens.result.reprint.isVisible()
+    assert task(window, "collect").screens.result.take.text() == "请取走凭条和身份证"
     assert len(services.printer.printed) == 1 and services.his.calls.count("collect") == 1
 
 
@@ -159,11 +160,11 @@ def test_idle_timeout_counts_down_and_clears_patient_data(qtbot, make_window, sh
     card = create_id_card()
     services = create_services(cards=[card], idle_timeout_s=60)
     window = make_window(services)
-    window.collect.start()
+    task(window, "collect").start()
     qtbot.mouseClick(window.language, Qt.MouseButton.LeftButton)  # English, to check it resets too
     qtbot.mouseClick(window.elder_button, Qt.MouseButton.LeftButton)  # 76, declines elder mode's longer time
-    qtbot.mouseClick(window.appointments.cards["A2"], Qt.MouseButton.LeftButton)
-    assert window.current_screen is window.appointments and window.idle.armed
+    qtbot.mouseClick(task(window, "collect").screens.appointments.cards["A2"], Qt.MouseButton.LeftButton)
+    assert window.current_screen is task(window, "collect").screens.appointments and window.idle.armed
     assert WARN_SECONDS >= 20
     for _ in range(60 - WARN_SECONDS - 1):
         window.idle.tick()
@@ -178,10 +179,10 @@ def test_idle_timeout_counts_down_and_clears_patient_data(qtbot, make_window, sh
         window.idle.tick()
 
     assert window.current_screen is window.home
-    assert window.collect.state is None and window.appointments.cards == {}
-    shown = [label.text() for label in window.findChildren(type(window.appointments.hello))]
+    assert task(window, "collect").state is None and task(window, "collect").screens.appointments.cards == {}
+    shown = [label.text() for label in window.findChildren(type(task(window, "collect").screens.appointments.hello))]
     assert not any("张" in text or "心血管" in text for text in shown)
-    assert window.code_entry.code == "" and window.result.queue.text() == ""
+    assert task(window, "collect").screens.code_entry.code == "" and task(window, "collect").screens.result.queue.text() == ""
     assert window.translator.language == "zh_CN" and not window.idle.armed
     assert services.printer.printed == []
     # what GET /screen shows: no name (full or masked), no digits of the ID number
@@ -203,8 +204,8 @@ def test_english_on_every_screen(qtbot, make_window) -> None:
     qtbot.mouseClick(window.language, Qt.MouseButton.LeftButton)
     assert window.home.tiles["collect"].text() == "Collect booking"
     qtbot.mouseClick(window.home.tiles["collect"], Qt.MouseButton.LeftButton)
-    assert window.appointments.confirm.text() == "Collect" and window.back.text().endswith("Back")
-    assert "Fee ¥50.00" in [w.text() for w in window.appointments.cards["A1"].labels]
+    assert task(window, "collect").screens.appointments.confirm.text() == "Collect" and window.back.text().endswith("Back")
+    assert "Fee ¥50.00" in [w.text() for w in task(window, "collect").screens.appointments.cards["A1"].labels]
 
 
 def test_missing_printer_or_his_disables_the_task(qtbot, make_window) -> None:
@@ -241,9 +242,9 @@ def test_touch_targets_are_at_least_60px(qtbot, make_window) -> None:
     seen = 0
     for step in (
         lambda: None,
-        window.collect.start,
+        task(window, "collect").start,
         window.go_home,
-        lambda: (window.collect.start(), window.identify.code.click()),
+        lambda: (task(window, "collect").start(), task(window, "collect").screens.identify.code.click()),
     ):
         step()
         for b in _visible_buttons(window):
@@ -256,9 +257,9 @@ def test_scanned_code_identifies_the_patient(qtbot, make_window) -> None:
     services = create_services()
     services.scanner.codes.append("V0001234")  # a visit-card barcode
     window = make_window(services)
-    window.collect.start()
-    assert window.current_screen is window.appointments
-    assert window.result.take.text() == "请取走凭条"
+    task(window, "collect").start()
+    assert window.current_screen is task(window, "collect").screens.appointments
+    assert task(window, "collect").screens.result.take.text() == "请取走凭条"
 
 
 def test_unreadable_card_shows_an_error_and_back_returns_to_identify(qtbot, make_window) -> None:
@@ -266,11 +267,11 @@ def test_unreadable_card_shows_an_error_and_back_returns_to_identify(qtbot, make
 
     services = create_services(cards=[CardUnreadable("bad checksum")])
     window = make_window(services)
-    window.collect.start()
-    assert window.current_screen is window.error
-    assert window.error.message.text() == "无法读取卡片，请重新放置或更换证件。"
+    task(window, "collect").start()
+    assert window.current_screen is task(window, "collect").screens.error
+    assert task(window, "collect").screens.error.message.text() == "无法读取卡片，请重新放置或更换证件。"
     qtbot.mouseClick(window.back, Qt.MouseButton.LeftButton)
-    assert window.current_screen is window.identify
+    assert window.current_screen is task(window, "collect").screens.identify
 
 
 def test_offline_id_reader_points_to_the_booking_code(qtbot, make_window) -> None:
@@ -278,10 +279,10 @@ def test_offline_id_reader_points_to_the_booking_code(qtbot, make_window) -> Non
 
     services = create_services(cards=[DeviceOffline("unplugged")])
     window = make_window(services)
-    window.collect.start()
-    assert window.current_screen is window.identify
-    assert window.identify.warning.isVisible()
-    assert "预约码" in window.identify.warning.text()
+    task(window, "collect").start()
+    assert window.current_screen is task(window, "collect").screens.identify
+    assert task(window, "collect").screens.identify.warning.isVisible()
+    assert "预约码" in task(window, "collect").screens.identify.warning.text()
 
 
 def test_landscape_screens_fit_without_squashing(qtbot, make_window, shot) -> None:
@@ -290,7 +291,7 @@ def test_landscape_screens_fit_without_squashing(qtbot, make_window, shot) -> No
     assert window.height() == 1080
     _collect_a1(qtbot, window)
     shot(window, "10-landscape-result")
-    for widget in (window.result.queue, window.result.take, window.result.finish, window.result.title):
+    for widget in (task(window, "collect").screens.result.queue, task(window, "collect").screens.result.take, task(window, "collect").screens.result.finish, task(window, "collect").screens.result.title):
         assert widget.height() >= widget.minimumSizeHint().height(), widget.objectName()
     window.go_home()
     for tile in window.home.tiles.values():
@@ -333,11 +334,11 @@ def test_tasks_and_idle_wipes_reach_the_metrics(qtbot, make_window) -> None:
     for fail in (None, PaperOut("paper out")):
         services.printer.fail_with = fail
         qtbot.mouseClick(window.home.tiles["collect"], Qt.MouseButton.LeftButton)
-        qtbot.mouseClick(window.appointments.cards["A1"], Qt.MouseButton.LeftButton)
-        qtbot.mouseClick(window.appointments.confirm, Qt.MouseButton.LeftButton)
+        qtbot.mouseClick(task(window, "collect").screens.appointments.cards["A1"], Qt.MouseButton.LeftButton)
+        qtbot.mouseClick(task(window, "collect").screens.appointments.confirm, Qt.MouseButton.LeftButton)
         window.go_home()
     services.printer.fail_with = None
-    window.collect.start()
+    task(window, "collect").start()
     for _ in range(window.idle.remaining):  # the patient walks away
         window.idle.tick()
     value = services.metrics.registry.get_sample_value
@@ -353,19 +354,19 @@ def test_printer_out_of_paper_before_collecting_takes_nothing(qtbot, make_window
     patient is told the printer cannot print and that nothing changed (no 重试 a patient cannot make work)."""
     services = create_services(cards=[create_id_card()])
     window = make_window(services)
-    window.collect.start()
-    qtbot.mouseClick(window.appointments.cards["A1"], Qt.MouseButton.LeftButton)
+    task(window, "collect").start()
+    qtbot.mouseClick(task(window, "collect").screens.appointments.cards["A1"], Qt.MouseButton.LeftButton)
     services.printer.run_out_of_paper()
     assert window.home.tiles["collect"].isEnabled()  # the kiosk had not noticed yet
-    qtbot.mouseClick(window.appointments.confirm, Qt.MouseButton.LeftButton)
-    assert window.current_screen is window.error
+    qtbot.mouseClick(task(window, "collect").screens.appointments.confirm, Qt.MouseButton.LeftButton)
+    assert window.current_screen is task(window, "collect").screens.error
     shot(window, "11-error-printer-before-collect")
     assert "collect" not in services.his.calls and services.printer.printed == []
-    assert window.error.message.text() == (
+    assert task(window, "collect").screens.error.message.text() == (
         "打印机缺纸，暂不能办理，您的预约没有改变。请联系工作人员加纸，或到人工窗口办理。")
-    assert not window.error.retry.isVisible()
+    assert not task(window, "collect").screens.error.retry.isVisible()
     qtbot.mouseClick(window.back, Qt.MouseButton.LeftButton)
-    assert window.current_screen is window.appointments
+    assert window.current_screen is task(window, "collect").screens.appointments
 
 
 def test_outside_collection_window_says_when_without_retry(qtbot, make_window, shot) -> None:
@@ -379,10 +380,10 @@ def test_outside_collection_window_says_when_without_retry(qtbot, make_window, s
         {"window_start": "2026-11-23T13:30:00+08:00", "window_end": "2026-11-23T16:30:00+08:00"})
     window = make_window(services)
     _collect_a1(qtbot, window)
-    assert window.current_screen is window.error
+    assert window.current_screen is task(window, "collect").screens.error
     shot(window, "12-error-outside-window")
-    assert window.error.message.text() == "当前不在取号时间，请在 13:30 至 16:30 之间取号。"
-    assert not window.error.retry.isVisible()
+    assert task(window, "collect").screens.error.message.text() == "当前不在取号时间，请在 13:30 至 16:30 之间取号。"
+    assert not task(window, "collect").screens.error.retry.isVisible()
     header = {"lang", "elder", "repeat_voice"}
     assert [b.objectName() for b in _visible_buttons(window) if b.objectName() not in header] == [
         "back", "home"]
@@ -401,21 +402,21 @@ def test_afternoon_appointment_in_the_morning_shows_when_it_opens(qtbot, make_wi
     ]
     services = create_services(his, cards=[create_id_card(), create_id_card()])
     window = make_window(services)
-    window.collect.start()
+    task(window, "collect").start()
     shot(window, "13-appointments-afternoon-later")
-    afternoon, morning = window.appointments.cards["A2"], window.appointments.cards["A1"]
+    afternoon, morning = task(window, "collect").screens.appointments.cards["A2"], task(window, "collect").screens.appointments.cards["A1"]
     assert not afternoon.isEnabled() and morning.isEnabled()
     assert "13:30 起可取号" in [w.text() for w in afternoon.labels]
     qtbot.mouseClick(afternoon, Qt.MouseButton.LeftButton)
-    assert window.collect.state.selected_id != "A2"
+    assert task(window, "collect").state.selected_id != "A2"
     qtbot.mouseClick(window.language, Qt.MouseButton.LeftButton)
     assert "Collect from 13:30" in [w.text() for w in afternoon.labels]
     # only the afternoon one: the list says to come back, not that there is nothing
     his.appointments = [a for a in his.appointments if a.id == "A2"]
     window.go_home()
-    window.collect.start()
-    assert window.appointments.empty.text() == "您的预约还未到取号时间，请在下方所示时间后再来取号"
-    assert not window.appointments.empty_hint.isVisible() and not window.appointments.confirm.isVisible()
+    task(window, "collect").start()
+    assert task(window, "collect").screens.appointments.empty.text() == "您的预约还未到取号时间，请在下方所示时间后再来取号"
+    assert not task(window, "collect").screens.appointments.empty_hint.isVisible() and not task(window, "collect").screens.appointments.confirm.isVisible()
 
 
 def test_wrong_last4_then_back_keeps_the_booking_code(qtbot, make_window, shot) -> None:
@@ -423,17 +424,17 @@ def test_wrong_last4_then_back_keeps_the_booking_code(qtbot, make_window, shot) 
     code is still there and only the ID digits are typed again; 删除 in the empty ID field steps back
     into the code."""
     window = make_window(create_services())
-    window.collect.start()
-    qtbot.mouseClick(window.identify.code, Qt.MouseButton.LeftButton)
-    keys = window.code_entry.keypad.keys
+    task(window, "collect").start()
+    qtbot.mouseClick(task(window, "collect").screens.identify.code, Qt.MouseButton.LeftButton)
+    keys = task(window, "collect").screens.code_entry.keypad.keys
     for key in "876543210000":
         qtbot.mouseClick(keys[key], Qt.MouseButton.LeftButton)
-    qtbot.mouseClick(window.code_entry.confirm, Qt.MouseButton.LeftButton)
-    assert window.current_screen is window.error
+    qtbot.mouseClick(task(window, "collect").screens.code_entry.confirm, Qt.MouseButton.LeftButton)
+    assert window.current_screen is task(window, "collect").screens.error
     qtbot.mouseClick(window.back, Qt.MouseButton.LeftButton)
-    assert window.current_screen is window.code_entry
+    assert window.current_screen is task(window, "collect").screens.code_entry
     shot(window, "14-code-entry-kept")
-    entry = window.code_entry
+    entry = task(window, "collect").screens.code_entry
     assert entry.code == "87654321" and entry.last4 == "" and entry.last4_field.isChecked()
     for key in create_id_card().id_number.last4:
         qtbot.mouseClick(keys[key], Qt.MouseButton.LeftButton)
@@ -453,19 +454,19 @@ def test_insurance_card_left_in_does_not_loop_back(qtbot, make_window) -> None:
     services = create_services()
     services.insurance.insert(create_insurance_card())
     window = make_window(services)
-    window.collect.start()
-    assert window.current_screen is window.appointments
+    task(window, "collect").start()
+    assert window.current_screen is task(window, "collect").screens.appointments
     qtbot.mouseClick(window.back, Qt.MouseButton.LeftButton)
-    assert window.current_screen is window.identify
+    assert window.current_screen is task(window, "collect").screens.identify
     assert services.his.calls.count("resolve") == 1
-    qtbot.mouseClick(window.identify.code, Qt.MouseButton.LeftButton)
-    assert window.current_screen is window.code_entry
+    qtbot.mouseClick(task(window, "collect").screens.identify.code, Qt.MouseButton.LeftButton)
+    assert window.current_screen is task(window, "collect").screens.code_entry
     qtbot.mouseClick(window.back, Qt.MouseButton.LeftButton)
-    assert window.current_screen is window.identify and services.his.calls.count("resolve") == 1
+    assert window.current_screen is task(window, "collect").screens.identify and services.his.calls.count("resolve") == 1
     services.insurance.remove()
-    assert window.current_screen is window.identify
+    assert window.current_screen is task(window, "collect").screens.identify
     services.insurance.insert(create_insurance_card())
-    qtbot.waitUntil(lambda: window.current_screen is window.appointments, timeout=3000)
+    qtbot.waitUntil(lambda: window.current_screen is task(window, "collect").screens.appointments, timeout=3000)
     assert services.his.calls.count("resolve") == 2
 
 
@@ -475,8 +476,8 @@ def test_id_reader_unplug_and_replug_on_the_identify_screen(qtbot, make_window, 
     goes and a card laid on it is read at once."""
     services = create_services()
     window = make_window(services)
-    window.collect.start()
-    screen = window.identify
+    task(window, "collect").start()
+    screen = task(window, "collect").screens.identify
     assert screen.title.text() == "请将身份证放在读卡区" and not screen.warning.isVisible()
     services.idcard.unplug()
     services.idcard.cards.append(create_id_card())  # laid on while unplugged: not readable yet
@@ -489,7 +490,7 @@ def test_id_reader_unplug_and_replug_on_the_identify_screen(qtbot, make_window, 
     assert screen.title.text() == "Insert your insurance card, scan a code, or enter your booking code"
     qtbot.mouseClick(window.language, Qt.MouseButton.LeftButton)
     services.idcard.replug()
-    qtbot.waitUntil(lambda: window.current_screen is window.appointments, timeout=3000)
+    qtbot.waitUntil(lambda: window.current_screen is task(window, "collect").screens.appointments, timeout=3000)
     assert not screen.warning.isVisible() and screen.title.text() == "请将身份证放在读卡区"
 
 
@@ -511,12 +512,12 @@ def test_english_names_departments_titles_and_the_hospital(qtbot, make_window, s
     assert window.hospital.text() == "Demonstration Hospital"
     qtbot.mouseClick(window.home.tiles["collect"], Qt.MouseButton.LeftButton)
     shot(window, "16-appointments-en")
-    shown = [w.text() for w in window.appointments.cards["A1"].labels]
+    shown = [w.text() for w in task(window, "collect").screens.appointments.cards["A1"].labels]
     assert "Cardiology" in shown and "李四 Chief Physician" in shown
-    qtbot.mouseClick(window.appointments.cards["A1"], Qt.MouseButton.LeftButton)
-    qtbot.mouseClick(window.appointments.confirm, Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(task(window, "collect").screens.appointments.cards["A1"], Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(task(window, "collect").screens.appointments.confirm, Qt.MouseButton.LeftButton)
     shot(window, "16-result-en")
-    assert window.result.visit.text().startswith("Cardiology ")
+    assert task(window, "collect").screens.result.visit.text().startswith("Cardiology ")
     everything = " ".join(w.text() for w in window.findChildren(type(window.hospital)) if w.isVisible())
     names = ("李四", "中文", "3楼 305诊室")  # a person's name, the switch back, the HIS's room (no English form)
     for name in names:

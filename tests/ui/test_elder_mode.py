@@ -7,7 +7,7 @@ import dataclasses
 
 import pytest
 from kiosk_test_fakes import create_id_card, create_services
-from kiosk_test_support import wait_for
+from kiosk_test_support import task, wait_for
 from PySide6.QtCore import Qt
 
 from kiosk.ui.automation.a11y import problems
@@ -67,7 +67,7 @@ def test_the_hospital_can_switch_voice_on_for_everyone(qtbot, make_window, voice
 def test_an_id_card_of_someone_65_or_older_switches_elder_mode_on_until_the_session_ends(qtbot, make_window) -> None:
     window = make_window(create_services(cards=[create_id_card(first17=OLD)]))
     qtbot.mouseClick(window.home.tiles["collect"], Qt.MouseButton.LeftButton)
-    assert window.current_screen is window.appointments and _screen(window).mode == "elder"
+    assert window.current_screen is task(window, "collect").screens.appointments and _screen(window).mode == "elder"
     assert not window.stepbar.isVisible()  # fewer things on an elder's screen
     assert window.idle.timeout_s == 120  # a slower pace: twice the time before the wipe
     qtbot.mouseClick(window.elder_button, Qt.MouseButton.LeftButton)  # the patient may say no
@@ -81,7 +81,7 @@ def test_an_id_card_of_someone_65_or_older_switches_elder_mode_on_until_the_sess
 def test_a_younger_patients_card_leaves_the_mode_alone(qtbot, make_window) -> None:
     window = make_window(create_services(cards=[create_id_card(first17=YOUNG)]))
     qtbot.mouseClick(window.home.tiles["collect"], Qt.MouseButton.LeftButton)
-    assert window.current_screen is window.appointments and _screen(window).mode == "normal"
+    assert window.current_screen is task(window, "collect").screens.appointments and _screen(window).mode == "normal"
 
 
 @pytest.mark.parametrize("screen", ["out_of_service", "recovering"])
@@ -102,8 +102,8 @@ def test_screens_the_tour_cannot_reach_pass_the_accessibility_check_in_every_var
 def test_the_idle_warning_passes_the_accessibility_check_in_every_variant(make_window) -> None:
     """The more_time banner shows only in the last 20 s, so the tour never sees it: checked here."""
     window = make_window(create_services())
-    window.collect.start()
-    assert window.current_screen is window.identify
+    task(window, "collect").start()
+    assert window.current_screen is task(window, "collect").screens.identify
     driver = AutomationDriver(window)
     found = []
     for variant in VARIANTS:

@@ -12,6 +12,7 @@ import threading
 
 import pytest
 from kiosk_test_fakes import FakeTerminal, create_id_card, create_pay_his, create_services
+from kiosk_test_support import task
 from PySide6.QtCore import Qt
 
 from kiosk.devices.ports import PaymentStep
@@ -51,8 +52,8 @@ def paying(qtbot, make_window, tmp_path):
 
 def _to_methods(qtbot, window) -> None:
     qtbot.mouseClick(window.home.tiles["pay"], Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: window.current_screen is window.bills, timeout=WAIT_MS)
-    qtbot.mouseClick(window.bills.confirm, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: window.current_screen is task(window, "pay").screens.bills, timeout=WAIT_MS)
+    qtbot.mouseClick(task(window, "pay").screens.bills.confirm, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: window.current_screen is window.paying.method, timeout=WAIT_MS)
 
 
@@ -104,5 +105,5 @@ def test_countdown_holds_while_the_terminal_works(qtbot, paying) -> None:
     assert window.current_screen is window.paying.card and window.idle.remaining == IDLE_S
     assert not window.home_button.isEnabled() and not window.back.isEnabled()
     terminal.pin_typed.set()
-    qtbot.waitUntil(lambda: window.current_screen is window.pay_result, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: window.current_screen is task(window, "pay").screens.result, timeout=WAIT_MS)
     assert window.home_button.isEnabled() and his.recorded_fen() == 12345 + 6789

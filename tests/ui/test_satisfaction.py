@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from kiosk_test_fakes import create_id_card, create_services
+from kiosk_test_support import task
 from PySide6.QtCore import Qt
 
 from kiosk.sync.metrics import KioskMetrics
@@ -22,9 +23,9 @@ def _services(satisfaction: bool, tmp_path):
 
 def _collect_to_result(qtbot, window) -> None:
     qtbot.mouseClick(window.home.tiles["collect"], Qt.MouseButton.LeftButton)
-    qtbot.mouseClick(window.appointments.cards["A1"], Qt.MouseButton.LeftButton)
-    qtbot.mouseClick(window.appointments.confirm, Qt.MouseButton.LeftButton)
-    assert window.current_screen is window.result
+    qtbot.mouseClick(task(window, "collect").screens.appointments.cards["A1"], Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(task(window, "collect").screens.appointments.confirm, Qt.MouseButton.LeftButton)
+    assert window.current_screen is task(window, "collect").screens.result
 
 
 def _sample(metrics: KioskMetrics, task: str, rating: str) -> float:
@@ -41,7 +42,7 @@ def test_one_tap_after_the_result_is_counted_for_the_task_and_goes_home(qtbot, m
     window = make_window(services)
     _collect_to_result(qtbot, window)
     window.set_language("en")
-    qtbot.mouseClick(window.result.finish, Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(task(window, "collect").screens.result.finish, Qt.MouseButton.LeftButton)
 
     assert window.current_screen is window.satisfaction
     screen = describe(window)
@@ -50,7 +51,7 @@ def test_one_tap_after_the_result_is_counted_for_the_task_and_goes_home(qtbot, m
     assert (texts["rate-good"], texts["rate-ok"], texts["rate-bad"]) == ("Good", "OK", "Poor")
     assert screen.lang == "en" and "home" in texts
     assert not any("张" in text for text in texts.values())  # the task's data is gone already
-    assert window.collect.state is None
+    assert task(window, "collect").state is None
 
     qtbot.mouseClick(window.satisfaction.findChild(type(window.home_button), "rate-bad"), Qt.MouseButton.LeftButton)
     assert window.current_screen is window.home and window.translator.language == "zh_CN"
@@ -67,7 +68,7 @@ def test_ignored_question_records_nothing(qtbot, make_window, tmp_path) -> None:
         services = _services(True, tmp_path / leave)
         window = make_window(services)
         _collect_to_result(qtbot, window)
-        qtbot.mouseClick(window.result.finish, Qt.MouseButton.LeftButton)
+        qtbot.mouseClick(task(window, "collect").screens.result.finish, Qt.MouseButton.LeftButton)
         assert window.current_screen is window.satisfaction
         if leave == "idle":
             window.idle.expired.emit()
@@ -90,6 +91,6 @@ def test_off_by_default(qtbot, make_window, tmp_path) -> None:
     assert create_services().config.kiosk.satisfaction is False
     window = make_window(services)
     _collect_to_result(qtbot, window)
-    qtbot.mouseClick(window.result.finish, Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(task(window, "collect").screens.result.finish, Qt.MouseButton.LeftButton)
     assert window.current_screen is window.home
     assert services.metrics.ratings.snapshot()["counts"] == {}

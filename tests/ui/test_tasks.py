@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 
 from kiosk_test_fakes import create_id_card, create_services
+from kiosk_test_support import task
 from PySide6.QtCore import QThread
 
 from kiosk.ui.tasks import SyncRunner, TaskRunner, ThreadRunner
@@ -62,12 +63,12 @@ def test_busy_overlay_only_for_slow_work(qtbot, make_window) -> None:
 def test_idle_countdown_pauses_while_the_patient_waits_on_us(qtbot, make_window) -> None:
     runner = ThreadRunner()
     window = make_window(create_services(idle_timeout_s=10), runner=runner)
-    window.collect.start()
+    task(window, "collect").start()
     release = threading.Event()
     window.tasks.submit(lambda: release.wait(10), lambda _: None, lambda _: None, busy_text="…")
     for _ in range(30):
         window.idle.tick()
-    assert window.current_screen is window.identify  # not timed out while busy
+    assert window.current_screen is task(window, "collect").screens.identify  # not timed out while busy
     release.set()
     qtbot.waitUntil(lambda: not window.tasks.busy, timeout=5000)
     runner.shutdown()
@@ -79,10 +80,10 @@ def test_whole_flow_with_worker_threads(qtbot, make_window) -> None:
     runner = ThreadRunner()
     window = make_window(services, runner=runner)
     window.home.tiles["collect"].click()
-    qtbot.waitUntil(lambda: window.current_screen is window.appointments, timeout=5000)
-    window.appointments.cards["A1"].click()
-    window.appointments.confirm.click()
-    qtbot.waitUntil(lambda: window.current_screen is window.result, timeout=5000)
+    qtbot.waitUntil(lambda: window.current_screen is task(window, "collect").screens.appointments, timeout=5000)
+    task(window, "collect").screens.appointments.cards["A1"].click()
+    task(window, "collect").screens.appointments.confirm.click()
+    qtbot.waitUntil(lambda: window.current_screen is task(window, "collect").screens.result, timeout=5000)
     assert len(services.printer.printed) == 1
     window.go_home()
     runner.shutdown()

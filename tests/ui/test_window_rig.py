@@ -4,6 +4,7 @@ and the window fits the screen it opens on (item 14)."""
 from __future__ import annotations
 
 from kiosk_test_fakes import create_services
+from kiosk_test_support import task
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QPushButton
 
@@ -21,7 +22,7 @@ def test_clicks_in_another_window_do_not_reset_the_idle_countdown(qtbot, make_wi
     panel_button.show()
     qtbot.mouseClick(panel_button, Qt.MouseButton.LeftButton)
     assert window.idle.remaining == 20
-    title = window.identify.title  # a touch on the kiosk still counts (it reaches the window as a finger's does)
+    title = task(window, "collect").screens.identify.title  # a touch on the kiosk still counts (it reaches the window as a finger's does)
     qtbot.mouseClick(window.windowHandle(), Qt.MouseButton.LeftButton, pos=title.mapTo(window, title.rect().center()))
     assert window.idle.remaining == 30
 
@@ -31,9 +32,9 @@ def test_the_window_fits_a_1920x1200_screen_with_its_bottom_visible(qtbot, make_
     assert size[1] <= 1160 - 40 and size[0] == 1080
     window = make_window(create_services(), size=size)
     qtbot.mouseClick(window.home.tiles["collect"], Qt.MouseButton.LeftButton)
-    qtbot.mouseClick(window.identify.code, Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(task(window, "collect").screens.identify.code, Qt.MouseButton.LeftButton)
     assert (window.width(), window.height()) == size  # nothing in it asks for more height than that
-    for widget in (window.code_entry.confirm, window.back, window.home_button):
+    for widget in (task(window, "collect").screens.code_entry.confirm, window.back, window.home_button):
         bottom = widget.mapTo(window, widget.rect().bottomLeft()).y()
         assert widget.isVisible() and bottom < window.height()
 
