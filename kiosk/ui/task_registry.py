@@ -102,7 +102,7 @@ class TaskRegistry:
         self.screens: list[Screen] = []
 
     def register(self, task: Task, screens: Iterable[Screen] = ()) -> None:
-        """Add `task`; `screens` are the ones it shows that no task registered before brought."""
+        """Add `task` with the screens it shows (one shared with a task registered before is kept once)."""
         if task.key in self._tasks:
             raise ValueError(f"task {task.key!r} registered twice")
         self._tasks[task.key] = task
@@ -145,24 +145,11 @@ def build_tasks(
     services: Services, tasks: TaskRunner, t: Translator, shell: Shell, payment: PaymentController,
     parent: QObject,
 ) -> TaskRegistry:
-    """The five patient tasks and their screens."""
+    """The five patient tasks and their screens, in the home screen's order."""
     registry = TaskRegistry()
     identify, error = IdentifyScreen(t), ErrorScreen(t)
     collect = CollectScreens(identify, CodeEntryScreen(t), AppointmentsScreen(t), ResultScreen(t), error)
     pay = PayScreens(identify, BillsScreen(t), PayResultScreen(t), ErrorScreen(t))
-    registry.register(
-        Task(COLLECT, CollectController(services, tasks, t, collect, show=shell.show, current=shell.current,
-                                        go_home=shell.go_home, payment=payment, parent=parent),
-             TASK_NEEDS[COLLECT]),
-        (collect.identify, collect.code_entry, collect.appointments, collect.result, collect.error),
-    )
-    registry.register(
-        Task(PAY, PayController(services, tasks, t, pay, payment, show=shell.show, current=shell.current,
-                                go_home=shell.go_home, parent=parent),
-             TASK_NEEDS[PAY], closes_without_payment_recovery=True),
-        (pay.bills, pay.result, pay.error),
-    )
-
     identify, error = IdentifyScreen(t), ErrorScreen(t)
     book = BookScreens(
         ChoiceScreen(t, "departments"), ChoiceScreen(t, "doctors"), ChoiceScreen(t, "dates"),
@@ -172,19 +159,32 @@ def build_tasks(
     records = ChoiceScreen(t, "records", ((REPRINT, "records.reprint"), (CANCEL, "records.cancel")))
     cancel_confirm, records_done = ConfirmScreen(t), DoneScreen(t)
     common = (services, tasks, t, identify, error, shell)
+
+    registry.register(
+        Task(COLLECT, CollectController(services, tasks, t, collect, show=shell.show, current=shell.current,
+                                        go_home=shell.go_home, payment=payment, parent=parent),
+             TASK_NEEDS[COLLECT]),
+        (collect.identify, collect.code_entry, collect.appointments, collect.result, collect.error),
+    )
     registry.register(
         Task(BOOK, BookController(*common, screens=book, payment=payment, parent=parent), TASK_NEEDS[BOOK]),
         (identify, error, book.departments, book.doctors, book.dates, book.slots, book.confirm, book.result),
     )
     registry.register(
+        Task(PAY, PayController(services, tasks, t, pay, payment, show=shell.show, current=shell.current,
+                                go_home=shell.go_home, parent=parent),
+             TASK_NEEDS[PAY], closes_without_payment_recovery=True),
+        (pay.identify, pay.bills, pay.result, pay.error),
+    )
+    registry.register(
         Task(CHECKIN, CheckinController(*common, screen=checkin, result=checkin_done, parent=parent),
              TASK_NEEDS[CHECKIN]),
-        (checkin, checkin_done),
+        (identify, error, checkin, checkin_done),
     )
     registry.register(
         Task(LOOKUP, LookupController(*common, screen=records, confirm=cancel_confirm, result=records_done,
                                       parent=parent),
              TASK_NEEDS[LOOKUP]),
-        (records, cancel_confirm, records_done),
+        (identify, error, records, cancel_confirm, records_done),
     )
     return registry

@@ -31,12 +31,12 @@ def voice() -> FakeVoice:
 @pytest.fixture
 def make_window(qtbot, voice) -> Callable[..., object]:
     """Build a portrait MainWindow on fake services with the synchronous runner (or the one given);
-    what it speaks goes to the `voice` fixture."""
+    what it speaks goes to the `voice` fixture; `options` go to MainWindow (e.g. `task_factory`)."""
     from kiosk.ui.main_window import MainWindow
     from kiosk.ui.tasks import SyncRunner
 
-    def make(services, runner=None, size=(1080, 1920)):
-        window = MainWindow(services, runner=runner or SyncRunner(), voice_backend=voice)
+    def make(services, runner=None, size=(1080, 1920), **options):
+        window = MainWindow(services, runner=runner or SyncRunner(), voice_backend=voice, **options)
         qtbot.addWidget(window)
         window.resize(*size)
         window.show()
