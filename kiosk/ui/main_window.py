@@ -331,6 +331,8 @@ class MainWindow(QMainWindow):
         self.idle.poke()
         self.centralWidget().setProperty("elder", on)
         self.setStyleSheet(stylesheet(elder=on))
+        for screen in self.screens:  # after the restyle (its sizes), before the layouts move (the place in a list)
+            screen.set_elder(on)
         self.stepbar.setVisible(self.current_screen.show_navigation and not on)
         self._retranslate()
         if not self.voice_on:

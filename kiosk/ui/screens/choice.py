@@ -2,7 +2,8 @@
 
 Without actions a tap on a card chooses it at once (one touch per step); with actions (e.g. 补打 / 退号)
 a tap selects the card and the action buttons act on it. Cards are `item-0`, `item-1`, … in the order
-shown; optional hint chips (`hint-0` …) above the list filter it.
+shown; optional hint chips (`hint-0` …) above the list filter it. In elder mode the list shows pages of a
+few cards (kiosk/ui/widgets/paged_list.py) under fewer chips.
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ from PySide6.QtWidgets import (
 
 from kiosk.ui.i18n import Translator
 from kiosk.ui.screens.base import Screen
-from kiosk.ui.widgets.common import button, label, scroll_list
+from kiosk.ui.widgets.common import button, label
+from kiosk.ui.widgets.paged_list import PagedList
 
 
 @dataclass(frozen=True)
@@ -50,6 +52,8 @@ class Content:
 
 
 HINTS_PER_ROW = 3
+ELDER_HINTS = 3
+"""Elder mode shows this many hint chips (the first ones: the commonest) and the one that clears them."""
 
 
 class ChoiceScreen(Screen):
@@ -67,12 +71,12 @@ class ChoiceScreen(Screen):
         self.empty = label("", "warning", center=True, name="empty")
         self._hints = QGridLayout()
         self._hints.setSpacing(16)
-        scroll, self._list_layout = scroll_list(16)
+        self.cards = PagedList(translator, 16)
         for widget in (self.hello, self.title, self.note):
             layout.addWidget(widget)
         layout.addLayout(self._hints)
         layout.addWidget(self.empty)
-        layout.addWidget(scroll, 1)
+        layout.addWidget(self.cards, 1)
         self._action_keys = actions
         self.actions: dict[str, QPushButton] = {}
         if actions:
@@ -85,7 +89,8 @@ class ChoiceScreen(Screen):
             layout.addLayout(row)
         self._group = QButtonGroup(self)
         self._group.setExclusive(True)
-        self._widgets: list[QWidget] = []
+        self._chips: list[QPushButton] = []
+        self._elder = False
         self._render: Callable[[], Content] | None = None
         self.selected: str | None = None
         self._enabled_actions: Callable[[str | None], set[str]] = lambda _: set()
@@ -94,19 +99,27 @@ class ChoiceScreen(Screen):
         self, render: Callable[[], Content], enabled_actions: Callable[[str | None], set[str]] | None = None,
         selected: str | None = None,
     ) -> None:
-        """`render` builds the content in the current language (called again after a language switch)."""
+        """`render` builds the content in the current language (called again after a language switch);
+        the list starts at its top."""
         self._render = render
         self.selected = selected
         if enabled_actions is not None:
             self._enabled_actions = enabled_actions
-        self.retranslate()
+        self._show(keep_place=False)
 
     def clear(self) -> None:
         self._render = None
         self.selected = None
-        self.retranslate()
+        self._show(keep_place=False)
+
+    def set_elder(self, on: bool) -> None:
+        self._elder = on
+        super().set_elder(on)
 
     def retranslate(self) -> None:
+        self._show(keep_place=True)
+
+    def _show(self, keep_place: bool) -> None:
         for element, key in self._action_keys:
             self.actions[element].setText(self.t.tr(key))
         content = self._render() if self._render else Content("", "", ())
@@ -117,37 +130,40 @@ class ChoiceScreen(Screen):
         self.note.setVisible(bool(content.note))
         self.empty.setText(content.empty)
         self.empty.setVisible(not content.items and bool(content.empty))
-        self._rebuild(content)
+        self._show_hints(content.hints)
+        self._show_cards(content.items, keep_place)
         self._update_actions()
 
-    def _rebuild(self, content: Content) -> None:
-        for widget in self._widgets:
-            if isinstance(widget, QPushButton):
-                self._group.removeButton(widget)
-            widget.setParent(None)  # gone from the window at once, not at the next event-loop turn
-            widget.deleteLater()
-        self._widgets = []
-        while self._list_layout.count():
-            self._list_layout.takeAt(0)
+    def _show_hints(self, hints: tuple[tuple[str, str], ...]) -> None:
+        """Elder mode: the first few hints and the chip that clears them (key ""), in one row."""
+        for chip in self._chips:
+            chip.setParent(None)
+            chip.deleteLater()
         while self._hints.count():
             self._hints.takeAt(0)
-        for index, (key, text) in enumerate(content.hints):
+        if self._elder:
+            hints = tuple(h for h in hints if h[0])[:ELDER_HINTS] + tuple(h for h in hints if not h[0])
+        per_row = len(hints) if self._elder else HINTS_PER_ROW
+        self._chips = []
+        for index, (key, text) in enumerate(hints):
             chip = button(text, "chip", name=f"hint-{index}")
             chip.clicked.connect(lambda _=False, k=key: self.hint.emit(k))
-            self._hints.addWidget(chip, *divmod(index, HINTS_PER_ROW))
-            self._widgets.append(chip)
+            self._hints.addWidget(chip, *divmod(index, per_row))
+            self._chips.append(chip)
+
+    def _show_cards(self, items: tuple[Item, ...], keep_place: bool) -> None:
+        for card in self._group.buttons():
+            self._group.removeButton(card)
+        widgets: list[QWidget] = []
         group = None
-        for index, item in enumerate(content.items):
+        for index, item in enumerate(items):
             if item.group and item.group != group:
-                heading = label(item.group, "group")
-                self._list_layout.addWidget(heading)
-                self._widgets.append(heading)
+                widgets.append(label(item.group, "group"))
             group = item.group
             card = self._card(item)
             card.setObjectName(f"item-{index}")
-            self._list_layout.addWidget(card)
-            self._widgets.append(card)
-        self._list_layout.addStretch(1)
+            widgets.append(card)
+        self.cards.set_items(widgets, keep_place)
 
     def _card(self, item: Item) -> QPushButton:
         card = button("", "card")
