@@ -71,7 +71,7 @@ class ChoiceScreen(Screen):
         self.empty = label("", "warning", center=True, name="empty")
         self._hints = QGridLayout()
         self._hints.setSpacing(16)
-        self.cards = PagedList(translator, 16)
+        self.cards = PagedList(translator, 16, landscape_columns=2)
         for widget in (self.hello, self.title, self.note):
             layout.addWidget(widget)
         layout.addLayout(self._hints)
