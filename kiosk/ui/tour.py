@@ -62,6 +62,15 @@ class Tour:
         self.kiosk.view(HOME_VIEW.size, HOME_VIEW.lang, HOME_VIEW.mode)
         self.seen.append(screen)
 
+    def first_item(self) -> str:
+        """The first list item on the screen that can be chosen."""
+        return next(e["id"] for e in self.kiosk.screen()["elements"] if e["role"] == "item" and e["enabled"])
+
+    def second_page(self) -> None:
+        """Elder mode's second page of the list; the other variants keep that place (scrolled to it)."""
+        self.kiosk.view(HOME_VIEW.size, HOME_VIEW.lang, "elder")
+        self.kiosk.tap(id="page-next")
+
     def home(self) -> None:
         if self.kiosk.element("home") is not None:
             self.kiosk.tap(id="home")
@@ -94,8 +103,7 @@ def collected(tour: Tour) -> None:
     tour.walk.on("identify")
     tour.sims.act("idcard/insert", patient_id=tour.patient_id)
     tour.look("appointments")
-    item = next(e for e in tour.kiosk.screen()["elements"] if e["role"] == "item" and e["enabled"])
-    tour.kiosk.tap(id=item["id"])
+    tour.kiosk.tap(id=tour.first_item())
     tour.kiosk.tap(id="primary")
     if tour.walk.on_either("result", "pay_method") == "pay_method":  # the fee is due: pay it by card
         tour.kiosk.tap(id="pay-card")
@@ -135,8 +143,10 @@ def booking(tour: Tour) -> None:
     tour.walk.on("identify")
     tour.sims.act("idcard/insert", patient_id=fresh["id"])
     for screen in ("departments", "doctors", "dates", "slots"):
+        if screen == "slots":
+            tour.second_page()
         tour.look(screen)
-        tour.kiosk.tap(id="item-0")
+        tour.kiosk.tap(id=tour.first_item())
     tour.look("confirm")
     tour.kiosk.tap(id="back")
     tour.walk.on("slots")

@@ -53,14 +53,7 @@ def _open(kiosk: Any, task: str, screen: str, **card: Any) -> dict[str, Any]:
 
 
 def _fresh_patient(kiosk: Any) -> dict[str, Any]:
-    """A patient with no appointment at all (no booking limit in the way) no other test has used."""
-    fixtures = kiosk.fixtures()
-    booked = {a["patient_id"] for a in fixtures["appointments"]}
-    for patient in reversed(fixtures["patients"]):
-        if patient["id"] not in booked and patient["id"] not in kiosk.used_patients:
-            kiosk.used_patients.add(patient["id"])
-            return patient
-    raise AssertionError("no unused patient without appointments in the seed")
+    return kiosk.fresh_patient()
 
 
 def _to_slots(kiosk: Any, patient: dict[str, Any]) -> int:

@@ -124,7 +124,7 @@ def test_turning_the_screen_keeps_the_page_and_uses_two_columns_in_landscape(dri
     assert "item-4" in _ids(state)
 
 
-def test_elder_departments_offer_three_hints_and_all_departments(make_window) -> None:
+def test_elder_departments_offer_three_hints_and_all_departments_in_portrait_none_in_landscape(make_window) -> None:
     services = create_services(ManySlotsHis())
     services.idcard.insert(create_id_card())
     driver = AutomationDriver(make_window(services))
@@ -135,3 +135,7 @@ def test_elder_departments_offer_three_hints_and_all_departments(make_window) ->
     assert [e.text for e in hints] == ["头痛", "胸痛", "咳嗽", "全部科室"]
     assert len({e.rect[1] for e in hints}) == 1  # one row
     assert problems(state.as_json()) == []
+    state = driver.view(LANDSCAPE, None, None)  # the row would cost half of each page: the cards get it
+    assert [e.id for e in state.elements if e.id.startswith("hint-")] == [] and "item-0" in _ids(state)
+    state = driver.view(None, None, "normal")
+    assert len([e for e in state.elements if e.id.startswith("hint-")]) == 6

@@ -91,6 +91,8 @@ class ChoiceScreen(Screen):
         self._group.setExclusive(True)
         self._chips: list[QPushButton] = []
         self._elder = False
+        self._landscape = False
+        self._hint_texts: tuple[tuple[str, str], ...] = ()
         self._render: Callable[[], Content] | None = None
         self.selected: str | None = None
         self._enabled_actions: Callable[[str | None], set[str]] = lambda _: set()
@@ -116,6 +118,11 @@ class ChoiceScreen(Screen):
         self._elder = on
         super().set_elder(on)
 
+    def set_compact(self, compact: bool) -> None:
+        super().set_compact(compact)
+        self._landscape = compact
+        self._show_hints(self._hint_texts)
+
     def retranslate(self) -> None:
         self._show(keep_place=True)
 
@@ -135,13 +142,17 @@ class ChoiceScreen(Screen):
         self._update_actions()
 
     def _show_hints(self, hints: tuple[tuple[str, str], ...]) -> None:
-        """Elder mode: the first few hints and the chip that clears them (key ""), in one row."""
+        """Elder mode: the first few hints and the chip that clears them (key ""), in one row; none in
+        landscape, where that row would cost half of each page of cards."""
+        self._hint_texts = hints
         for chip in self._chips:
             chip.setParent(None)
             chip.deleteLater()
         while self._hints.count():
             self._hints.takeAt(0)
-        if self._elder:
+        if self._elder and self._landscape:
+            hints = ()
+        elif self._elder:
             hints = tuple(h for h in hints if h[0])[:ELDER_HINTS] + tuple(h for h in hints if not h[0])
         per_row = len(hints) if self._elder else HINTS_PER_ROW
         self._chips = []
