@@ -54,22 +54,22 @@ class Tour:
         self.walk = Walk(kiosk, sims)
         self.seen: list[str] = []
 
-    def look(self, screen: str) -> None:
-        """Wait for `screen`, show it in every variant, then turn back to portrait, Chinese, normal."""
+    def look(self, screen: str, second_page: bool = False) -> None:
+        """Wait for `screen`, show it in every variant, then turn back to portrait, Chinese, normal.
+        `second_page`: elder mode's variants show the list's second page (the place is kept across them)."""
         self.walk.on(screen)
         for variant in VARIANTS:
-            self.visit(self.kiosk.view(variant.size, variant.lang, variant.mode), variant)
+            shown = self.kiosk.view(variant.size, variant.lang, variant.mode)
+            if second_page and variant.mode == "elder":
+                shown = self.kiosk.tap(id="page-next")
+                second_page = False
+            self.visit(shown, variant)
         self.kiosk.view(HOME_VIEW.size, HOME_VIEW.lang, HOME_VIEW.mode)
         self.seen.append(screen)
 
     def first_item(self) -> str:
         """The first list item on the screen that can be chosen."""
         return next(e["id"] for e in self.kiosk.screen()["elements"] if e["role"] == "item" and e["enabled"])
-
-    def second_page(self) -> None:
-        """Elder mode's second page of the list; the other variants keep that place (scrolled to it)."""
-        self.kiosk.view(HOME_VIEW.size, HOME_VIEW.lang, "elder")
-        self.kiosk.tap(id="page-next")
 
     def home(self) -> None:
         if self.kiosk.element("home") is not None:
@@ -134,7 +134,8 @@ def paying(tour: Tour) -> None:
 
 
 def booking(tour: Tour) -> None:
-    """预约挂号 for a patient with nothing booked, down to `confirm`; back releases the hold."""
+    """预约挂号 for a patient with nothing booked, down to `confirm` (the slots on elder mode's second
+    page); back releases the hold."""
     his_url = tour.sims.describe()["simulators"]["his"]["url"]
     fixtures = his_fixtures(his_url)
     booked = {a["patient_id"] for a in fixtures["appointments"]}
@@ -143,9 +144,7 @@ def booking(tour: Tour) -> None:
     tour.walk.on("identify")
     tour.sims.act("idcard/insert", patient_id=fresh["id"])
     for screen in ("departments", "doctors", "dates", "slots"):
-        if screen == "slots":
-            tour.second_page()
-        tour.look(screen)
+        tour.look(screen, second_page=screen == "slots")
         tour.kiosk.tap(id=tour.first_item())
     tour.look("confirm")
     tour.kiosk.tap(id="back")
