@@ -23,7 +23,7 @@ from kiosk.ui.widgets.common import button, label
 PER_PAGE = 4
 """Cards on an elder page, at most: in portrait a column of 4, in landscape 2 rows of 2."""
 PER_PAGE_ONE_COLUMN_LANDSCAPE = 3
-"""A landscape list of tall cards (bills) in one column: a third card would hardly ever fit anyway."""
+"""A landscape list in one column (appointments, bills: wide cards): a fourth would hardly ever fit."""
 
 
 def _height(widget: QWidget) -> int:
