@@ -159,7 +159,7 @@ class PagedList(QWidget):
         split the rows into pages and show the one holding the patient's place."""
         while self._grid.count():
             self._grid.takeAt(0)
-        for column in range(2):
+        for column in range(self._landscape_columns):  # equal columns, none empty in portrait
             self._grid.setColumnStretch(column, 1 if column < self.columns else 0)
         for row in range(self._grid.rowCount()):
             self._grid.setRowStretch(row, 0)
