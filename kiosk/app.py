@@ -31,7 +31,8 @@ from kiosk.devices.registry import DEVICE_KINDS, build_device
 from kiosk.domain.errors import ConfigError, KioskError
 from kiosk.flows.collect_recovery import CollectSettler
 from kiosk.flows.payment_recovery import PaymentSettler
-from kiosk.flows.services import Services
+from kiosk.flows.refund_recovery import RefundSettler
+from kiosk.flows.services import Services, hospital_now
 from kiosk.flows.task_recovery import TaskSettler
 from kiosk.sync.background import Periodic
 from kiosk.sync.client import HisClient
@@ -125,7 +126,9 @@ def build(config: Config, rig: SimulatorRig | None = None) -> App:
                     on_answer=metrics.his_answered)
     recovery = Recovery(
         journal, [CollectSettler(journal, his), TaskSettler(journal, his),
-                  PaymentSettler(journal, his, devices.get("payment"), config.kiosk.id)]
+                  PaymentSettler(journal, his, devices.get("payment"), config.kiosk.id),
+                  RefundSettler(journal, his, devices.get("payment"), config.kiosk.id,
+                                lambda: hospital_now().date())]
     )
     services = Services(config=config, his=his, journal=journal, metrics=metrics,
                         closed_tasks=lambda: recovery.blocked, **devices)
@@ -145,7 +148,6 @@ def reconcile_dir(config: Config) -> Path:
 def _reconcile_with(config: Config, journal: Journal, terminal: Any, his: HisClient, day: dt.date,
                     out_dir: Path, settle: bool) -> Any:
     from kiosk.flows.reconcile_run import run_reconciliation
-    from kiosk.flows.services import hospital_now
 
     return run_reconciliation(journal, terminal, his, kiosk_id=config.kiosk.id, hospital=config.kiosk.hospital_name,
                               day=day, out_dir=out_dir, settle=settle, now=hospital_now)
@@ -156,7 +158,6 @@ def reconcile(config: Config, day: dt.date | None, out_dir: Path | None, settle:
     terminal itself (run it while the kiosk app is stopped; the app's daily run needs no such care).
     The batch is settled (ECR 05) only for today, unless told. Exit 0: all matched; 1: mismatches
     listed in the report; 2: no report (the HIS could not list the day)."""
-    from kiosk.flows.services import hospital_now
 
     today = hospital_now().date()
     day = day or today

@@ -7,6 +7,7 @@ in READ, find answers 80 until the card is lifted and put back. Faults for tests
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 import os
@@ -127,6 +128,10 @@ TEST_CARDS: Mapping[str, SimIdCard] = types.MappingProxyType(
             "史密斯", _valid_id("91184019850612001"), address="", card_type="I", nation_code=""
         ),
         "damaged": SimIdCard.for_person("钱七", "110101199001010010"),  # check digit should be 5
+        # a valid number, but the birth date printed on the card is a day off: the HIS refuses the record
+        "inconsistent": dataclasses.replace(
+            SimIdCard.for_person("周九", _valid_id("11010119751212006")), birth="19751213"
+        ),
         "unreadable": SimIdCard.for_person("孙八", _valid_id("11010119880808005"), readable=False),
     }
 )

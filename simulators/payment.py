@@ -521,16 +521,18 @@ class PaymentTerminalSimulator:
             if orig is None or orig.command != "01" or not orig.approved or orig.voided:
                 return "原交易不存在或不可撤销"
             tx.card = orig.card
-            if tx.command == "02":
-                if orig.batch != f"{self._batch_no:06d}":
-                    return "原交易不在本批次"
-                tx.amount_fen = orig.amount_fen
-                return ""
             refunded = sum(
                 t.amount_fen
                 for t in self._log.values()
                 if t.command == "03" and t.orig_ref == orig.ref and t.approved
             )
+            if tx.command == "02":
+                if orig.batch != f"{self._batch_no:06d}":
+                    return "原交易不在本批次"
+                if refunded:  # part of it went back already: voiding the whole would give it back twice
+                    return "原交易已退货，不可撤销"
+                tx.amount_fen = orig.amount_fen
+                return ""
             if tx.amount_fen > orig.amount_fen - refunded:
                 return "退货金额超过原交易"
         return ""

@@ -230,6 +230,14 @@ class EngineKiosk(_Process):
         return answer
 
 
+    def refund(self, order: dict[str, Any]) -> dict[str, Any]:
+        """退号 of a paid booking and its refund; {} when the kiosk died meanwhile."""
+        try:
+            return dict(requests.post(f"{self.url}/refund", json=order, timeout=300).json())
+        except (requests.RequestException, ValueError):
+            return {}  # killed mid-refund
+
+
 RECEIPT_NO = re.compile(r"R\d{8,}")
 ENDS = ("result", "error")
 

@@ -9,6 +9,7 @@ journal step.
 
     POST /pay    {"kind": "card"|"scan"|"show_qr"|"fee", "visit_card", "e_voucher"?, "appointment_id"?,
                   "fee_fen"?}  → what the patient was shown at the end
+    POST /refund {"visit_card", "appointment_id"}  → 退号 of a paid booking and its refund (kiosk.flows.refund)
     GET  /state  {"pid", "backlog", "recovered": bool, "qr_content"}
 """
 
@@ -20,6 +21,7 @@ import logging
 import os
 import threading
 import time
+import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -33,6 +35,7 @@ from kiosk.domain.patient import Identity, IdentityKind
 from kiosk.domain.payment import Insurance, InsuranceKind, PayMethod, QrMode
 from kiosk.flows.payment import Charge, EngineTiming, PaymentEngine, PaymentFailed, PaymentView, Phase
 from kiosk.flows.payment_steps import SALE
+from kiosk.flows.refund import RefundEngine
 from kiosk.sync.journal import EntryState
 
 log = logging.getLogger("torture.worker")
@@ -101,6 +104,24 @@ class Worker:
                 "printed": paid.printed, "method": paid.method.value,
                 "terminal_ref": paid.terminal.ref if paid.terminal is not None else None}
 
+    # --- 退号 of a paid booking, as the records screen would run it ------------------------------
+    def refund(self, order: dict[str, Any]) -> dict[str, Any]:
+        his = self.app.services.his
+        assert his is not None
+        journal = self.app.journal
+        session = journal.session()
+        engine = RefundEngine(self.app.services, query_retries=3, retry_pause_s=0.3)
+        try:
+            patient = his.resolve_patient(Identity(IdentityKind.VISIT_CARD, order["visit_card"]))
+            [appointment] = [a for a in his.list_appointments(patient.id, None) if a.id == order["appointment_id"]]
+            refunded = engine.cancel_and_refund(patient, appointment, engine.dues(appointment),
+                                                str(uuid.uuid4()), session)
+        except KioskError as exc:
+            return {"outcome": "refused", "message_key": exc.message_key}
+        finally:
+            journal.release(session)
+        return {"outcome": refunded.result.message_key, "refunded_fen": refunded.result.refunded.fen}
+
     def _take(self, run: Any, kind: str) -> Any:
         def seen(view: PaymentView) -> None:
             if view.phase is Phase.QR_SHOWN:
@@ -134,7 +155,8 @@ def serve(worker: Worker, port: int) -> ThreadingHTTPServer:
 
         def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
-            self._answer(worker.pay(json.loads(self.rfile.read(length))))
+            order = json.loads(self.rfile.read(length))
+            self._answer(worker.refund(order) if self.path == "/refund" else worker.pay(order))
 
         def log_message(self, *args: Any) -> None:
             pass

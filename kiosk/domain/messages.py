@@ -9,11 +9,20 @@ from kiosk.domain import catalogue
 from kiosk.domain.errors import HisRefused, KioskError
 
 GENERIC = "error.generic"
+BY_REASON: dict[tuple[str, str], str] = {
+    ("OUTSIDE_BOOKING_WINDOW", "not_released"): "his.OUTSIDE_BOOKING_WINDOW.not_released",
+    ("OUTSIDE_BOOKING_WINDOW", "tomorrow_closed"): "his.OUTSIDE_BOOKING_WINDOW.tomorrow_closed",
+    ("OUTSIDE_BOOKING_WINDOW", "same_day_cutoff"): "his.OUTSIDE_BOOKING_WINDOW.same_day_cutoff",
+}
+"""Words of their own for a HIS code whose `details.reason` changes what the patient can do next."""
 
 
 def message_for(error: KioskError, language: str = "zh_CN") -> str:
     """The words to show the patient for `error`, in `language` ('zh_CN' or 'en')."""
-    words = catalogue.lookup(error.message_key, language)
+    key = error.message_key
+    if isinstance(error, HisRefused):
+        key = BY_REASON.get((error.code, str(error.details.get("reason"))), key)
+    words = catalogue.lookup(key, language)
     if words is None and isinstance(error, HisRefused):
         server = error.server_message_en if language.startswith("en") else error.server_message
         if server:

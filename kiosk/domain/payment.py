@@ -115,6 +115,19 @@ class PaymentRecord:
     """Set when the payment was a registration fee (挂号费) rather than bills."""
 
 
+@dataclass(frozen=True, slots=True)
+class RefundRecord:
+    """The HIS's record that a payment went back to the patient (after 退号), at most one per payment."""
+
+    id: str
+    payment_id: str
+    amount: Money
+    method: str
+    refunded_at: dt.datetime
+    terminal_ref: str | None = None
+    """The original card sale's REF (the kiosk's terminal gives that sale back)."""
+
+
 class QrStatus(str, Enum):
     PENDING = "pending"
     PAID = "paid"

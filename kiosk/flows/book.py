@@ -1,9 +1,11 @@
 """预约挂号 / 当日挂号 — book a visit, as a typed step machine over plain data.
 
 identify -> departments -> doctors -> dates -> slots -> confirm (the slot held 15 min) -> booking ->
-[paying, where the hospital wants the fee at once: the payment engine] -> printing -> done, `error`
-reachable from every step. Choosing a slot holds it (POST /holds); leaving
-by back, home or idle releases the hold (`release`). The booking is journaled under its idempotency
+paying (the payment engine; or later, at collection, where `[kiosk] registration_pay_later` allows) ->
+printing -> done, `error` reachable from every step. Choosing a slot holds it (POST /holds); leaving
+by back, home or idle releases the hold (`release`). Where the fee must be paid at once, the booking is
+paid within what was left of the hold, and leaving before paying gives the unpaid booking back
+(`give_back`, a journaled 退号 the HIS allows for an unpaid booking made with `pay_now`). The booking is journaled under its idempotency
 key before it is sent, so a lost answer is settled by asking again with the same key.
 """
 
@@ -26,6 +28,7 @@ from kiosk.domain.patient import Patient
 from kiosk.domain.payment import PayMethod, QrMode
 from kiosk.domain.schedule import Department, Doctor, Hold, Schedule, Slot
 from kiosk.flows import department_search
+from kiosk.flows.cancel import CANCEL_KIND
 from kiosk.flows.identify import Identified
 from kiosk.flows.patient_task import PatientTask
 from kiosk.flows.payment import Charge, Paid, PaymentEngine, ViewCallback
@@ -99,6 +102,8 @@ class BookState:
     substitute_confirmed: bool = False
     book_key: str | None = None
     appointment: Appointment | None = None
+    pay_until: dt.datetime | None = None
+    """Booked, unpaid: the slot stays the patient's until then (what was left of the hold)."""
     paid: Paid | None = None
     slip: Document | None = None
     printed: bool = False
@@ -304,10 +309,41 @@ class BookFlow(PatientTask):
         except KioskError as exc:
             return self.fail(booking, exc)  # unknown: the intent stays open; retry asks with the same key
         log.info("book: booked", extra={"appointment_id": appointment.id, "pay_now": pay_now})
-        booked = dataclasses.replace(booking, appointment=appointment, hold=None)
-        if pay_now and appointment.paid < appointment.fee:
+        pay_until = self._services.clock() + dt.timedelta(seconds=self._hold_seconds(hold))
+        booked = dataclasses.replace(booking, appointment=appointment, hold=None, pay_until=pay_until)
+        if appointment.paid < appointment.fee:
             return dataclasses.replace(booked, step=BookStep.PAYING)
         return dataclasses.replace(booked, step=BookStep.PRINTING, slip=self._slip(booked, None))
+
+    @property
+    def may_pay_later(self) -> bool:
+        return self._services.config.kiosk.registration_pay_later
+
+    def seconds_to_pay(self, state: BookState) -> int | None:
+        """How long the unpaid booking stays held for paying here (None where it may be paid later)."""
+        if self.may_pay_later or state.pay_until is None:
+            return None
+        return max(0, int((state.pay_until - self._services.clock()).total_seconds()))
+
+    def give_back(self, state: BookState) -> BookState:
+        """The fee must be paid at once and the patient left before paying: the unpaid booking is given
+        back (退号, journaled, its own key). Next: the slots of that day again, freshly listed."""
+        appointment = state.appointment
+        if appointment is None or state.paid is not None or self.may_pay_later:
+            return state
+        key = self._new_key()
+        try:
+            self.journaled(CANCEL_KIND, key, {"appointment_id": appointment.id},
+                           lambda: self._his().cancel_appointment(appointment.id, key),
+                           lambda money: {"refund_fen": str(money.fen)})
+            log.info("book: unpaid booking given back", extra={"appointment_id": appointment.id})
+        except KioskError as exc:
+            log.warning("book: unpaid booking not given back", extra={"error": type(exc).__name__})
+        left = dataclasses.replace(state, appointment=None, pay_until=None, book_key=None, slot_id=None,
+                                   error=None, failed_at=None)
+        if left.date is None:
+            return self.start()
+        return self.choose_date(left, left.date)
 
     def pay_fee(
         self, state: BookState, method: PayMethod, on_view: ViewCallback | None = None, cancel: Cancel | None = None,
@@ -335,6 +371,8 @@ class BookFlow(PatientTask):
         """The patient pays at collection instead (支付方式 on the slip says so). Next: printing."""
         if state.appointment is None:
             raise ValueError("nothing booked")
+        if not self.may_pay_later:
+            raise ValueError("this hospital takes the registration fee at once")
         return dataclasses.replace(state, step=BookStep.PRINTING, error=None, failed_at=None, slip=self._slip(state, None))
 
     def _slip(self, state: BookState, method: str | None) -> Document:

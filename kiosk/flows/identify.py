@@ -7,7 +7,7 @@ import logging
 import uuid
 from dataclasses import dataclass
 
-from kiosk.domain.errors import CardExpired, KioskError, NotFound
+from kiosk.domain.errors import CardExpired, HisRefused, KioskError, NotFound
 from kiosk.domain.patient import IdCardData, Identity, IdentityKind, InsuranceCardData, Patient
 from kiosk.flows.services import HisApi
 
@@ -78,7 +78,12 @@ class Identifier:
             pass
         # 凭二代身份证实名制建档: only a genuine card read creates a record; the kiosk never invents one.
         log.info("first visit: creating the patient record", extra={"id": card.id_number.masked})
-        patient = self._his.create_patient(card, idempotency_key=str(uuid.uuid4()))
+        try:
+            patient = self._his.create_patient(card, idempotency_key=str(uuid.uuid4()))
+        except HisRefused as exc:
+            if exc.code == "VALIDATION":  # the card's own data disagree: checking again cannot help
+                exc.message_key = "his.VALIDATION.id_card"
+            raise
         return Identified(patient, identity, created=True)
 
     def resolve_insurance_card(self, card: InsuranceCardData, today: dt.date) -> Identified:

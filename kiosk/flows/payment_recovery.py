@@ -73,14 +73,8 @@ class PaymentSettler:
         except KioskError as exc:
             log.warning("recovery: payment left open", extra={"group": steps.group, "error": type(exc).__name__})
         for entry in self.journal.group(steps.group):
-            if entry.kind != TXN:
-                continue
-            if entry.open:
-                report.pending.append(entry.key)
-            elif entry.state is EntryState.CONFIRMED:
-                report.confirmed.append(entry.key)
-            else:
-                report.failed.append(entry.key)
+            if entry.kind == TXN:
+                report.count(entry)
         return report
 
     # --- 1. settle each open step by asking ------------------------------------------------------

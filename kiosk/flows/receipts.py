@@ -1,6 +1,7 @@
 """Printout layouts as kiosk.domain.document.Document: the registration slip (挂号凭条) at collection
 and at booking, the queue ticket (排队小票), a reprint's 补打 mark, the payment receipt (缴费凭条) and
-the slip for a charge only a staffed window can settle (请到人工窗口处理)."""
+the slip for a charge only a staffed window can settle (请到人工窗口处理) and the refund slip after 退号
+(退费凭条)."""
 
 from __future__ import annotations
 
@@ -45,13 +46,17 @@ class SlipContext:
     """How the fee was paid at this kiosk ('银行卡', '微信'...); None = paid when booking, or not yet."""
 
 
+def _heading(ctx: SlipContext, title: str) -> list[Block]:
+    """Every printout's top: the hospital, large, then what the paper is."""
+    return [Text(ctx.hospital_name, Align.CENTER, width=2, height=2, bold=True), Text(title, Align.CENTER, bold=True),
+            Rule()]
+
+
 def _slip_head(patient: Patient, appt: Appointment, ctx: SlipContext) -> list[Block]:
     """A 挂号凭条's top: hospital, title, the masked patient, and the visit (department, doctor, when)."""
     doctor = " ".join(p for p in (appt.doctor or "普通号", appt.doctor_title or "") if p)
     blocks: list[Block] = [
-        Text(ctx.hospital_name, Align.CENTER, width=2, height=2, bold=True),
-        Text("挂号凭条", Align.CENTER, bold=True),
-        Rule(),
+        *_heading(ctx, "挂号凭条"),
         Text(f"姓名：{mask_name(patient.name)}"),
         Text(f"证件：{mask_id_number(patient.id_number_masked)}"),
     ]
@@ -168,9 +173,7 @@ def payment_receipt(patient: Patient | None, bills: tuple[Bill, ...], facts: Rec
     """缴费凭条: items with quantity and amount, the insurance split, the method, references, next steps.
     `registration` names the fee when a registration fee (not bills) was paid."""
     blocks: list[Block] = [
-        Text(ctx.hospital_name, Align.CENTER, width=2, height=2, bold=True),
-        Text("缴费凭条", Align.CENTER, bold=True),
-        Rule(),
+        *_heading(ctx, "缴费凭条"),
     ]
     if patient is not None:
         blocks += [Text(f"姓名：{mask_name(patient.name)}"), Text(f"证件：{mask_id_number(patient.id_number_masked)}")]
@@ -224,6 +227,65 @@ def manual_handling_slip(terminal_ref: str, amount: Money, reason: str, ctx: Sli
     return Document(title="请到人工窗口处理", blocks=tuple(blocks))
 
 
+@dataclass(frozen=True, slots=True)
+class RefundLine:
+    """One payment of a cancelled booking and how it went back."""
+
+    amount: Money
+    method: str
+    """The payment's method code (bank_card, wechat...)."""
+    state: str
+    """back / elsewhere / window / open (kiosk.flows.refund.Given)."""
+    sale_ref: str | None = None
+    refund_ref: str | None = None
+    """The terminal's void or refund REF."""
+
+
+_REFUND_STATES = {
+    "back": "已原路退回",
+    "elsewhere": "已在其他渠道退款",
+    "window": "请持本凭条到收费窗口办理退费",
+    "open": "退款处理中，系统将自动完成",
+}
+
+
+def refund_slip(patient: Patient, appt: Appointment, lines: tuple[RefundLine, ...], ctx: SlipContext) -> Document:
+    """退费凭条: the cancelled visit, each payment's amount, how it goes back and the references."""
+    blocks: list[Block] = [
+        *_heading(ctx, "退费凭条"),
+        Text(f"姓名：{mask_name(patient.name)}"),
+        Text(f"科室：{appt.department}"),
+        Text(f"就诊日期：{appt.date.isoformat()} {appt.time_text}"),
+        Text(f"预约码：{appt.booking_code}"),
+        Text("状态：已退号", bold=True),
+        Rule(),
+    ]
+    for line in lines:
+        blocks.append(Text(f"退款金额：{line.amount}", bold=True))
+        blocks.append(Text(f"原支付方式：{method_label(line.method)}"))
+        blocks.append(Text(f"退款状态：{_REFUND_STATES.get(line.state, line.state)}"))
+        if line.sale_ref:
+            blocks.append(Text(f"原交易流水：{line.sale_ref}"))
+        if line.refund_ref:
+            blocks.append(Text(f"退款流水：{line.refund_ref}"))
+    blocks += [
+        Rule(),
+        Text("银行卡退款一般1-7个工作日到账；"),
+        Text("逾期未到账请持本凭条到收费窗口查询。"),
+        Text(f"处理号：{ctx.transaction_no}"),
+    ]
+    blocks += _footer(ctx)
+    return Document(title="退费凭条", blocks=tuple(blocks))
+
+
+def method_label(code: str) -> str:
+    """The method as a patient or cashier reads it (银行卡, 微信支付...); an unknown code as it is."""
+    try:
+        return PayMethod(code).label
+    except ValueError:
+        return code
+
+
 _KINDS = {"prescription": "处方", "lab": "检验", "imaging": "检查", "treatment": "治疗", "registration": "挂号"}
 
 
@@ -243,9 +305,7 @@ def payment_copy(patient: Patient, payment: PaymentRecord, ctx: SlipContext) -> 
         method = payment.method
     what = "挂号费" if payment.appointment_id else "门诊费用"
     blocks: list[Block] = [
-        Text(ctx.hospital_name, Align.CENTER, width=2, height=2, bold=True),
-        Text("缴费凭条", Align.CENTER, bold=True),
-        Rule(),
+        *_heading(ctx, "缴费凭条"),
         Text(f"姓名：{mask_name(patient.name)}"),
         Text(f"证件：{mask_id_number(patient.id_number_masked)}"),
         Rule(),

@@ -72,8 +72,8 @@ def html(rec: Reconciliation, hospital: str) -> str:
                  f"<td class=\"num\">{s.total.yuan_text}</td><td>{agrees}</td></tr>")
     else:
         batch = f'<tr><td>终端结算</td><td colspan="3">{escape(rec.settlement_note or "未结算")}</td></tr>'
-    card = (f'<tr><td>终端查询：已扣款未撤销</td><td></td><td class="num">{rec.terminal_charged.yuan_text}</td>'
-            f'<td>{"一致" if rec.terminal_charged == rec.his_card_total else "不一致"}</td></tr>')
+    card = (f'<tr><td>终端查询：已扣款未撤销（减退款）</td><td></td><td class="num">{rec.terminal_charged.yuan_text}</td>'
+            f'<td>{"一致" if rec.terminal_charged == rec.his_card_net else "不一致"}</td></tr>')
     mismatch_rows = "".join(
         f'<tr class="bad"><td class="short">{escape(_time(line.at))}</td>'
         f'<td class="short">{escape(method_label(line.method))}</td>'

@@ -1,6 +1,6 @@
 """Gathers the facts for 对账 and writes the report: the journal's payment entries of the day, the
 terminal's answer to a query (ECR 04) by every REF they or the HIS name, the batch settlement (ECR 05,
-which closes the batch: end of day only), and the HIS's `GET /payments?date=`. Also decides when the
+which closes the batch: end of day only), and the HIS's `GET /payments?date=` and `GET /refunds?date=`. Also decides when the
 daily run is due. The matching itself is `kiosk.flows.reconcile`."""
 
 from __future__ import annotations
@@ -14,10 +14,11 @@ from typing import Protocol
 
 from kiosk.devices.ports import PaymentTerminal, Settlement
 from kiosk.domain.errors import KioskError
-from kiosk.domain.payment import PaymentRecord
+from kiosk.domain.payment import PaymentRecord, RefundRecord
 from kiosk.flows.payment_steps import KINDS
 from kiosk.flows.reconcile import UNANSWERED, Asked, Reconciliation, reconcile, refs_to_ask
 from kiosk.flows.reconcile_report import csv_text, html
+from kiosk.flows.refund import KINDS as REFUND_KINDS
 from kiosk.flows.services import HOSPITAL_TZ
 from kiosk.sync.journal import Entry, Journal
 
@@ -27,6 +28,9 @@ log = logging.getLogger(__name__)
 class PaymentsSource(Protocol):
     def payments(self, day: dt.date) -> list[PaymentRecord]:
         """GET /payments?date=: this kiosk's payments that day, reversed ones included."""
+
+    def refunds(self, day: dt.date) -> list[RefundRecord]:
+        """GET /refunds?date=: this kiosk's refunds that day."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,8 +46,8 @@ def report_paths(out_dir: Path, day: dt.date, kiosk_id: str) -> tuple[Path, Path
 
 
 def entries_of(journal: Journal, day: dt.date) -> list[Entry]:
-    """The journal's payment entries written on `day` (hospital time)."""
-    return [e for e in journal.entries() if e.kind in KINDS
+    """The journal's payment and refund entries written on `day` (hospital time)."""
+    return [e for e in journal.entries() if e.kind in KINDS | REFUND_KINDS
             and dt.datetime.fromisoformat(e.created_at).astimezone(HOSPITAL_TZ).date() == day]
 
 
@@ -75,11 +79,11 @@ def run_reconciliation(journal: Journal, terminal: PaymentTerminal | None, his: 
                        now: Callable[[], dt.datetime]) -> Report:
     """Match the day and write its HTML and CSV report into `out_dir`. Raises KioskError (with its
     message) when the HIS cannot list the day's payments: without them there is nothing to match."""
-    payments = his.payments(day)
+    payments, refunds = his.payments(day), his.refunds(day)
     entries = entries_of(journal, day)
     answers = _ask(terminal, refs_to_ask(entries, payments))
     settlement, note = _settle(terminal) if settle else (None, "本次未结算（仅查询）")
-    rec = reconcile(day, kiosk_id, entries, answers, payments, settlement)
+    rec = reconcile(day, kiosk_id, entries, answers, payments, settlement, refunds)
     rec.settlement_note = note
     rec.generated_at = now().strftime("%Y-%m-%d %H:%M:%S")
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -10,6 +10,7 @@ from kiosk.domain.errors import KioskError
 from kiosk.domain.money import Money
 from kiosk.domain.patient import Patient
 from kiosk.domain.payment import PaymentRecord
+from kiosk.flows.refund import Refunded
 
 
 def payment_key(payment: PaymentRecord) -> str:
@@ -45,6 +46,8 @@ class LookupState:
     outcome: Outcome | None = None
     reprint_count: int = 0
     refund: Money = field(default_factory=Money.zero)
+    refunded: Refunded | None = None
+    """退号 of a paid booking: how its fee went back, and the 退费凭条."""
     error: KioskError | None = None
     failed_at: LookupStep | None = None
 

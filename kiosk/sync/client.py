@@ -25,7 +25,7 @@ from kiosk.domain.appointment import Appointment, Collected
 from kiosk.domain.errors import HisError, HisRefused, HisUnavailable, NotFound
 from kiosk.domain.money import Money
 from kiosk.domain.patient import IdCardData, Identity, Patient
-from kiosk.domain.payment import Bill, InsuranceSplit, PaymentRecord, QrOrder
+from kiosk.domain.payment import Bill, InsuranceSplit, PaymentRecord, QrOrder, RefundRecord
 from kiosk.domain.schedule import Department, Doctor, Hold, QueueStatus, QueueTicket, Schedule, Slot
 from kiosk.sync import wire
 
@@ -340,6 +340,24 @@ class HisClient:
         return self._call("POST", f"/payments/{payment_id}/reverse",
                           lambda b: wire.payment_record(wire.unwrap(b, "payment")), body={},
                           idempotency_key=idempotency_key)
+
+    def appointment_payments(self, appointment_id: str) -> list[PaymentRecord]:
+        """GET /appointments/{id}/payments (extension): what was paid for it, refunded ones included."""
+        return self._call(
+            "GET", f"/appointments/{appointment_id}/payments",
+            lambda b: [wire.payment_record(p) for p in wire.unwrap_list(b, "payments")],
+        )
+
+    def refund_payment(self, payment_id: str, amount: Money, idempotency_key: str) -> RefundRecord:
+        """POST /payments/{id}/refund (extension) after 退号; HisRefused ALREADY_REFUNDED / NOT_REFUNDABLE."""
+        return self._call("POST", f"/payments/{payment_id}/refund",
+                          lambda b: wire.refund_record(wire.unwrap(b, "refund")), body={"amount_fen": amount.fen},
+                          idempotency_key=idempotency_key)
+
+    def refunds(self, day: dt.date) -> list[RefundRecord]:
+        """GET /refunds?date= (extension): this kiosk's refunds that day (对账)."""
+        return self._call("GET", "/refunds", lambda b: [wire.refund_record(x) for x in wire.unwrap_list(b, "refunds")],
+                          params={"date": day.isoformat()})
 
     def create_qr_order(self, body: dict[str, Any], idempotency_key: str) -> QrOrder:
         """POST /qr-orders (show or scan mode)."""

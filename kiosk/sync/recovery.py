@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from kiosk.sync.journal import Entry, Journal
+from kiosk.sync.journal import Entry, EntryState, Journal
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +28,15 @@ class RecoveryReport:
     """Still open: nobody could answer; the next pass asks again."""
     blocked: set[str] = field(default_factory=set)
     """Tasks that must stay closed until their pending entries settle (e.g. {"payment"})."""
+
+    def count(self, entry: Entry) -> None:
+        """A transaction's own entry as it stands after a pass: open, completed, or closed without effect."""
+        if entry.open:
+            self.pending.append(entry.key)
+        elif entry.state is EntryState.CONFIRMED:
+            self.confirmed.append(entry.key)
+        else:
+            self.failed.append(entry.key)
 
     def merge(self, other: RecoveryReport) -> None:
         self.confirmed += other.confirmed

@@ -9,7 +9,15 @@ from kiosk.domain.appointment import Appointment, AppointmentStatus, Collected
 from kiosk.domain.idnumber import Sex
 from kiosk.domain.money import Money
 from kiosk.domain.patient import IdCardData, Patient
-from kiosk.domain.payment import Bill, BillItem, InsuranceSplit, PaymentRecord, QrOrder, QrStatus
+from kiosk.domain.payment import (
+    Bill,
+    BillItem,
+    InsuranceSplit,
+    PaymentRecord,
+    QrOrder,
+    QrStatus,
+    RefundRecord,
+)
 from kiosk.domain.schedule import (
     Department,
     Doctor,
@@ -263,6 +271,17 @@ def payment_record(data: Json) -> PaymentRecord:
         method=str(data.get("method") or ""),
         terminal_ref=_opt_str(data.get("terminal_ref")),
         appointment_id=_opt_id(data.get("appointment_id")),
+    )
+
+
+def refund_record(data: Json) -> RefundRecord:
+    return RefundRecord(
+        id=_id(data["id"]),
+        payment_id=_id(data["payment_id"]),
+        amount=money(data["amount_fen"]),
+        method=str(data.get("method") or ""),
+        refunded_at=timestamp(data["refunded_at"]),
+        terminal_ref=_opt_str(data.get("terminal_ref")),
     )
 
 

@@ -1,4 +1,5 @@
-"""Drives 预约挂号 / 当日挂号: departments -> doctors -> dates -> slots -> confirm -> slip -> result."""
+"""Drives 预约挂号 / 当日挂号: departments -> doctors -> dates -> slots -> confirm -> the fee (the payment
+screens of `PaymentController`, or later where the hospital allows) -> slip -> result."""
 
 from __future__ import annotations
 
@@ -6,11 +7,15 @@ import dataclasses
 import datetime as dt
 from dataclasses import dataclass
 
-from kiosk.domain.errors import HisRefused
+from kiosk.devices.base import Cancel
+from kiosk.domain.errors import HisRefused, KioskError
 from kiosk.domain.idnumber import mask_name
+from kiosk.domain.payment import PayMethod, QrMode
 from kiosk.flows import department_search
 from kiosk.flows.book import BookFlow, BookState, BookStep
+from kiosk.flows.payment import ViewCallback
 from kiosk.ui.patient_task_controller import PatientTaskController
+from kiosk.ui.payment_controller import Offer, PaymentController, task_outcome
 from kiosk.ui.screens.choice import ChoiceScreen, Content, Item
 from kiosk.ui.screens.confirm import ConfirmScreen, Review
 from kiosk.ui.screens.done import DoneScreen, Outcome
@@ -24,6 +29,8 @@ _STEP = {
 HINTS = ("头痛", "胸痛", "咳嗽", "腹痛", "牙")
 """The symptom chips above the departments (department_search.HINTS knows more)."""
 _WEEKDAYS = ("一", "二", "三", "四", "五", "六", "日")
+_NO_RETRY = frozenset({"payment.manual", "payment.pending"})
+"""Payment failures the patient cannot retry here: a window or recovery settles the money."""
 
 
 @dataclass
@@ -39,10 +46,11 @@ class BookScreens:
 class BookController(PatientTaskController):
     STEP_KEYS = STEP_KEYS
 
-    def __init__(self, *args: object, screens: BookScreens, **kwargs: object) -> None:
+    def __init__(self, *args: object, screens: BookScreens, payment: PaymentController, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
         self.flow = BookFlow(self.services)
         self.screens = screens
+        self.payment = payment
         screens.departments.chosen.connect(self._on_department_chosen)
         screens.departments.hint.connect(self._on_hint)
         screens.doctors.chosen.connect(self._on_doctor_chosen)
@@ -54,11 +62,20 @@ class BookController(PatientTaskController):
         screens.result.finished.connect(self.shell.go_home)
 
     def reset(self) -> None:
-        """Leaving by home or idle: the held slot goes back to the pool (in the background)."""
+        """Leaving by home or idle: the held slot, or a booking that had to be paid at once and was not,
+        goes back to the pool (in the background). A payment in flight finishes on its worker, which
+        then ends the journal session."""
         state = self.state
-        if isinstance(state, BookState) and state.hold is not None:
-            self.tasks.submit(lambda: self.flow.release(state), lambda _: None, lambda _: None)
-        super().reset()
+        paying = self.active and self.payment.paying
+        self._release_in_background(state)
+        if isinstance(state, BookState) and state.appointment is not None and state.paid is None and not paying:
+            self.tasks.submit(lambda: self.flow.give_back(state), lambda _: None, lambda _: None)
+        if paying:
+            self._session += 1
+            self._cancel_reads()
+            self.state, self.active = None, False
+        else:
+            super().reset()
         for screen in (self.screens.departments, self.screens.doctors, self.screens.dates, self.screens.slots):
             screen.clear()
         self.screens.confirm.clear()
@@ -88,8 +105,7 @@ class BookController(PatientTaskController):
             s.confirm.show_review(self._review, state.hold_seconds, state.substitute_confirmed)
             self.shell.show(s.confirm, step)
         elif state.step is BookStep.PAYING:
-            # The payment screens are the pay task's; until this task drives them the fee is due at 取号.
-            self._run(lambda: self.flow.pay_later(state), "busy.print")
+            self._offer_payment(state)
         elif state.step is BookStep.PRINTING:
             self._run(lambda: self.flow.print_slip(state), "busy.print")
         elif state.step is BookStep.DONE:
@@ -100,7 +116,10 @@ class BookController(PatientTaskController):
 
     def _show_book_error(self, state: BookState) -> None:
         retry, note = None, None
-        if state.next_free is not None:
+        if state.failed_at is BookStep.PAYING:
+            assert state.error is not None
+            retry = None if state.error.message_key in _NO_RETRY else "payerror.retry"
+        elif state.next_free is not None:
             retry = "book.take_next"
             note = ("book.next_free", {"time": f"{state.next_free.slot.start:%m-%d %H:%M}"})
         elif state.failed_at is BookStep.PRINTING and state.appointment is not None:
@@ -189,7 +208,7 @@ class BookController(PatientTaskController):
         )
         return Review(
             t.tr("book.confirm_title"), lines, t.tr("book.confirm"),
-            t.tr("book.pay_later") if later else "",
+            t.tr("book.pay_later" if later else "book.pay_now"),
             t.tr("book.substitute", name=substitute.name, title=substitute.title_en if en else substitute.title)
             if substitute else "",
             t.tr("book.accept_substitute"),
@@ -203,14 +222,74 @@ class BookController(PatientTaskController):
         en = t.is_english
         department = (a.department_en if en else "") or a.department
         title = (a.doctor_title_en if en else "") or a.doctor_title or ""
+        paid = state.paid
+        fee = (t.tr("book.paid", fee=paid.record.amount, method=t.tr(f"records.method.{paid.method.value}"))
+               if paid is not None
+               else t.tr("book.fee_due", fee=a.fee - a.paid) if a.paid < a.fee else "")
         lines = (
             " ".join(p for p in (department, a.doctor or t.tr("appts.general"), title) if p),
             f"{self._day(a.date)}  {a.time_text}",
             t.tr("result.where", where=where) if where else "",
+            fee,
             t.tr("book.collect_hint"),
         )
         return Outcome(t.tr("book.done"), t.tr("book.code"), a.booking_code, tuple(x for x in lines if x),
                        t.tr("result.take_card"))
+
+    # --- the fee ------------------------------------------------------------------------------------
+    def _offer_payment(self, state: BookState) -> None:
+        """Pay the fee now on the payment screens, or later where the hospital allows it."""
+        appointment = state.appointment
+        assert appointment is not None
+        session = self._session
+
+        def pay(method: PayMethod, on_view: ViewCallback, cancel: Cancel, mode: QrMode, code: str | None
+                ) -> BookState:
+            paid = self.flow.pay_fee(state, method, on_view, cancel, mode, code)
+            if session != self._session:  # the patient left meanwhile (a QR cancelled on idle, say)
+                if paid.paid is None:
+                    self.flow.give_back(paid)  # unpaid where it had to be paid: the booking goes back
+                self.flow.end_session()
+            return paid
+
+        settled, crashed = task_outcome(lambda: session == self._session, self._show_state,
+                                         lambda: self.flow.fail(state, KioskError("unexpected error")))
+        later = self._pay_later if self.flow.may_pay_later else None
+        self.payment.begin(Offer(
+            appointment.fee - appointment.paid, pay, settled, self._leave_payment, crashed, later=later,
+            later_key="book.later", registration=True, hold_seconds=lambda: self.flow.seconds_to_pay(self.state),
+            hold_expired=self._on_pay_hold_expired, step=_STEP[BookStep.PAYING],
+        ))
+
+    def _show_state(self, state: BookState) -> None:
+        self.state = state
+        self._render()
+
+    def _pay_later(self) -> None:
+        state = self.state
+        self._run(lambda: self.flow.pay_later(state), "busy.print")
+
+    def _leave_payment(self) -> None:
+        """Back from the methods: pay later where allowed, else give the unpaid booking back."""
+        if self.flow.may_pay_later:
+            self._pay_later()
+            return
+        state = self.state
+        self._run(lambda: self.flow.give_back(state), "busy.wait")
+
+    def _on_pay_hold_expired(self) -> None:
+        state = self.state
+        expired = HisRefused("HOLD_EXPIRED", "号源锁定已超时", "hold expired")
+        self._run(lambda: self.flow.fail(self.flow.give_back(state), expired), "busy.wait")
+
+    def back(self, current: object) -> None:
+        if self.payment.back(current):
+            return
+        state = self.state
+        if isinstance(state, BookState) and state.step is BookStep.ERROR and state.failed_at is BookStep.PAYING:
+            self._leave_payment()
+            return
+        super().back(current)  # type: ignore[arg-type]
 
     # --- patient actions ------------------------------------------------------------------------------
     def _on_hint(self, query: str) -> None:
@@ -245,13 +324,22 @@ class BookController(PatientTaskController):
     def _on_hold_expired(self) -> None:
         state = self.state
         if isinstance(state, BookState) and state.step is BookStep.CONFIRM:
+            # Our countdown may end before the HIS's clock says so: give the slot back rather than let it sit.
+            self._release_in_background(state)
             expired = HisRefused("HOLD_EXPIRED", "号源锁定已超时", "hold expired")
             self.state = self.flow.fail(dataclasses.replace(state, hold=None), expired)
             self._render()
 
+    def _release_in_background(self, state: BookState | None) -> None:
+        if isinstance(state, BookState) and state.hold is not None:
+            self.tasks.submit(lambda: self.flow.release(state), lambda _: None, lambda _: None)
+
     def retry(self) -> None:
         state = self.state
-        if isinstance(state, BookState) and state.next_free is not None:
+        if isinstance(state, BookState) and state.step is BookStep.ERROR and state.failed_at is BookStep.PAYING:
+            self.state = dataclasses.replace(state, step=BookStep.PAYING, error=None, failed_at=None)
+            self._render()  # the methods again
+        elif isinstance(state, BookState) and state.next_free is not None:
             self._run(lambda: self.flow.take_next_free(state), "busy.hold")
         else:
             super().retry()

@@ -25,7 +25,7 @@ from kiosk.flows.payment import ViewCallback
 from kiosk.flows.services import Services
 from kiosk.ui.credentials import READ_WAIT_S, REARM_MS
 from kiosk.ui.i18n import Translator
-from kiosk.ui.payment_controller import Offer, PaymentController
+from kiosk.ui.payment_controller import Offer, PaymentController, task_outcome
 from kiosk.ui.screens.appointments import AppointmentsScreen
 from kiosk.ui.screens.base import Screen
 from kiosk.ui.screens.code_entry import CodeEntryScreen
@@ -236,19 +236,16 @@ class CollectController(QObject):
                 self.flow.end(paid)  # the patient left meanwhile: the session ends with its payment
             return paid
 
-        def settled(next_state: CollectState) -> None:
-            if session == self._session:
-                self.state = next_state
-                self._render()
-
-        def crashed(exc: BaseException) -> None:
-            if session == self._session:
-                log.error("fee payment crashed", exc_info=exc)
-                settled(self.flow.fail(dataclasses.replace(state, step=CollectStep.PAYING_FEE),
-                                       KioskError("unexpected error")))
-
+        settled, crashed = task_outcome(
+            lambda: session == self._session, self._show_state,
+            lambda: self.flow.fail(dataclasses.replace(state, step=CollectStep.PAYING_FEE), KioskError("unexpected error")),
+        )
         self.payment.begin(Offer(state.collected.fee_due, pay, settled, self._pay_later, crashed,
                                  later=self._pay_later))
+
+    def _show_state(self, state: CollectState) -> None:
+        self.state = state
+        self._render()
 
     def _show_fee_error(self, state: CollectState) -> None:
         """The fee was not paid (nothing charged, or held for a window): pay another way, or Back for the

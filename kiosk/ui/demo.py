@@ -230,9 +230,24 @@ class Walk:
         self.enter_code(code, last4)
         return self.on("error")
 
-    def book_first_free(self, patient_id: str, day: int = 0) -> dict[str, Any]:
+    def book_first_free(self, patient_id: str, day: int = 0, pay: str = "pay-card") -> dict[str, Any]:
         """预约挂号: ID card, the first department and doctor, the `day`-th day offered, its first time,
-        确认挂号; stops on the result."""
+        确认挂号, the fee by `pay` (`pay-card` or `pay-later`); stops on the result."""
+        self.choose_first_slot(patient_id, day)
+        self.on("confirm")
+        self.shot("confirm")
+        self.kiosk.tap(id="primary")
+        if self.on_either("result", "pay_method") == "pay_method":
+            self.shot("book-pay-method")
+            self.kiosk.tap(id=pay)
+            if pay == "pay-card":
+                self.card_steps()
+        result = self.on("result")
+        self.shot("result-booked")
+        return result
+
+    def choose_first_slot(self, patient_id: str, day: int = 0) -> None:
+        """预约挂号: ID card, the first department and doctor, the `day`-th day offered, its first time."""
         self.kiosk.tap(id="task-book")
         self.on("identify")
         self.sims.act("idcard/insert", patient_id=patient_id)
@@ -240,12 +255,16 @@ class Walk:
             self.on(screen)
             self.shot(screen)
             self.kiosk.tap(id=f"item-{day}" if screen == "dates" else "item-0")
-        self.on("confirm")
-        self.shot("confirm")
-        self.kiosk.tap(id="primary")
-        result = self.on("result")
-        self.shot("result-booked")
-        return result
+
+    def book_refused(self, patient_id: str, name: str) -> dict[str, Any]:
+        """预约挂号 for a patient the HIS refuses: the error screen, in plain words, then home."""
+        self.choose_first_slot(patient_id)
+        error = self.on("error")
+        self.shot(f"error-{name}")
+        self.kiosk.tap(id="home")
+        self.sims.act("idcard/remove")
+        self.on("home")
+        return error
 
     def check_in(self, patient_id: str) -> dict[str, Any]:
         """报到排队 with the ID card; the one visit ready to check in comes selected."""
@@ -260,12 +279,14 @@ class Walk:
         return result
 
     def cancel_last(self, patient_id: str) -> dict[str, Any]:
-        """退号: 查询补打, the latest registration, 退号, 确认退号; stops on the result (or the refusal)."""
+        """退号: 查询补打, the latest registration, 退号, 确认退号 (a paid fee goes back the way it came, with
+        a 退费凭条); stops on the result (or the refusal)."""
         self.kiosk.tap(id="task-records")
         self.on("identify")
         self.sims.act("idcard/insert", patient_id=patient_id)
         shown = self.on("records")
-        last = [e for e in shown["elements"] if e["role"] == "item"][-1]
+        # the latest registration still to collect (today's payments are listed after the registrations)
+        last = [e for e in shown["elements"] if e["role"] == "item" and "待取号" in e["text"]][-1]
         self.kiosk.tap(id=last["id"])
         self.kiosk.tap(id="cancel-booking")
         self.on("confirm")
@@ -356,19 +377,28 @@ def scripted_walk(kiosk: AutomationClient, sims: ControlClient, out: Path) -> Wa
     # and 补打 for the one who collected by card.
     booked_ids = {a["patient_id"] for a in his_fixtures(his_url)["appointments"]}
     fresh = next(p for p in reversed(list(patients.values())) if p["id"] not in booked_ids)
-    walk.book_first_free(fresh["id"])
-    walk.receipt("registration-slip-booking", printed + 8)
+    walk.book_first_free(fresh["id"])  # the fee paid by card: the 缴费凭条, then the 挂号凭条
+    walk.receipt("booking-fee-receipt", printed + 8)
+    walk.receipt("registration-slip-booking", printed + 9)
     walk.finish()
-    walk.book_first_free(fresh["id"], day=2)  # a later day: still cancellable today
-    walk.receipt("registration-slip-later-day", printed + 9)
+    walk.book_first_free(fresh["id"], day=2, pay="pay-later")  # a later day, its fee left for collection
+    walk.receipt("registration-slip-later-day", printed + 10)
     walk.finish()
-    walk.cancel_last(fresh["id"])
+    later = next(p for p in reversed(list(patients.values())) if p["id"] not in booked_ids | {fresh["id"]})
+    walk.book_first_free(later["id"], day=2)  # a later day paid by card, then 退号: the sale voided
+    walk.receipt("booking-fee-receipt-later-day", printed + 11)
+    walk.receipt("registration-slip-paid-later-day", printed + 12)
     walk.finish()
+    walk.cancel_last(later["id"])
+    walk.receipt("refund-slip", printed + 13)
+    walk.finish()
+    banned = next(p for p in fixtures["patients"] if "banned" in p["tags"])
+    walk.book_refused(banned["id"], "no-show-ban")  # 爽约: the words say until when
     walk.check_in(by_card["patient_id"])
-    walk.receipt("queue-ticket", printed + 10)
+    walk.receipt("queue-ticket", printed + 14)
     walk.finish()
     walk.reprint_first(by_card["patient_id"])
-    walk.receipt("reprint", printed + 11)
+    walk.receipt("reprint", printed + 15)
     walk.finish()
 
     # English: the home screen and a payment, then what a patient sees when the hospital system is down.
@@ -384,7 +414,7 @@ def scripted_walk(kiosk: AutomationClient, sims: ControlClient, out: Path) -> Wa
     walk.shot("pay-method-english")
     kiosk.tap(id="pay-card")
     walk.paid("card-english")
-    walk.receipt("payment-receipt-card-english-session", printed + 12)
+    walk.receipt("payment-receipt-card-english-session", printed + 16)
     walk.finish()
     sims.act("his/faults", down=True)
     walk.refused_code("12345678", "0000")

@@ -87,7 +87,7 @@ class LookupController(PatientTaskController):
         except ValueError:
             method = payment.method
         when = f"{payment.paid_at:%Y-%m-%d %H:%M}  {t.tr('records.receipt_no', no=payment.receipt_no)}"
-        corner = method if payment.status == "paid" else t.tr("records.reversed")
+        corner = {"paid": method, "refunded": t.tr("records.refunded")}.get(payment.status, t.tr("records.reversed"))
         return Item(payment_key(payment), f"{what}  {payment.amount}", (when,), corner)
 
     def _review(self) -> Review:
@@ -100,7 +100,10 @@ class LookupController(PatientTaskController):
             (t.tr("book.when"), f"{a.date:%Y-%m-%d}  {a.time_text}"),
             (t.tr("book.fee"), str(a.fee)),
         )
-        return Review(t.tr("cancel.title"), lines, t.tr("cancel.confirm"), t.tr("cancel.warning"))
+        warning = t.tr("cancel.warning")
+        if a.paid:
+            warning += "\n" + t.tr("cancel.will_refund", fee=a.paid)
+        return Review(t.tr("cancel.title"), lines, t.tr("cancel.confirm"), warning)
 
     def _outcome(self) -> Outcome:
         state: LookupState = self.state
@@ -108,6 +111,14 @@ class LookupController(PatientTaskController):
         if state.outcome is Done.REPRINTED:
             return Outcome(t.tr("records.reprinted"), lines=(t.tr("records.count", count=state.reprint_count),),
                            take=t.tr("result.take_slip"))
+        refunded = state.refunded
+        if refunded is not None:
+            key = {"refund.done": "cancel.refunded", "refund.pending": "cancel.refund_pending",
+                   "refund.manual": "cancel.refund_window"}[refunded.result.message_key]
+            lines: tuple[str, ...] = (t.tr(key, fee=refunded.result.due),)
+            if refunded.slip is not None and not refunded.printed:
+                lines += (t.tr("cancel.slip_not_printed"),)
+            return Outcome(t.tr("cancel.done"), lines=lines, take=t.tr("result.take_slip"))
         refund = t.tr("cancel.refund", fee=state.refund) if state.refund.fen else ""
         return Outcome(t.tr("cancel.done"), lines=tuple(x for x in (refund,) if x))
 

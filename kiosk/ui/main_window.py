@@ -32,7 +32,7 @@ from kiosk.ui.automation.elements import language_code
 from kiosk.ui.collect_controller import STEP_KEYS, CollectController, CollectScreens
 from kiosk.ui.i18n import Translator
 from kiosk.ui.patient_task_controller import Shell
-from kiosk.ui.patient_tasks import BOOK, PatientTasks
+from kiosk.ui.patient_tasks import PatientTasks
 from kiosk.ui.pay_controller import STEP_KEYS as PAY_STEP_KEYS
 from kiosk.ui.pay_controller import PayController, PayScreens
 from kiosk.ui.payment_controller import PaymentController, PaymentScreens
@@ -162,14 +162,15 @@ class MainWindow(QMainWindow):
             self.admin_pin,
             self.diagnostics,
         ]
+        self.payment = PaymentController(services, self.tasks, t, self.paying, show=self.show_screen,
+                                         current=self.stack.currentWidget, parent=self)
         self.patient_tasks = PatientTasks(
-            services, self.tasks, t, Shell(self.show_screen, self.stack.currentWidget, self.go_home), self
+            services, self.tasks, t, Shell(self.show_screen, self.stack.currentWidget, self.go_home), self.payment,
+            self
         )
         self.screens += self.patient_tasks.screens
         for screen in self.screens:
             self.stack.addWidget(screen)
-        self.payment = PaymentController(services, self.tasks, t, self.paying, show=self.show_screen,
-                                         current=self.stack.currentWidget, parent=self)
         self.payment.money_moving.connect(self._on_payment_money_moving)
         self.collect = CollectController(
             services,
@@ -209,7 +210,8 @@ class MainWindow(QMainWindow):
         self.idle.expired.connect(self._on_idle_expired)
         self.countdown.more.clicked.connect(self.idle.poke)
         self.translator.language_changed.connect(self._retranslate)
-        self.collect.id_card_read.connect(self.offer_elder_mode)
+        for reader in (self.collect, *self.patient_tasks.controllers.values()):
+            reader.id_card_read.connect(self.offer_elder_mode)
         self._his_online = True
         self._gated_out = False
         # Device threads report status changes; only the signal crosses into the GUI thread.
@@ -449,8 +451,6 @@ class MainWindow(QMainWindow):
     def _update_availability(self) -> None:
         """Close exactly the tasks whose needs fail, reopen the rest; 暂停服务 when none is left."""
         closed = closed_tasks(self.need_states())
-        if not self.services.config.kiosk.registration_pay_later:
-            closed.setdefault(BOOK, "task.book_fee_at_window")  # the booking screens do not take the fee yet
         if PAYMENT_TASK in self.services.closed_tasks():  # recovery cannot settle a charge yet: no new payments
             closed.setdefault(PAY, "task.payment_closed")
         for task in TASKS:

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from PySide6.QtCore import QObject, QTimer
+from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtWidgets import QWidget
 
 from kiosk.devices.base import Cancel
@@ -40,6 +40,8 @@ class PatientTaskController(QObject):
     """Subclasses set `flow` and implement `_render()` and `_identified(kind, value)`."""
 
     STEP_KEYS: tuple[str, ...] = ()
+    id_card_read = Signal(object)
+    """An ID card was read (IdCardData): the shell offers elder mode by the card's age."""
 
     def __init__(
         self,
@@ -144,6 +146,8 @@ class PatientTaskController(QObject):
             if cancel.cancelled or not self._waiting(session):
                 return
             self._cancel_reads()
+            if kind == "id_card":
+                self.id_card_read.emit(value)
             state = self.state
             op = {
                 "id_card": self.flow.identify_id_card,

@@ -1,4 +1,5 @@
-"""The screens and controllers of 预约挂号, 报到排队 and 查询补打 (退号), built together for the main window.
+"""The screens and controllers of 预约挂号, 报到排队 and 查询补打 (退号), built together for the main window
+(预约挂号 takes its fee on the window's payment screens).
 
 They share one identify screen (no booking-code button: that identifies only for 预约取号) and one
 error screen; at most one of them is active at a time.
@@ -14,6 +15,7 @@ from kiosk.ui.checkin_controller import CheckinController
 from kiosk.ui.i18n import Translator
 from kiosk.ui.lookup_controller import CANCEL, REPRINT, LookupController
 from kiosk.ui.patient_task_controller import PatientTaskController, Shell
+from kiosk.ui.payment_controller import PaymentController
 from kiosk.ui.screens.base import Screen
 from kiosk.ui.screens.choice import ChoiceScreen
 from kiosk.ui.screens.confirm import ConfirmScreen
@@ -28,7 +30,8 @@ BOOK, CHECKIN, LOOKUP = "book", "checkin", "lookup"
 
 class PatientTasks:
     def __init__(
-        self, services: Services, tasks: TaskRunner, t: Translator, shell: Shell, parent: QObject
+        self, services: Services, tasks: TaskRunner, t: Translator, shell: Shell, payment: PaymentController,
+        parent: QObject,
     ) -> None:
         identify, error = IdentifyScreen(t), ErrorScreen(t)
         book = BookScreens(
@@ -40,7 +43,7 @@ class PatientTasks:
         cancel_confirm, records_done = ConfirmScreen(t), DoneScreen(t)
         common = (services, tasks, t, identify, error, shell)
         self.controllers: dict[str, PatientTaskController] = {
-            BOOK: BookController(*common, screens=book, parent=parent),
+            BOOK: BookController(*common, screens=book, payment=payment, parent=parent),
             CHECKIN: CheckinController(*common, screen=checkin, result=checkin_done, parent=parent),
             LOOKUP: LookupController(*common, screen=records, confirm=cancel_confirm, result=records_done,
                                      parent=parent),

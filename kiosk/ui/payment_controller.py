@@ -75,8 +75,33 @@ class Offer:
     """`pay` raised (a bug: flows turn every KioskError into a state)."""
     split: InsuranceSplit | None = None
     later: Callable[[], None] | None = None
-    """Pay at a staffed window instead (the fee at 取号)."""
+    """Pay later instead (the fee at 取号: at a window; a booking: at collection)."""
+    later_key: str = "method.later"
+    registration: bool = False
+    """A registration fee (挂号费待缴), even where it cannot be paid later."""
+    hold_seconds: Callable[[], int | None] = lambda: None
+    """How long a booked slot stays held for this payment: counted down on the methods screen."""
+    hold_expired: Callable[[], None] | None = None
+    """The hold ran out before the patient started paying."""
     step: int = 2
+
+
+def task_outcome(live: Callable[[], bool], show: Callable[[Any], None], failed: Callable[[], Any]
+                 ) -> tuple[Callable[[Any], None], Callable[[BaseException], None]]:
+    """An `Offer`'s `settled` and `crashed` for a task: a result whose session ended is dropped; a crash
+    (a bug: flows turn every KioskError into a state) is logged and shown as `failed()`, the task's
+    plain-words error state."""
+
+    def settled(state: Any) -> None:
+        if live():
+            show(state)
+
+    def crashed(exc: BaseException) -> None:
+        if live():
+            log.error("fee payment crashed", exc_info=exc)
+            show(failed())
+
+    return settled, crashed
 
 
 class PaymentController(QObject):
@@ -103,6 +128,7 @@ class PaymentController(QObject):
         self.view_arrived.connect(self._on_view)
         screens.split.confirmed.connect(self._on_split_confirmed)
         screens.method.chosen.connect(self._on_method_chosen)
+        screens.method.hold_expired.connect(self._on_hold_expired)
 
     # --- what the window and the tasks ask ----------------------------------------------------------
     @property
@@ -169,7 +195,9 @@ class PaymentController(QObject):
             available.add(SCAN)
         if offer.later is not None:
             available.add(LATER)
-        self.screens.method.show_amount(offer.amount, fee=offer.later is not None, available=frozenset(available))
+        self.screens.method.show_amount(offer.amount, fee=offer.registration or offer.later is not None,
+                                        available=frozenset(available), hold_seconds=offer.hold_seconds(),
+                                        later_key=offer.later_key)
         self._show(self.screens.method, offer.step)
 
     def _on_split_confirmed(self) -> None:
@@ -194,6 +222,14 @@ class PaymentController(QObject):
             later = offer.later
             self.reset()
             later()
+
+    def _on_hold_expired(self) -> None:
+        offer = self.offer
+        if offer is None or offer.hold_expired is None or self._paying or self._current() is not self.screens.method:
+            return
+        expired = offer.hold_expired
+        self.reset()
+        expired()
 
     def _wait_for_code(self) -> None:
         scanner, offer = self.services.scanner, self.offer

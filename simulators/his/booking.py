@@ -321,7 +321,10 @@ def cancel(s: Session, ctx: Ctx, appointment_id: str) -> Answer:
     if status != "booked":
         raise ApiError("NOT_CANCELLABLE", {"status": status})
     deadline = dt.datetime.combine(appt.date - dt.timedelta(days=1), ctx.rules.cancel_deadline)
-    if ctx.now >= deadline:
+    # A booking that was to be paid at once and never was is given back at any time (the kiosk's
+    # patient left the payment): no money moved, the slot returns to the pool.
+    unpaid_pay_now = appt.pay_now and appt.paid_fen == 0
+    if ctx.now >= deadline and not unpaid_pay_now:
         raise ApiError("CANCEL_DEADLINE_PASSED", {"deadline": ctx.iso(deadline)})
     appt.status = "cancelled"
     appt.cancelled_at = ctx.now

@@ -64,6 +64,8 @@ CATALOGUE: dict[str, tuple[int, str, str]] = {
     "NOTHING_TO_PAY": (409, "没有需要缴纳的费用", "Nothing is due"),
     "PAYMENT_DECLINED": (409, "付款未成功，未扣款", "The payment was declined; nothing was charged"),
     "ORDER_EXPIRED": (409, "支付订单已过期", "The payment order has expired"),
+    "ALREADY_REFUNDED": (409, "该笔费用已退款", "This payment has already been refunded"),
+    "NOT_REFUNDABLE": (409, "该笔费用不能在此退款，请到收费窗口办理", "This cannot be refunded here; please go to the cashier's window"),
 }
 
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from sqlalchemy import Connection, Engine, func, inspect, select
 
 from simulators.his.models import Base, QrOrder, SchemaVersion
+from simulators.his.refunds import Refund
 
 
 @dataclass(frozen=True)
@@ -35,9 +36,14 @@ def _qr_orders(conn: Connection) -> None:
     QrOrder.__table__.create(conn, checkfirst=True)
 
 
+def _refunds(conn: Connection) -> None:
+    Refund.__table__.create(conn, checkfirst=True)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "baseline: the tables of models.py", _baseline),
     Migration(2, "qr_orders: QR payments (POST /qr-orders)", _qr_orders),
+    Migration(3, "refunds: registration fees refunded after 退号 (POST /payments/{id}/refund)", _refunds),
 )
 
 

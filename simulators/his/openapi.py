@@ -242,6 +242,24 @@ class Payments(Answer):
     payments: list[Payment]
 
 
+class Refund(Answer):
+    id: str
+    payment_id: str
+    status: str
+    amount_fen: int
+    method: PayMethod
+    refunded_at: str
+
+
+class RefundAnswer(Answer):
+    refund: Refund
+    payment: Payment
+
+
+class Refunds(Answer):
+    refunds: list[Refund]
+
+
 class QrOrder(Answer):
     id: str
     status: str
@@ -304,6 +322,12 @@ class FaultsAnswer(Answer):
 class TitleAnswer(Answer):
     id: str
     title: Title
+
+
+class ScheduleStateAnswer(Answer):
+    id: str
+    state: ScheduleState
+    previous: ScheduleState
 
 
 # --- errors ---------------------------------------------------------------------------------------

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from enum import Enum
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
@@ -292,6 +292,13 @@ class FaultsRequest(Body):
 
 class TitleRequest(Body):
     title: Title
+
+
+class ScheduleStateRequest(Body):
+    """Test mode: the hospital stops a session or the doctor is called away (停诊) after it was listed."""
+
+    state: Literal["open", "closed", "stopped", "suspended", "substituted"]
+    """As the desk stores it: `full` is not a state of its own, it is an open session with no free slot."""
 
 
 class BillItemRequest(Body):

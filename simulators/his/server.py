@@ -25,7 +25,18 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
-from simulators.his import billing, booking, fleet, holds, idempotency, patients, qrorders, schemas, testmode
+from simulators.his import (
+    billing,
+    booking,
+    fleet,
+    holds,
+    idempotency,
+    patients,
+    qrorders,
+    refunds,
+    schemas,
+    testmode,
+)
 from simulators.his import fleet_page as fleet_page_html
 from simulators.his import models as m
 from simulators.his import openapi as doc
@@ -480,6 +491,39 @@ async def reverse(
     return await _hub(request).mutate(request, lambda s, ctx: billing.reverse(s, ctx, payment_id))
 
 
+@api.post(
+    "/payments/{payment_id}/refund",
+    status_code=201,
+    tags=["payment"],
+    responses=doc.with_outage(doc.answers(
+        201, doc.RefundAnswer, not_found=True, conflicts=("ALREADY_REFUNDED", "NOT_REFUNDABLE", "AMOUNT_MISMATCH"),
+        changes=True,
+    )),
+    openapi_extra=doc.IDEMPOTENT,
+)
+async def refund(payment_id: PathId, body: refunds.RefundRequest, request: Request) -> JSONResponse:
+    """Extension: refund a cancelled appointment's fee, once (see simulators/his/refunds.py)."""
+    return await _hub(request).mutate(request, lambda s, ctx: refunds.refund(s, ctx, payment_id, body))
+
+
+@api.get("/refunds", tags=["payment"], responses=doc.with_outage(doc.answers(200, doc.Refunds)))
+def list_refunds(
+    request: Request, date: QueryDate = None, kiosk_id: Annotated[QueryId | None, Query()] = None
+) -> JSONResponse:
+    """Extension: this kiosk's refunds that day (`kiosk_id=all`: every kiosk's), for reconciliation."""
+    return _hub(request).read(request, lambda s, ctx: refunds.list_refunds(s, ctx, date or ctx.today, kiosk_id))
+
+
+@api.get(
+    "/appointments/{appointment_id}/payments",
+    tags=["payment"],
+    responses=doc.with_outage(doc.answers(200, doc.Payments, not_found=True)),
+)
+def appointment_payments(appointment_id: PathId, request: Request) -> JSONResponse:
+    """Extension: what was paid for an appointment (refunded or reversed ones with their status)."""
+    return _hub(request).read(request, lambda s, ctx: refunds.appointment_payments(s, ctx, appointment_id))
+
+
 _QR_CONFLICTS = ("ALREADY_PAID", "AMOUNT_MISMATCH", "PRESETTLEMENT_INVALID", "IDENTITY_MISMATCH", "NOT_CANCELLABLE")
 
 
@@ -622,6 +666,17 @@ async def set_title(doctor_id: PathId, body: schemas.TitleRequest, request: Requ
         return 200, {"id": doc.id, "title": doc.title}
 
     return await _hub(request).mutate(request, work)
+
+
+@test_api.put(
+    "/schedules/{schedule_id}/state",
+    responses=doc.answers(200, doc.ScheduleStateAnswer, not_found=True, public=True, changes=True),
+    openapi_extra=doc.IDEMPOTENT,
+)
+async def set_schedule_state(schedule_id: PathId, body: schemas.ScheduleStateRequest, request: Request) -> JSONResponse:
+    """Stop, suspend (停诊) or reopen a session after patients saw it listed (holds then: SCHEDULE_CLOSED)."""
+    state = body.state
+    return await _hub(request).mutate(request, lambda s, ctx: testmode.set_schedule_state(s, schedule_id, state))
 
 
 @test_api.post(

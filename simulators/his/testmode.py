@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from simulators.his import models as m
 from simulators.his.booking import banned_until, effective_status
 from simulators.his.context import Ctx
+from simulators.his.errors import ApiError
 from simulators.his.qrorders import payment_code
 
 
@@ -104,3 +105,13 @@ def fixtures(s: Session, ctx: Ctx) -> dict[str, Any]:
             for ps in s.execute(select(m.Presettlement).order_by(m.Presettlement.id)).scalars()
         ],
     }
+
+
+def set_schedule_state(s: Session, schedule_id: str, state: str) -> tuple[int, dict[str, Any]]:
+    """A session's state as the hospital's scheduling desk sets it; the answer keeps the previous one,
+    so a test can put it back."""
+    schedule = s.get(m.Schedule, schedule_id)
+    if schedule is None:
+        raise ApiError("NOT_FOUND", {"resource": "schedules", "id": schedule_id})
+    previous, schedule.state = schedule.state, state
+    return 200, {"id": schedule.id, "state": state, "previous": previous}

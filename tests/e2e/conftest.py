@@ -142,6 +142,16 @@ class DemoKiosk:
                 return patients[patient_id], appointment
         raise AssertionError("the HIS seed has no unused patient with one morning booking today")
 
+    def fresh_patient(self) -> dict[str, Any]:
+        """A patient with no appointment at all (no booking limit in the way) no other test has used."""
+        fixtures = self.fixtures()
+        booked = {a["patient_id"] for a in fixtures["appointments"]}
+        for patient in reversed(fixtures["patients"]):
+            if patient["id"] not in booked and patient["id"] not in self.used_patients:
+                self.used_patients.add(patient["id"])
+                return patient
+        raise AssertionError("no unused patient without appointments in the seed")
+
     def reset(self) -> None:
         """Every simulator back to normal, no card on any reader, the kiosk on its home screen."""
         self.sim("his/faults")

@@ -347,6 +347,9 @@ class BookingHis(FakeHis):
     released: list[str] = field(default_factory=list)
     taken: set[str] = field(default_factory=set)
     payments_made: list[PaymentRecord] = field(default_factory=list)
+    given_back: list[str] = field(default_factory=list)
+    pay_now: dict[str, bool] = field(default_factory=dict)
+    """Unpaid bookings made with pay_now and cancelled (the HIS allows that at any time)."""
 
     def patient_payments(self, patient_id: str, date: dt.date) -> list[PaymentRecord]:
         self._check("payments")
@@ -398,6 +401,7 @@ class BookingHis(FakeHis):
             raise self.refuse_book
         appointment = create_appointment("B1", "55556666", department="神经内科", status=AppointmentStatus.BOOKED)
         self.booked[idempotency_key] = appointment
+        self.pay_now[appointment.id] = pay_now
         if self.lose_next_book_answer:
             self.lose_next_book_answer = False
             raise HisUnavailable("answer lost")
@@ -405,6 +409,9 @@ class BookingHis(FakeHis):
 
     def cancel_appointment(self, appointment_id: str, idempotency_key: str) -> Money:
         self._check("cancel")
+        if self.pay_now.get(appointment_id):
+            self.given_back.append(appointment_id)
+            return Money.zero()
         raise HisRefused("CANCEL_DEADLINE_PASSED", "已过退号时间", "too late")
 
     def checkin(self, appointment_id: str, idempotency_key: str) -> QueueTicket:
@@ -579,6 +586,7 @@ class FakeTerminal(_FakeDevice):
         self.offline = False
         self.void_fails = False
         self.query_fails = False
+        self.refund_script: list[str] = []
         self.steps_seen: list[str] = []
 
     def _result(self, command: str, ref: str, amount: Money, rc: str) -> PaymentResult:
@@ -612,6 +620,18 @@ class FakeTerminal(_FakeDevice):
         original = self.log[orig_ref]
         self.voided.add(orig_ref)
         self.log[ref] = self._result("02", ref, original.amount, "00")
+        return self.log[ref]
+
+    def refund(self, ref: str, amount: Money, orig_ref: str) -> PaymentResult:
+        """`refund_script` holds what the next refunds (03) do: "approve", "decline" or "lost"."""
+        if self.offline:
+            raise DeviceOffline("terminal unplugged")
+        what = self.refund_script.pop(0) if self.refund_script else "approve"
+        self.log[ref] = self._result("03", ref, amount, "05" if what == "decline" else "00")
+        if what == "lost":
+            raise PaymentOutcomeUnknown("no final answer")
+        if what == "decline":
+            raise PaymentDeclined("declined 05")
         return self.log[ref]
 
     def query(self, ref: str) -> PaymentResult | None:

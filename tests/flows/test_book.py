@@ -64,7 +64,7 @@ def test_substitute_doctor_must_be_confirmed_before_booking(services) -> None:
     assert state.substitute is not None and state.needs_substitute_confirmation
     with pytest.raises(ValueError):
         flow.book(state)
-    assert flow.book(flow.confirm_substitute(state)).step is BookStep.PRINTING
+    assert flow.book(flow.confirm_substitute(state)).step is BookStep.PAYING
 
 
 def test_a_lost_booking_answer_is_asked_again_with_the_same_key(services, his) -> None:
@@ -75,7 +75,7 @@ def test_a_lost_booking_answer_is_asked_again_with_the_same_key(services, his) -
     assert unknown.step is BookStep.ERROR and unknown.can_retry
     assert services.journal.get(held.book_key).state is EntryState.INTENT  # open until settled
     done = flow.retry(unknown)
-    assert done.step is BookStep.PRINTING and len(his.booked) == 1
+    assert done.step is BookStep.PAYING and len(his.booked) == 1
     assert services.journal.get(held.book_key).state is EntryState.CONFIRMED
 
 
@@ -88,6 +88,9 @@ def test_a_lost_booking_answer_is_asked_again_with_the_same_key(services, his) -
         ("WEEKLY_LIMIT", {}, "3次"),
         ("FIRST_VISIT_EXPERT_LIMIT", {}, "初诊专家号"),
         ("OUTSIDE_BOOKING_WINDOW", {}, "预约范围"),
+        ("OUTSIDE_BOOKING_WINDOW", {"reason": "not_released", "opens_at": "2026-11-23T08:30:00+08:00"}, "08:30 放号"),
+        ("OUTSIDE_BOOKING_WINDOW", {"reason": "tomorrow_closed", "closes_at": "2026-11-23T15:00:00+08:00"}, "15:00 截止"),
+        ("OUTSIDE_BOOKING_WINDOW", {"reason": "too_far", "last_day": "2026-11-30"}, "预约范围"),
         ("SCHEDULE_CLOSED", {}, "停止预约"),
     ],
 )

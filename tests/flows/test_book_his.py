@@ -52,8 +52,9 @@ def test_first_visit_books_the_first_free_slot_and_cancels_it_before_the_deadlin
     state = flow.choose_slot(state, state.slots[0].slot.id)
     assert state.step is BookStep.CONFIRM and state.hold is not None
     state = flow.book(state)
-    assert state.step is BookStep.PRINTING and state.appointment is not None
+    assert state.step is BookStep.PAYING and state.appointment is not None  # pay now, or later: allowed
     assert services.journal.get(state.book_key).state is EntryState.CONFIRMED
+    state = flow.pay_later(state)
     state = flow.print_slip(state)
     assert state.step is BookStep.DONE and "挂号凭条" in services.printer.printed[-1].plain_text()
 

@@ -7,7 +7,14 @@ from kiosk_test_fakes import NOW, create_appointment, create_his
 from kiosk.domain.appointment import Collected
 from kiosk.domain.document import QrCode, Text
 from kiosk.domain.money import Money
-from kiosk.flows.receipts import SlipContext, checkin_code, parse_checkin_code, registration_slip
+from kiosk.flows.receipts import (
+    RefundLine,
+    SlipContext,
+    checkin_code,
+    parse_checkin_code,
+    refund_slip,
+    registration_slip,
+)
 
 
 def _slip(fee_due: int = 0, doctor: str | None = "李四"):
@@ -58,3 +65,14 @@ def test_queue_number_is_the_biggest_text_and_qr_checks_in() -> None:
 def test_unpaid_fee_and_general_clinic() -> None:
     text = _slip(fee_due=1500, doctor=None).plain_text()
     assert "普通号" in text and "应缴 ¥15.00" in text
+
+
+def test_refund_slip_says_how_each_payment_went_back_with_its_references() -> None:
+    patient = create_his().patients["P1"]
+    lines = (RefundLine(Money(5000), "bank_card", "back", "K01-S1", "K01-V1"), RefundLine(Money(600), "wechat", "open"))
+    text = refund_slip(patient, create_appointment(), lines, SlipContext("示范医院", "K01", NOW, "TX-9")).plain_text()
+    assert "退费凭条" in text and "状态：已退号" in text and "预约码：12345678" in text
+    assert "退款金额：¥50.00" in text and "原支付方式：银行卡" in text and "已原路退回" in text
+    assert "原交易流水：K01-S1" in text and "退款流水：K01-V1" in text
+    assert "原支付方式：微信" in text and "退款处理中" in text and "处理号：TX-9" in text
+    assert patient.name not in text and "张*三" in text

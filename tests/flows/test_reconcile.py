@@ -13,11 +13,13 @@ from kiosk.config import parse
 from kiosk.devices.ports import PaymentResult, Settlement
 from kiosk.domain.errors import ConfigError
 from kiosk.domain.money import Money
-from kiosk.domain.payment import PaymentRecord
+from kiosk.domain.payment import PaymentRecord, RefundRecord
 from kiosk.flows.payment_steps import QR, SALE, VOID
 from kiosk.flows.reconcile import UNANSWERED, Asked, Status, reconcile, refs_to_ask
 from kiosk.flows.reconcile_report import CSV_COLUMNS, csv_text, html
 from kiosk.flows.reconcile_run import daily_due, report_paths
+from kiosk.flows.refund import CARD_REFUND as REFUND_CARD
+from kiosk.flows.refund import VOID as REFUND_VOID
 from kiosk.sync.journal import Entry, EntryState
 
 DAY = dt.date(2026, 11, 23)
@@ -204,3 +206,47 @@ def test_the_daily_time_is_validated_and_can_be_switched_off() -> None:
     assert parse('[reconcile]\ndaily_at = ""\n').reconcile.time() is None
     with pytest.raises(ConfigError, match="reconcile.daily_at"):
         parse('[reconcile]\ndaily_at = "half past eleven"\n')
+
+
+# --- refunds after 退号: sales − voids − refunds on the terminal against the HIS's refund records ------------
+def _given_back(kind: str, ref: str, orig: str, fen: int, payment_id: str) -> Entry:
+    return _entry(kind, {"ref": ref, "orig_ref": orig, "amount_fen": fen, "payment_id": payment_id})
+
+
+def _refund(payment_id: str, fen: int, method: str = "bank_card") -> RefundRecord:
+    return RefundRecord(f"RF-{payment_id}", payment_id, Money(fen), method, PAID_AT, None)
+
+
+def test_a_fee_paid_and_refunded_today_by_a_void_needs_nothing() -> None:
+    entries = [_sale("S1", 1250), _given_back(REFUND_VOID, "V1", "S1", 1250, "P1")]
+    rec = reconcile(DAY, "K01", entries, {"S1": Asked(_result("S1", 1250)), "V1": Asked(_result("V1", 1250, command="02"))},
+                    [_payment("P1", 1250, "S1", status="refunded")], Settlement("00", 2, Money.zero(), "000001", ""),
+                    [_refund("P1", 1250)])
+    [line] = rec.lines
+    assert line.status is Status.REFUNDED and rec.mismatches == [] and rec.settlement_agrees is True
+
+
+def test_an_earlier_days_fee_refunded_today_counts_against_the_batch() -> None:
+    entries = [_sale("S2", 300), _given_back(REFUND_CARD, "R1", "S0", 1250, "P0")]
+    rec, lines = _one(entries, {"S2": Asked(_result("S2", 300)), "R1": Asked(_result("R1", 1250, command="03"))},
+                      [_payment("P2", 300, "S2")], Settlement("00", 2, Money(300 - 1250), "000001", ""))
+    assert lines["R1"].status is Status.REFUND_NOT_RECORDED  # the HIS has no refund of P0 yet
+    rec = reconcile(DAY, "K01", entries, {"S2": Asked(_result("S2", 300)), "R1": Asked(_result("R1", 1250, command="03"))},
+                    [_payment("P2", 300, "S2")], Settlement("00", 2, Money(300 - 1250), "000001", ""),
+                    [_refund("P0", 1250)])
+    lines = {line.reference: line for line in rec.lines}
+    assert lines["R1"].status is Status.REFUNDED and lines["R1"].terminal_amount == Money(-1250)
+    assert rec.mismatches == [] and rec.settlement_agrees is True and rec.terminal_charged == Money(300 - 1250)
+
+
+def test_a_refund_the_his_recorded_but_the_terminal_never_gave_says_refund_the_patient() -> None:
+    rec = reconcile(DAY, "K01", [], {}, [], None, [_refund("P0", 1250), _refund("P9", 600, "wechat")])
+    lines = {line.reference: line for line in rec.lines}
+    assert lines["RF-P0"].status is Status.REFUND_NOT_GIVEN and "退款" in lines["RF-P0"].status.action
+    assert lines["RF-P9"].status is Status.REFUNDED  # a wallet refund is the platform's own
+
+
+def test_refs_to_ask_include_the_refunds() -> None:
+    entries = [_sale("S1", 100), _given_back(REFUND_VOID, "V1", "S1", 100, "P1"),
+               _given_back(REFUND_CARD, "R2", "S0", 50, "P0")]
+    assert refs_to_ask(entries, []) == ["S1", "V1", "R2"]

@@ -170,6 +170,21 @@ def test_closed_schedules_refuse(his: His, state: str) -> None:
     assert state in {s["state"] for s in listed}
 
 
+def test_a_session_suspended_after_it_was_listed_refuses_holds_until_reopened(his: His) -> None:
+    """Test mode: PUT /_test/schedules/{id}/state, the desk's 停诊 while a patient looks at the slots."""
+    slot, _ = his.free_slot(day(2))
+    with his.hub.db.read() as s:
+        schedule_id = s.get(m.Slot, slot).schedule_id  # type: ignore[union-attr]
+    put = his.client.put(f"/api/v1/_test/schedules/{schedule_id}/state", json={"state": "suspended"})
+    assert put.status_code == 200 and put.json() == {"id": schedule_id, "state": "suspended", "previous": "open"}
+    refused(his.hold(slot, RETURNING[0]), "SCHEDULE_CLOSED")
+    his.client.put(f"/api/v1/_test/schedules/{schedule_id}/state", json={"state": "open"})
+    assert his.hold(slot, RETURNING[0]).status_code == 201
+    missing = his.client.put("/api/v1/_test/schedules/nope/state", json={"state": "open"})
+    assert missing.status_code == 404 and error_code(missing) == "NOT_FOUND"
+    assert his.client.put(f"/api/v1/_test/schedules/{schedule_id}/state", json={"state": "full"}).status_code == 422
+
+
 def test_substituted_schedule_books_the_substitute(his: His) -> None:
     slot, _ = his.free_slot(day(2), state="substituted")
     r = his.book(slot, RETURNING[0])

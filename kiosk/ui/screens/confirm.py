@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from PySide6.QtCore import QTimer, Signal
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QGridLayout
 
 from kiosk.ui.i18n import Translator
 from kiosk.ui.screens.base import Screen
 from kiosk.ui.widgets.common import button, label
+from kiosk.ui.widgets.hold_countdown import HoldCountdown
 
 
 @dataclass(frozen=True)
@@ -39,7 +40,9 @@ class ConfirmScreen(Screen):
         self._grid = QGridLayout()
         self._grid.setHorizontalSpacing(24)
         self._grid.setVerticalSpacing(14)
-        self.countdown = label("", "warning", name="hold_countdown")
+        self.hold = HoldCountdown(translator, self)
+        self.hold.expired.connect(self.expired.emit)
+        self.countdown = self.hold.label
         self.warning = label("", "hint", name="note")
         self.substitute = label("", "warning", name="substitute")
         self.accept_substitute = button("", "secondary", name="confirm-substitute")
@@ -54,48 +57,23 @@ class ConfirmScreen(Screen):
         layout.addWidget(self.primary)
         self._labels: list = []
         self._render: Callable[[], Review] | None = None
-        self._seconds: int | None = None
         self._substitute_ok = False
-        self._timer = QTimer(self)
-        self._timer.setInterval(1000)
-        self._timer.timeout.connect(self._tick)
 
     def show_review(self, render: Callable[[], Review], hold_seconds: int | None, substitute_ok: bool) -> None:
         self._render = render
-        self._seconds = hold_seconds
         self._substitute_ok = substitute_ok
-        if hold_seconds is None:
-            self._timer.stop()
-        else:
-            self._timer.start()
+        self.hold.start(hold_seconds)
         self.retranslate()
 
     def clear(self) -> None:
-        self._timer.stop()
         self._render = None
-        self._seconds = None
+        self.hold.start(None)
         self.retranslate()
 
     def _on_accept_substitute(self) -> None:
         self._substitute_ok = True
         self.substitute_confirmed.emit()
         self.retranslate()
-
-    def _tick(self) -> None:
-        if self._seconds is None:
-            return
-        self._seconds -= 1
-        if self._seconds <= 0:
-            self._timer.stop()
-            self.expired.emit()
-        self._show_countdown()
-
-    def _show_countdown(self) -> None:
-        seconds = self._seconds
-        self.countdown.setVisible(seconds is not None)
-        if seconds is not None:
-            minutes, rest = divmod(max(seconds, 0), 60)
-            self.countdown.setText(self.t.tr("confirm.hold", time=f"{minutes:02d}:{rest:02d}"))
 
     def retranslate(self) -> None:
         for widget in self._labels:
@@ -110,7 +88,7 @@ class ConfirmScreen(Screen):
             self._grid.addWidget(text, row, 1)
             self._labels += [caption, text]
         self._grid.setColumnStretch(1, 1)
-        self._show_countdown()
+        self.hold.retranslate()
         self.warning.setText(review.warning)
         self.warning.setVisible(bool(review.warning))
         self.substitute.setText(review.substitute)

@@ -291,6 +291,24 @@ def test_void_refund_and_settlement_totals(
         terminal.void("K01-B-V", "K01-B")  # voids only within the batch
 
 
+def test_a_refunded_sale_cannot_be_voided_and_a_refund_is_queried_by_its_ref(
+    terminal: EcrPaymentTerminal, sim: PaymentTerminalSimulator
+) -> None:
+    """PROTOCOLS.md 02/03/04 as a refund after 退号 uses them: a partly refunded sale is never voided too
+    (that would give the refunded part back twice), a whole refund with ORIG_REF takes the rest, and
+    the refund's own REF answers a query (04) like a sale's."""
+    terminal.sale("K01-C", Money(1200))
+    terminal.refund("K01-C-R1", Money(200), "K01-C")
+    with pytest.raises(DeviceError):
+        terminal.void("K01-C-V", "K01-C")
+    rest = terminal.refund("K01-C-R2", Money(1000), "K01-C")
+    assert rest.approved and sim.charged_total() == Money.zero()
+    asked = terminal.query("K01-C-R2")
+    assert asked is not None and asked.approved and asked.amount == Money(1000)
+    with pytest.raises(DeviceError):
+        terminal.refund("K01-C-R3", Money(1), "K01-C")  # nothing left to give back
+
+
 def test_query_of_an_unknown_reference_is_none(terminal: EcrPaymentTerminal) -> None:
     assert terminal.query("K01-NEVER") is None
 
