@@ -111,16 +111,6 @@ class DemoKiosk:
                 return patient, bills
         raise AssertionError(f"the HIS seed has no unused patient with bills (insured={insured}, covered={covered})")
 
-    def fresh_patient(self) -> dict[str, Any]:
-        """A patient with no appointment at all (no booking limit in the way) no other test has used."""
-        fixtures = self.fixtures()
-        booked = {a["patient_id"] for a in fixtures["appointments"]}
-        for patient in reversed(fixtures["patients"]):
-            if patient["id"] not in booked and patient["id"] not in self.used_patients:
-                self.used_patients.add(patient["id"])
-                return patient
-        raise AssertionError("no unused patient without appointments in the seed")
-
     def patient_with_booking(self, suits: Callable[[dict[str, Any]], bool] = lambda _: True,
                              fee_due: bool = False) -> tuple[dict[str, Any], dict[str, Any]]:
         """A patient no other test has used (and who `suits` the test) whose only booking today is one to
