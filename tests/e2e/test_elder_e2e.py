@@ -52,6 +52,8 @@ def test_booking_in_elder_mode_pages_to_a_later_slot(kiosk: Any) -> None:
     confirm = kiosk.wait("confirm")
     assert time in " ".join(e["text"] for e in confirm["elements"])
     kiosk.tap(id="primary")
+    kiosk.wait("pay_method")
+    kiosk.tap(id="pay-later")  # this hospital lets the fee wait for collection
     result = kiosk.wait("result")
     assert result["mode"] == "elder"
 

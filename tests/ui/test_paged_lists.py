@@ -16,6 +16,8 @@ from kiosk.ui.automation.driver import AutomationDriver
 from kiosk.ui.tour import LANDSCAPE, PORTRAIT
 
 SLOTS = 24
+YOUNG = "11010520000101002"
+"""Born 2000: elder mode stays off until the patient taps `elder`."""
 
 
 @dataclasses.dataclass
@@ -29,7 +31,7 @@ class ManySlotsHis(BookingHis):
 @pytest.fixture
 def driver(make_window):
     services = create_services(ManySlotsHis())
-    services.idcard.insert(create_id_card())
+    services.idcard.insert(create_id_card(first17=YOUNG))
     window = make_window(services)
     driver = AutomationDriver(window)
     driver.tap("task-book")
@@ -126,7 +128,7 @@ def test_turning_the_screen_keeps_the_page_and_uses_two_columns_in_landscape(dri
 
 def test_elder_departments_offer_three_hints_and_all_departments_in_portrait_none_in_landscape(make_window) -> None:
     services = create_services(ManySlotsHis())
-    services.idcard.insert(create_id_card())
+    services.idcard.insert(create_id_card(first17=YOUNG))
     driver = AutomationDriver(make_window(services))
     driver.tap("task-book")
     assert len([i for i in _ids(driver.screen(), "button") if i.startswith("hint-")]) == 6
