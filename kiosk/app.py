@@ -40,6 +40,7 @@ from kiosk.sync.heartbeat import Heartbeat
 from kiosk.sync.journal import Journal
 from kiosk.sync.metrics import KioskMetrics, count_start
 from kiosk.sync.recovery import Recovery
+from kiosk.sync.satisfaction import SatisfactionTally
 
 if TYPE_CHECKING:
     from simulators.rig import SimulatorRig
@@ -118,7 +119,7 @@ def build(config: Config, rig: SimulatorRig | None = None) -> App:
             log.warning("device not available", extra={"device": kind, "detail": f"{type(exc).__name__}: {exc}"})
             continue
         devices[kind] = device
-    metrics = KioskMetrics(config.kiosk.id)
+    metrics = KioskMetrics(config.kiosk.id, SatisfactionTally(Path(config.kiosk.data_dir) / "satisfaction-tally.json"))
     for device in devices.values():
         _feed_device_metrics(metrics, device.name, device.status())
         device.subscribe(lambda name, status: _feed_device_metrics(metrics, name, status))
@@ -325,7 +326,7 @@ def run(config: Config, rig: SimulatorRig | None = None, smoke: bool = False,
         if app.journal.backlog():
             app.recovery.run()
 
-    heartbeat = Heartbeat(his, app.devices, app.journal)
+    heartbeat = Heartbeat(his, app.devices, app.journal, app.metrics.ratings.snapshot)
     data_dir = Path(config.kiosk.data_dir)
     app.metrics.set_restarts(count_start(data_dir / "starts"))
     recent = logging_setup.RecentLines()
@@ -443,8 +444,9 @@ def _gallery_walk(kiosk: Any, sims: Any, out_dir: Path) -> list[Path]:
 
 def run_gallery(config: Config, out_dir: Path) -> int:
     """`kiosk gallery`: the demo kiosk offscreen, every screen in every variant into `out_dir`."""
-    # the tour's pauses on a screen must not be mistaken for a patient who walked away
-    config = dataclasses.replace(config, kiosk=dataclasses.replace(config.kiosk, idle_timeout_s=600))
+    # the tour's pauses on a screen must not be mistaken for a patient who walked away; the satisfaction
+    # question on, so that its screen is shown too
+    config = dataclasses.replace(config, kiosk=dataclasses.replace(config.kiosk, idle_timeout_s=600, satisfaction=True))
     return run_demo(config, out_dir, scripted=True, control_port=0, walker=_gallery_walk)
 
 

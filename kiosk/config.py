@@ -68,6 +68,8 @@ class KioskSection:
     """预约挂号: the hospital lets the fee be paid later (at collection); false needs payment at booking."""
     recovery_interval_s: float = 30.0
     """Seconds between recovery passes while journal entries stay open."""
+    satisfaction: StrictBool = False
+    """After a task's result, ask 满意 / 一般 / 不满意 (one tap, or ignored); counted per task, no patient data."""
 
 
 @dataclass

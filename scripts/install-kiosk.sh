@@ -55,7 +55,7 @@ run usermod -a -G dialout,input,lp,video,render kiosk
 echo "install-kiosk: the app in /opt/kiosk"
 mkdir -p "$ROOT/opt/kiosk"
 tar -C "$SOURCE" --exclude=.venv --exclude=.git --exclude='__pycache__' --exclude='*.egg-info' --exclude=demo-out \
-  -cf - kiosk simulators systemd scripts pyproject.toml README.md | tar -C "$ROOT/opt/kiosk" -xf -
+  -cf - kiosk assets simulators systemd scripts pyproject.toml README.md | tar -C "$ROOT/opt/kiosk" -xf -
 run python3 -m venv /opt/kiosk/.venv
 run /opt/kiosk/.venv/bin/python -m pip install -q --upgrade pip
 run /opt/kiosk/.venv/bin/python -m pip install -q '/opt/kiosk[usb,hid]'

@@ -108,3 +108,16 @@ def test_kiosk_run_tells_systemd_ready_and_pets_the_watchdog(tmp_path: Path) -> 
         app.wait(timeout=30)
         notify.close()
     assert messages == ["READY=1", "WATCHDOG=1", "WATCHDOG=1"]
+
+
+def test_the_wheel_ships_every_asset() -> None:
+    """GIVEN the top-level assets/ folder THEN pyproject.toml's data files name every file in it, each under
+    share/kiosk/assets/<its path>, where kiosk/assets.py looks in an installed kiosk (a wheel built by
+    `pip wheel . --no-deps` carries them as kiosk-<version>.data/data/share/kiosk/assets/...)."""
+    data_files = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]["data-files"]
+    shipped = {
+        str(Path(target).relative_to("share/kiosk/assets") / path.name)
+        for target, patterns in data_files.items() for pattern in patterns for path in REPO.glob(pattern)
+    }
+    assets = {str(p.relative_to(REPO / "assets")) for p in (REPO / "assets").rglob("*") if p.is_file()}
+    assert "theme.qss" in assets and shipped == assets

@@ -20,6 +20,7 @@ from kiosk.domain.appointment import Appointment, Collected
 from kiosk.domain.money import Money
 from kiosk.domain.patient import IdCardData, Identity, Patient
 from kiosk.domain.payment import PaymentRecord
+from kiosk.domain.satisfaction import Rating
 from kiosk.domain.schedule import Department, Doctor, Hold, QueueTicket, Schedule, Slot
 from kiosk.sync.client import Health
 from kiosk.sync.journal import Journal
@@ -73,6 +74,9 @@ class Metrics(Protocol):
     def payment(self, method: str, amount: Money) -> None:
         """One payment taken, by method (bank_card, wechat, …) and amount."""
 
+    def satisfaction(self, task: str, rating: Rating) -> None:
+        """A patient's one tap on 满意 / 一般 / 不满意 after `task`'s result."""
+
     def idle_wipe(self) -> None: ...
 
 
@@ -89,6 +93,9 @@ class NoMetrics:
         pass
 
     def payment(self, method: str, amount: Money) -> None:
+        pass
+
+    def satisfaction(self, task: str, rating: Rating) -> None:
         pass
 
     def idle_wipe(self) -> None:

@@ -378,9 +378,13 @@ class HisClient:
         return self._call("GET", "/payments", lambda b: [wire.payment_record(x) for x in wire.unwrap_list(b, "payments")],
                           params={"date": day.isoformat()})
 
-    def heartbeat(self, devices: dict[str, dict[str, str]], backlog: int) -> None:
-        """POST /kiosks/{id}/heartbeat with each device's status dict and the journal backlog."""
-        body = {"devices": devices, "software_version": __version__, "journal_backlog": backlog}
+    def heartbeat(self, devices: dict[str, dict[str, str]], backlog: int,
+                  satisfaction: dict[str, Any] | None = None) -> None:
+        """POST /kiosks/{id}/heartbeat with each device's status dict, the journal backlog and the
+        satisfaction tally (`{"since", "counts": {task: {rating: n}}}`, an extension of HIS-API.md)."""
+        body: dict[str, Any] = {"devices": devices, "software_version": __version__, "journal_backlog": backlog}
+        if satisfaction is not None:
+            body["satisfaction"] = satisfaction
         self._request("POST", f"/kiosks/{self.kiosk_id}/heartbeat", body=body)
 
 

@@ -2,7 +2,8 @@
 
 A hospital's monitoring sees what the kiosk knows about itself: each device's state and detail (paper
 low, paper out, cover open, reader offline), tasks started / completed / failed, payments by method and
-amount, the journal backlog, whether the HIS answers and how fast, idle wipes and restarts. Device
+amount, satisfaction ratings per task, the journal backlog, whether the HIS answers and how fast, idle
+wipes and restarts. Device
 states come in as plain strings from the composition root: this layer does not know the drivers.
 """
 
@@ -23,6 +24,8 @@ from prometheus_client import (
 )
 
 from kiosk.domain.money import Money
+from kiosk.domain.satisfaction import Rating
+from kiosk.sync.satisfaction import SatisfactionTally
 
 log = logging.getLogger(__name__)
 
@@ -31,10 +34,12 @@ HIS_LATENCY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0)
 
 
 class KioskMetrics:
-    """One registry per kiosk process; every method is safe to call from any thread."""
+    """One registry per kiosk process; every method is safe to call from any thread. `ratings` keeps the
+    satisfaction counts the heartbeat sends (in memory unless given a file)."""
 
-    def __init__(self, kiosk_id: str) -> None:
+    def __init__(self, kiosk_id: str, ratings: SatisfactionTally | None = None) -> None:
         self.registry = CollectorRegistry()
+        self.ratings = ratings or SatisfactionTally()
         r, k = self.registry, ("kiosk",)
         self._kiosk = kiosk_id
         self._device_up = Gauge("kiosk_device_up", "1 when the device can serve patients (online or busy).",
@@ -55,6 +60,8 @@ class KioskMetrics:
         self._his_up = Gauge("kiosk_his_up", "1 when the last call to the HIS got an answer.", k, registry=r)
         self._his_latency = Histogram("kiosk_his_latency_seconds", "Time for one HIS request to answer.", k,
                                       buckets=HIS_LATENCY_BUCKETS, registry=r)
+        self._satisfaction = Counter("kiosk_satisfaction", "Ratings patients gave after a task (good, ok, bad).",
+                                     ("kiosk", "task", "rating"), registry=r)
         self._idle_wipes = Counter("kiosk_idle_wipes", "Sessions cleared by the idle timeout.", k, registry=r)
         self._restarts = Gauge("kiosk_restarts", "Times the app started again on this data directory.", k,
                                registry=r)
@@ -103,14 +110,21 @@ class KioskMetrics:
         self._payments.labels(self._kiosk, method).inc()
         self._paid_fen.labels(self._kiosk, method).inc(amount.fen)
 
+    def satisfaction(self, task: str, rating: Rating) -> None:
+        """One tap on 满意 / 一般 / 不满意 after `task`'s result."""
+        self._satisfaction.labels(self._kiosk, task, rating.value).inc()
+        self.ratings.record(task, rating)
+
     def idle_wipe(self) -> None:
         self._idle_wipes.labels(self._kiosk).inc()
 
     # --- export ------------------------------------------------------------------------------------
     def write_textfile(self, path: Path) -> None:
-        """Replace `path` in one step (node_exporter's textfile collector never reads half a file)."""
+        """Replace `path` in one step (node_exporter's textfile collector never reads half a file); the
+        satisfaction tally's file too, when it changed."""
         path.parent.mkdir(parents=True, exist_ok=True)
         write_to_textfile(str(path), self.registry)
+        self.ratings.save()
 
     def serve(self, port: int) -> int:
         """The scrape endpoint on 127.0.0.1:`port` (a daemon thread); returns the port bound."""

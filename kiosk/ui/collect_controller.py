@@ -25,6 +25,7 @@ from kiosk.flows.payment import ViewCallback
 from kiosk.flows.services import Services
 from kiosk.ui.credentials import READ_WAIT_S, REARM_MS
 from kiosk.ui.i18n import Translator
+from kiosk.ui.patient_task_controller import StepRunner
 from kiosk.ui.payment_controller import Offer, PaymentController, task_outcome
 from kiosk.ui.screens.appointments import AppointmentsScreen
 from kiosk.ui.screens.base import Screen
@@ -66,7 +67,7 @@ class CollectScreens:
         self.error = error
 
 
-class CollectController(QObject):
+class CollectController(QObject, StepRunner):
     """One collect session at a time; `reset()` drops every patient datum and ignores late results."""
 
     id_card_read = Signal(object)
@@ -164,28 +165,7 @@ class CollectController(QObject):
     def _failed_at(self, step: CollectStep) -> bool:
         return self.state is not None and self.state.step is CollectStep.ERROR and self.state.failed_at is step
 
-    # --- running transitions ------------------------------------------------------------------------
-    def _run(self, op: Callable[[], CollectState], busy_key: str) -> None:
-        session = self._session
-
-        def done(state: CollectState) -> None:
-            if session == self._session:
-                self.state = state
-                self._render()
-
-        def failed(exc: BaseException) -> None:
-            if session != self._session:
-                return
-            if not isinstance(exc, KioskError):
-                # a bug, not a patient problem: log it for the technician, show plain words
-                log.error("collect step crashed", exc_info=exc)
-                exc = KioskError("unexpected error")
-            assert self.state is not None
-            self.state = self.flow.fail(self.state, exc)
-            self._render()
-
-        self.tasks.submit(op, done, failed, busy_text=self.t.tr(busy_key))
-
+    # --- showing each step ---------------------------------------------------------------------------
     def _render(self) -> None:
         state = self.state
         if state is None:

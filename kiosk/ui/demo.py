@@ -309,11 +309,14 @@ class Walk:
         self.shot("result-reprinted")
         return result
 
-    def finish(self) -> None:
-        """Tap 完成, take the card away, back on the home screen."""
+    def finish(self, rating: str = "rate-good") -> None:
+        """Tap 完成, take the card away, back on the home screen; where the hospital asks how it was
+        (`satisfaction`), tap `rating` first (or `home`, to leave it unanswered)."""
         self.kiosk.tap(id="primary")
         if self.sims.idcard() is not None:
             self.sims.act("idcard/remove")
+        if self.on_either("home", "satisfaction") == "satisfaction":
+            self.kiosk.tap(id=rating)
         self.on("home")
 
     def receipt(self, name: str, count: int, timeout_s: float = 15.0) -> str:

@@ -24,6 +24,7 @@ from kiosk.admin.pin import PinGate
 from kiosk.assets import VOICE_DIR
 from kiosk.devices.base import DeviceStatus, Health
 from kiosk.domain.patient import IdCardData, age_on
+from kiosk.domain.satisfaction import Rating
 from kiosk.flows.gating import Need, NeedState, closed_tasks
 from kiosk.flows.payment_recovery import TASK as PAYMENT_TASK
 from kiosk.flows.services import Services
@@ -52,6 +53,7 @@ from kiosk.ui.screens.pay_result import PayResultScreen
 from kiosk.ui.screens.paying import CardPaymentScreen, PrintingScreen, QrPaymentScreen, ScanPaymentScreen
 from kiosk.ui.screens.recovering import RecoveringScreen
 from kiosk.ui.screens.result import ResultScreen
+from kiosk.ui.screens.satisfaction import SatisfactionScreen
 from kiosk.ui.screens.split import SplitScreen
 from kiosk.ui.tasks import Runner, TaskRunner, ThreadRunner
 from kiosk.ui.theme import stylesheet
@@ -102,13 +104,10 @@ class MainWindow(QMainWindow):
         self.tasks = TaskRunner(runner or ThreadRunner(), self)
         # the countdown holds while the patient waits on us, and while money is in flight
         self.idle = IdleWatcher(config.idle_timeout_s, paused=lambda: self.tasks.busy or self.payment.holds_idle,
-                                scope=self, parent=self)
+                                parent=self)
         self.prompts = PromptLog()
         self.voice = Voice(voice_backend or PlayerBackend(Path(config.voice_dir) if config.voice_dir else VOICE_DIR))
         self.elder = False
-        app = QApplication.instance()
-        if app is not None:
-            app.installEventFilter(self.idle)
 
         central = QWidget()
         central.setObjectName("central")
@@ -146,6 +145,7 @@ class MainWindow(QMainWindow):
         self.out_of_service.set_staffed_window(config.staffed_window)
         self.admin_pin = AdminPinScreen(t)
         self.diagnostics = DiagnosticsScreen(t)
+        self.satisfaction = SatisfactionScreen(t)
         self.screens: list[Screen] = [
             self.home,
             self.identify,
@@ -161,6 +161,7 @@ class MainWindow(QMainWindow):
             *self.paying.all(),
             self.admin_pin,
             self.diagnostics,
+            self.satisfaction,
         ]
         self.payment = PaymentController(services, self.tasks, t, self.paying, show=self.show_screen,
                                          current=self.stack.currentWidget, parent=self)
@@ -202,9 +203,16 @@ class MainWindow(QMainWindow):
         )
         self.corner_taps = CornerTaps(self)
         self.corner_taps.triggered.connect(self._on_corner_taps_triggered)
-        if app is not None:
-            app.installEventFilter(self.corner_taps)
+        # Touches, clicks and keys reach the window's QWindow before any widget: the idle timer and the
+        # corner gesture watch them there. An application-wide filter would see every event of every
+        # widget too (polish, layout, paint), a Python call each: it tripled the time to show a list.
+        self.winId()  # the QWindow, now
+        for watcher in (self.idle, self.corner_taps):
+            self.windowHandle().installEventFilter(watcher)
         self.home.task_chosen.connect(self._on_home_task_chosen)
+        self.satisfaction.rated.connect(self._on_satisfaction_rated)
+        self._task: str | None = None
+        """The home tile the patient chose (its key), until the session ends: what a rating is about."""
         self.tasks.busy_changed.connect(self._on_tasks_busy_changed)
         self.idle.countdown.connect(self._on_idle_countdown)
         self.idle.expired.connect(self._on_idle_expired)
@@ -355,7 +363,23 @@ class MainWindow(QMainWindow):
             self.set_elder(True)
 
     def go_home(self) -> None:
-        """End the session: forget every patient datum, back to the default language and the home screen."""
+        """The patient leaves. From a task's result, when the hospital asks (`[kiosk] satisfaction`), the
+        satisfaction question comes first: the task's data is forgotten at once, language and mode stay."""
+        if (self.services.config.kiosk.satisfaction and self._task is not None
+                and self.current_screen.name == "result"):
+            self._end_sessions()
+            self.show_screen(self.satisfaction, len(self._step_keys) - 1)
+            return
+        self.end_session()
+
+    def _on_satisfaction_rated(self, rating: Rating) -> None:
+        if self._task is not None:
+            self.services.metrics.satisfaction(self._task, rating)
+        self.end_session()
+
+    def end_session(self) -> None:
+        """Forget every patient datum, back to the default language and the home screen."""
+        self._task = None
         self._end_sessions()
         self.busy.hide()
         self.translator.reset()
@@ -383,7 +407,9 @@ class MainWindow(QMainWindow):
 
     def _on_back_clicked(self) -> None:
         task = self.patient_tasks.active
-        if task is not None:
+        if self.current_screen is self.satisfaction:
+            self.end_session()
+        elif task is not None:
             task.back(self.current_screen)
         elif self.pay.active:
             self.pay.back(self.current_screen)
@@ -395,6 +421,7 @@ class MainWindow(QMainWindow):
             self.admin.enter()
 
     def _on_home_task_chosen(self, task: str) -> None:
+        self._task = task
         if task == COLLECT:
             self._set_task_steps(STEP_KEYS)
             self._end_sessions()
@@ -489,7 +516,7 @@ class MainWindow(QMainWindow):
         log.info("idle timeout: session cleared")
         self.services.metrics.idle_wipe()
         self.countdown.hide()
-        self.go_home()
+        self.end_session()  # never the satisfaction question: nobody is there to answer it
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         compact = event.size().height() < COMPACT_BELOW_PX
@@ -502,9 +529,6 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self._end_sessions()
-        app = QApplication.instance()
-        if app is not None:
-            app.removeEventFilter(self.idle)
         self.tasks.runner.shutdown()
         self.voice.close()
         super().closeEvent(event)

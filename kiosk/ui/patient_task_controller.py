@@ -36,7 +36,43 @@ class Shell:
     go_home: Callable[[], None]
 
 
-class PatientTaskController(QObject):
+class StepRunner:
+    """Runs a flow's transition off the GUI thread, then renders the state it returns.
+
+    An answer that comes after the session ended (home, idle, another patient) is dropped, so it can
+    never show one patient's data to the next; a crash becomes the flow's plain "unexpected error".
+    """
+
+    _session: int
+    state: Any
+    flow: Any
+    tasks: TaskRunner
+    t: Translator
+
+    def _render(self) -> None:
+        raise NotImplementedError
+
+    def _run(self, op: Callable[[], Any], busy_key: str) -> None:
+        session = self._session
+
+        def done(state: Any) -> None:
+            if session == self._session:
+                self.state = state
+                self._render()
+
+        def failed(exc: BaseException) -> None:
+            if session != self._session:
+                return
+            if not isinstance(exc, KioskError):
+                log.error("%s step crashed", type(self).__name__, exc_info=exc)
+                exc = KioskError("unexpected error")
+            self.state = self.flow.fail(self.state, exc)
+            self._render()
+
+        self.tasks.submit(op, done, failed, busy_text=self.t.tr(busy_key))
+
+
+class PatientTaskController(QObject, StepRunner):
     """Subclasses set `flow` and implement `_render()` and `_identified(kind, value)`."""
 
     STEP_KEYS: tuple[str, ...] = ()
@@ -86,28 +122,6 @@ class PatientTaskController(QObject):
             self.flow.end_session()
         self.state = None
         self.active = False
-
-    def _run(self, op: Callable[[], Any], busy_key: str) -> None:
-        session = self._session
-
-        def done(state: Any) -> None:
-            if session == self._session:
-                self.state = state
-                self._render()
-
-        def failed(exc: BaseException) -> None:
-            if session != self._session:
-                return
-            if not isinstance(exc, KioskError):
-                log.error("task step crashed", exc_info=exc)
-                exc = KioskError("unexpected error")
-            self.state = self.flow.fail(self.state, exc)
-            self._render()
-
-        self.tasks.submit(op, done, failed, busy_text=self.t.tr(busy_key))
-
-    def _render(self) -> None:
-        raise NotImplementedError
 
     def show_error(self, retry_key: str | None, note: tuple[str, dict[str, object]] | None, step: int) -> None:
         self.error.show_error(self.state.error, retry_key, note)

@@ -1,4 +1,4 @@
-"""Loads the kiosk's QSS theme (kiosk/assets/theme.qss) and derives elder mode's from it.
+"""Loads the kiosk's QSS theme (assets/theme.qss) and derives elder mode's from it.
 
 Elder mode (长辈模式) is the same theme with every font 1.5 times as big and every touch target at least
 ELDER_TARGET_PX on each side, so a rule added to the theme is never forgotten in elder mode.

@@ -108,7 +108,12 @@ def collected(tour: Tour) -> None:
     if tour.walk.on_either("result", "pay_method") == "pay_method":  # the fee is due: pay it by card
         tour.kiosk.tap(id="pay-card")
     tour.look("result")
-    tour.walk.finish()
+    tour.kiosk.tap(id="primary")
+    if tour.walk.on_either("home", "satisfaction") == "satisfaction":  # the hospital asks how it was
+        tour.look("satisfaction")
+        tour.kiosk.tap(id="home")  # left unanswered: nothing recorded
+    tour.home()
+    tour.sims.act("idcard/remove")
 
 
 def paying(tour: Tour) -> None:
@@ -168,8 +173,9 @@ ROUTES: tuple[Callable[[Tour], None], ...] = (
     identify_and_code_entry, refused, collected, paying, booking, checkin_and_records,
 )
 SCREENS = ("home", "identify", "code_entry", "appointments", "error", "result", "bills", "split", "pay_method",
-           "qr_payment", "departments", "doctors", "dates", "slots", "confirm", "checkin", "records")
-"""The screens ROUTES reach (out_of_service and recovering show only when the kiosk decides so)."""
+           "qr_payment", "departments", "doctors", "dates", "slots", "confirm", "checkin", "records", "satisfaction")
+"""The screens ROUTES reach (out_of_service and recovering show only when the kiosk decides so; satisfaction
+when the kiosk's config asks for it, as the e2e session's and `kiosk gallery`'s do)."""
 
 
 def take_tour(kiosk: AutomationClient, sims: ControlClient, visit: Visit, patient_id: str) -> list[str]:

@@ -4,6 +4,9 @@ A kiosk whose last heartbeat is older than `STALE_AFTER_S` is down, whatever it 
 device in a fault state (out of paper, cover open, reader offline) cannot serve everything; one with paper
 low, a device starting or a journal backlog needs a look soon. `GET /api/v1/kiosks` answers this list;
 `GET /api/v1/fleet` is the page that shows it.
+
+A heartbeat may carry the kiosk's satisfaction tally (`{"since", "counts": {task: {rating: n}}}`,
+cumulative since `since`); the list shows each kiosk's and, summed, the fleet's.
 """
 
 from __future__ import annotations
@@ -40,6 +43,9 @@ class KioskView:
     version: str
     journal_backlog: int
     devices: dict[str, dict[str, str]] = field(default_factory=dict)
+    satisfaction: dict[str, dict[str, int]] = field(default_factory=dict)
+    """Ratings per task ({task: {"good": n, "ok": n, "bad": n}}) since `satisfaction_since`."""
+    satisfaction_since: str = ""
 
     def as_dict(self) -> dict[str, Any]:
         return {**asdict(self), "standing": self.standing.value}
@@ -67,8 +73,30 @@ def judge(kiosk_id: str, received_at: dt.datetime, body: dict[str, Any], now: dt
         standing, problems = Standing.FAULT, faults + warnings
     else:
         standing, problems = (Standing.WARNING if warnings else Standing.OK), warnings
+    counts, counted_since = _satisfaction(body.get("satisfaction"))
     return KioskView(kiosk_id, standing, problems, received_at.isoformat(timespec="seconds"), since,
-                     str(body.get("software_version", "")), backlog, devices)
+                     str(body.get("software_version", "")), backlog, devices, counts, counted_since)
+
+
+def _satisfaction(tally: Any) -> tuple[dict[str, dict[str, int]], str]:
+    """The tally a heartbeat carries, what of it is well-formed (counts are non-negative integers)."""
+    if not isinstance(tally, dict) or not isinstance(tally.get("counts"), dict):
+        return {}, ""
+    counts = {
+        str(task): {str(rating): n for rating, n in by_rating.items() if isinstance(n, int) and n >= 0}
+        for task, by_rating in tally["counts"].items() if isinstance(by_rating, dict)
+    }
+    return counts, str(tally.get("since", ""))
+
+
+def satisfaction_totals(views: Iterable[KioskView]) -> dict[str, dict[str, int]]:
+    """Every kiosk's ratings summed per task and rating."""
+    totals: dict[str, dict[str, int]] = {}
+    for view in views:
+        for task, by_rating in view.satisfaction.items():
+            for rating, n in by_rating.items():
+                totals.setdefault(task, {})[rating] = totals.get(task, {}).get(rating, 0) + n
+    return totals
 
 
 def fleet(rows: Iterable[tuple[str, dt.datetime, str]], now: dt.datetime) -> list[KioskView]:

@@ -26,17 +26,22 @@ PAGE = """<!doctype html>
 <body>
 <h1>门诊自助机状态 · Kiosk fleet</h1>
 <div id="summary">—</div>
+<div id="satisfaction"></div>
 <form id="login" hidden><label>Token <input id="token" type="password" autocomplete="off"></label>
  <button type="submit">查看 Show</button></form>
 <div id="error"></div>
 <table id="kiosks" hidden>
  <thead><tr><th>终端 Kiosk</th><th>状态 Standing</th><th>问题 Problems</th><th>最后心跳 Last seen</th>
- <th>版本 Version</th><th>待处理 Backlog</th></tr></thead>
+ <th>版本 Version</th><th>待处理 Backlog</th><th>满意度 Satisfaction (满意/一般/不满意)</th></tr></thead>
  <tbody></tbody>
 </table>
 <script>
 const LABEL = {down: "离线 Down", fault: "故障 Fault", warning: "注意 Warning", ok: "正常 OK"};
 const form = document.getElementById("login");
+function ratings(counts) {
+  const tasks = Object.keys(counts).sort();
+  return tasks.map(t => t + " " + ["good", "ok", "bad"].map(r => counts[t][r] || 0).join("/")).join(" · ") || "—";
+}
 function cell(row, text, cls) { const td = row.insertCell(); td.textContent = text; if (cls) td.className = cls; return td; }
 async function load() {
   const token = sessionStorage.getItem("fleet-token");
@@ -54,8 +59,10 @@ async function load() {
     badge.textContent = LABEL[k.standing]; row.insertCell().append(badge);
     cell(row, k.problems.join("; ") || "—");
     cell(row, k.last_seen.replace("T", " ") + " (" + Math.round(k.seconds_since / 60) + " min)");
-    cell(row, k.version); cell(row, String(k.journal_backlog));
+    cell(row, k.version); cell(row, String(k.journal_backlog)); cell(row, ratings(k.satisfaction), "satisfaction");
   }
+  const totals = document.getElementById("satisfaction");
+  totals.textContent = "满意度 Satisfaction, all kiosks: " + ratings(body.satisfaction_totals || {});
   const count = s => body.kiosks.filter(k => k.standing === s).length;
   document.getElementById("summary").textContent = body.kiosks.length + " kiosks · " + count("down") + " down · "
     + count("fault") + " fault · " + count("warning") + " warning · as of " + body.server_time.replace("T", " ");

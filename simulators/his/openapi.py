@@ -295,12 +295,17 @@ class KioskEntry(Answer):
     version: str
     journal_backlog: int
     devices: dict[str, dict[str, Any]]
+    satisfaction: dict[str, dict[str, int]] = {}
+    """The kiosk's satisfaction ratings from its last heartbeat: {task: {"good"|"ok"|"bad": n}}."""
+    satisfaction_since: str = ""
 
 
 class KiosksAnswer(Answer):
     kiosks: list[KioskEntry]
     server_time: str
     stale_after_s: int
+    satisfaction_totals: dict[str, dict[str, int]] = {}
+    """Every kiosk's satisfaction ratings summed: {task: {"good"|"ok"|"bad": n}}."""
 
 
 class Fixtures(Answer):

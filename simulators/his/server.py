@@ -608,9 +608,11 @@ def kiosks(request: Request) -> JSONResponse:
     with hub.db.read() as s:
         rows = [(r.kiosk_id, hub.clock.aware(r.received_at), r.body) for r in s.scalars(select(m.Heartbeat))]
     now = hub.clock.now().replace(microsecond=0)
-    return JSONResponse({"kiosks": [view.as_dict() for view in fleet.fleet(rows, now)],
+    views = fleet.fleet(rows, now)
+    return JSONResponse({"kiosks": [view.as_dict() for view in views],
                          "server_time": now.isoformat(timespec="seconds"),
-                         "stale_after_s": fleet.STALE_AFTER_S})
+                         "stale_after_s": fleet.STALE_AFTER_S,
+                         "satisfaction_totals": fleet.satisfaction_totals(views)})
 
 
 @api.get("/fleet", include_in_schema=False)

@@ -8,6 +8,7 @@ back to normal, so tests do not depend on each other's order.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -65,6 +66,22 @@ class DemoKiosk:
 
     def element(self, element_id: str) -> dict[str, Any] | None:
         return self.kiosk.element(element_id)
+
+    def finish(self) -> None:
+        """From a result: 完成, and the satisfaction question left unanswered (首页); the home screen."""
+        self.tap(id="primary")
+        self.wait("satisfaction")
+        self.tap(id="home")
+        self.wait("home")
+
+    def collect_with_id_card(self, patient: dict[str, Any]) -> None:
+        """From home: 预约取号, the patient's ID card on the reader, the one booking, 确认取号."""
+        self.tap(id="task-collect")
+        self.wait("identify")
+        self.sim("idcard/insert", patient_id=patient["id"])
+        self.wait("appointments")
+        self.tap(id="item-0")
+        self.tap(id="primary")
 
     def enter_code(self, code: str, last4: str) -> None:
         """From home: 预约取号, 输入预约码, the code and the last 4 on the keypad, 确认."""
@@ -153,6 +170,8 @@ class DemoKiosk:
             self.sim("insurance/remove")
         if self.element("home") is not None:
             self.tap(id="home")
+        if self.screen()["screen"] == "satisfaction":  # left from a result: the question, left unanswered
+            self.tap(id="home")
         self.wait("home", RECOVER_S)  # a HIS that was down: 暂停服务 until the next health check
         # the kiosk sees a refilled printer or a HIS back at its next poll or health check, and a charge
         # an earlier test left unsettled closes 门诊缴费 until recovery's next pass settles it
@@ -186,6 +205,19 @@ def _read_urls(process: subprocess.Popen[bytes], log: Path) -> dict[str, str]:
     return urls
 
 
+def _report_stalls(kiosk: AutomationClient, out: Path) -> None:
+    """The GUI thread's longest stall over the session's tasks (issue 9: never over 16 ms), printed for
+    the run's log and kept in `out/stalls.json`; measured, not asserted (speed is for benchmarks/)."""
+    stalls = kiosk.stalls()
+    (out / "stalls.json").write_text(json.dumps(stalls, ensure_ascii=False, indent=1), encoding="utf-8")
+    worst = ", ".join(f"{s['ms']} ms ({s['cpu_ms']} ms CPU) on {s['screen']}" for s in stalls["worst"][:5]) or "none"
+    busiest = stalls["longest_cpu"] or {"ms": 0, "cpu_ms": 0, "screen": "-"}
+    print(f"\nGUI-thread stalls since {stalls['since']}: longest {stalls['longest_ms']} ms, p99 {stalls['p99_ms']} ms, "
+          f"{stalls['over_16ms']} over 16 ms in {stalls['ticks']} ticks of {stalls['tick_ms']} ms; most CPU of its "
+          f"own: {busiest['cpu_ms']} ms of {busiest['ms']} ms on {busiest['screen']}; worst: {worst}; by screen: "
+          f"{stalls['by_screen']} ({out / 'stalls.json'})", file=sys.__stdout__, flush=True)
+
+
 @pytest.fixture(scope="session")
 def demo_kiosk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoKiosk]:
     out = tmp_path_factory.mktemp("demo")
@@ -193,9 +225,10 @@ def demo_kiosk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoKiosk]:
     # a long idle timeout: a test's own pauses must not send the kiosk home behind its back
     # no metrics port (tests bind no fixed port); a technician PIN, so the technician screens can be reached;
     # T4 short: a terminal answer lost on purpose is queried after 4 s, not after a patient's 120 s;
-    # recovery every 2 s: what a test leaves unsettled is settled before the next one starts
+    # recovery every 2 s: what a test leaves unsettled is settled before the next one starts;
+    # the satisfaction question on, as a hospital may have it (DemoKiosk.reset and Walk.finish pass it by)
     config.write_text(f'[kiosk]\nautomation_token = "{TOKEN}"\nidle_timeout_s = 600\nmetrics_port = 0\n'
-                      'recovery_interval_s = 2.0\n'
+                      'recovery_interval_s = 2.0\nsatisfaction = true\n'
                       f'[admin]\npin_hash = "{hash_pin(ADMIN_PIN)}"\n'
                       '[devices.payment]\nt4_s = 4.0\n', encoding="utf-8")
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
@@ -209,7 +242,9 @@ def demo_kiosk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoKiosk]:
         urls = _read_urls(process, out / "stdout.log")
         kiosk = AutomationClient(urls["automation"], TOKEN)
         kiosk.wait_until_up(30)
+        kiosk.reset_stalls()  # start-up is not a patient's task
         yield DemoKiosk(kiosk, ControlClient(urls["control"]), out, process)
+        _report_stalls(kiosk, out)
     finally:
         process.terminate()
         try:

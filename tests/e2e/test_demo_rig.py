@@ -45,12 +45,7 @@ def test_simctl_reaches_the_demos_simulators(kiosk: Any) -> None:
 
 def test_printed_slips_are_kept_in_the_demo_folder(kiosk: Any) -> None:
     patient, _ = kiosk.patient_with_booking()
-    kiosk.tap(id="task-collect")
-    kiosk.wait("identify")
-    kiosk.sim("idcard/insert", patient_id=patient["id"])
-    kiosk.wait("appointments")
-    kiosk.tap(id="item-0")
-    kiosk.tap(id="primary")
+    kiosk.collect_with_id_card(patient)
     queue = next(e["text"] for e in kiosk.wait("result")["elements"] if e["id"] == "queue_number")
     slips = kiosk.out / "slips"
     count = len(kiosk.jobs())

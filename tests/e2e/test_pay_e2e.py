@@ -52,12 +52,7 @@ def _scan_until_read(kiosk: Any, code: str) -> None:
 
 def _collect_to_the_fee(kiosk: Any, patient: dict[str, Any]) -> dict[str, Any]:
     """预约取号 with the ID card of a patient whose one booking has its fee due: on to the ways to pay."""
-    kiosk.tap(id="task-collect")
-    kiosk.wait("identify")
-    kiosk.sim("idcard/insert", patient_id=patient["id"])
-    kiosk.wait("appointments")
-    kiosk.tap(id="item-0")
-    kiosk.tap(id="primary")
+    kiosk.collect_with_id_card(patient)
     return kiosk.wait("pay_method")
 
 

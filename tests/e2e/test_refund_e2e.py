@@ -40,8 +40,7 @@ def _book_last_day_and_pay(kiosk: Any, patient: dict[str, Any], method: str) -> 
             kiosk.sim("scanner/scan", value=patient["payment_code"])
             time.sleep(0.3)
     kiosk.wait("result", WAIT_S)
-    kiosk.tap(id="primary")
-    kiosk.wait("home")
+    kiosk.finish()
     kiosk.sim("idcard/remove")
     [booking] = kiosk.his("GET", f"/appointments?patient_id={patient['id']}")["appointments"]
     assert booking["paid_fen"] == booking["fee_fen"] > 0

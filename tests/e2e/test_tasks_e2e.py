@@ -156,8 +156,7 @@ def test_records_reprint_is_marked_and_counted(kiosk: Any) -> None:
         assert str(count) in _text(result, "details")
         slip = kiosk.jobs()[-1]["text"]
         assert "补打" in slip and f"第 {count} 次" in slip
-        kiosk.tap(id="primary")
-        kiosk.wait("home")
+        kiosk.finish()
         kiosk.sim("idcard/remove")
 
 

@@ -10,10 +10,12 @@ from sqlalchemy import select
 
 from kiosk.devices.base import Detail, DeviceState, PublishesStatus, StatusPublisher
 from kiosk.domain.money import Money
+from kiosk.domain.satisfaction import Rating
 from kiosk.sync.client import HisClient
 from kiosk.sync.heartbeat import Heartbeat
 from kiosk.sync.journal import Journal
 from kiosk.sync.metrics import KioskMetrics
+from kiosk.sync.satisfaction import SatisfactionTally
 from simulators.his import models as m
 from simulators.his.server import start_in_thread
 
@@ -47,6 +49,30 @@ def test_heartbeat_carries_device_states_and_backlog(tmp_path: Path) -> None:
     lost = Heartbeat(down, devices, journal)
     assert lost.beat() is False and lost.his_up is False
     assert answers[1:] == [None]  # no answer: the HIS is down for the metrics
+
+
+def test_satisfaction_tally_reaches_the_fleet_view(tmp_path: Path) -> None:
+    """GIVEN ratings after tasks on two kiosks WHEN each sends its heartbeat (K01 twice: a repeat changes
+    nothing) THEN the reference HIS's GET /kiosks lists each kiosk's counts and the fleet's sums; the
+    tally survives a restart of the kiosk (its file)."""
+    journal = Journal(tmp_path / "j.db")
+    k01 = KioskMetrics("K01", SatisfactionTally(tmp_path / "k01.json"))
+    for task, rating in (("collect", Rating.GOOD), ("collect", Rating.GOOD), ("book", Rating.BAD)):
+        k01.satisfaction(task, rating)
+    k02 = KioskMetrics("K02")
+    k02.satisfaction("collect", Rating.OK)
+    with start_in_thread(f"sqlite:///{tmp_path / 'his.db'}", seed=None) as his:
+        for kiosk_id, metrics in (("K01", k01), ("K01", k01), ("K02", k02)):
+            client = HisClient(his.url, "demo-kiosk-token", kiosk_id, timeout_s=10)
+            assert Heartbeat(client, {}, journal, metrics.ratings.snapshot).beat() is True
+        answer = requests.get(f"{his.url}/kiosks", headers={"Authorization": "Bearer demo-kiosk-token"},
+                              timeout=10).json()
+    by_kiosk = {k["kiosk_id"]: k["satisfaction"] for k in answer["kiosks"]}
+    assert by_kiosk["K01"] == {"book": {"good": 0, "ok": 0, "bad": 1}, "collect": {"good": 2, "ok": 0, "bad": 0}}
+    assert answer["satisfaction_totals"] == {"book": {"good": 0, "ok": 0, "bad": 1},
+                                             "collect": {"good": 2, "ok": 1, "bad": 0}}
+    k01.ratings.save()
+    assert SatisfactionTally(tmp_path / "k01.json").snapshot() == k01.ratings.snapshot()
 
 
 def test_metrics_file_for_node_exporter(tmp_path: Path) -> None:

@@ -21,7 +21,7 @@ def _services(pin_hash: str):
 
 def _five_corner_taps(qtbot, window) -> None:
     for _ in range(5):
-        qtbot.mouseClick(window, Qt.MouseButton.LeftButton, pos=QPoint(30, 30))
+        qtbot.mouseClick(window.windowHandle(), Qt.MouseButton.LeftButton, pos=QPoint(30, 30))  # as a finger: via the QWindow
 
 
 def _type(qtbot, window, pin: str) -> None:
@@ -39,7 +39,7 @@ def test_without_a_configured_pin_the_gesture_does_nothing(qtbot, make_window) -
 def test_taps_elsewhere_or_too_few_do_not_open_the_entry(qtbot, make_window) -> None:
     window = make_window(_services(hash_pin(PIN)))
     for _ in range(4):
-        qtbot.mouseClick(window, Qt.MouseButton.LeftButton, pos=QPoint(30, 30))
+        qtbot.mouseClick(window.windowHandle(), Qt.MouseButton.LeftButton, pos=QPoint(30, 30))  # as a finger: via the QWindow
     qtbot.mouseClick(window, Qt.MouseButton.LeftButton, pos=QPoint(300, 30))
     qtbot.mouseClick(window, Qt.MouseButton.LeftButton, pos=QPoint(30, 30))
     assert window.current_screen is window.home

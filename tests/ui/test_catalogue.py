@@ -23,6 +23,7 @@ from kiosk.devices.ports import PaymentStep
 from kiosk.domain import catalogue
 from kiosk.domain.appointment import AppointmentStatus
 from kiosk.domain.payment import PayMethod
+from kiosk.domain.satisfaction import Rating
 from kiosk.domain.schedule import Period
 from kiosk.flows import payment_steps, refund
 from kiosk.flows.gating import Need
@@ -53,6 +54,7 @@ FAMILIES: dict[str, tuple[str, ...]] = {
     "task.{}_down": DEVICE_NEEDS,
     "task.printer_{}": tuple(d.value.replace("-", "_") for d in (Detail.PAPER_OUT, Detail.COVER_OPEN)),
     "ready.{}_down": ("printer",),  # what kiosk.flows asks require_ready() for
+    "satisfaction.{}": tuple(r.value for r in Rating),
 }
 """Keys built from a value: the pattern as the code writes it, and every value it is built with."""
 OPTIONAL_FAMILIES: dict[str, tuple[str, ...]] = {"his.{}": tuple(HIS_CODES)}

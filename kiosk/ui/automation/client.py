@@ -74,3 +74,14 @@ class AutomationClient:
 
     def speech(self) -> list[dict[str, Any]]:
         return self._call("GET", "/speech").json()["prompts"]
+
+    def stalls(self) -> dict[str, Any]:
+        """GET /stalls: the GUI thread's longest stall, p99 and count over 16 ms since the last reset."""
+        return self._call("GET", "/stalls").json()
+
+    def reset_stalls(self) -> dict[str, Any]:
+        return self._call("POST", "/stalls/reset").json()
+
+    def inject_stall(self, ms: int) -> None:
+        """Hold the kiosk's GUI thread `ms` milliseconds (a tester's check of the stall monitor)."""
+        self._call("POST", "/stalls/inject", {"ms": ms})

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import QApplication, QWidget
 from kiosk.domain.errors import AutomationRefused
 from kiosk.ui.automation.elements import ScreenState, find_element
 from kiosk.ui.automation.inspect import describe, element_of, visible_widgets
+from kiosk.ui.stall_monitor import StallMonitor
 
 if TYPE_CHECKING:
     from kiosk.ui.main_window import MainWindow
@@ -43,6 +44,8 @@ class AutomationDriver(QObject):
         super().__init__(window)
         self.window = window
         self._one_at_a_time = threading.Lock()
+        self.stalls = StallMonitor(lambda: window.current_screen.name, self)
+        self.stalls.start()
         # emitted from an HTTP thread, delivered queued onto the GUI thread this object lives on
         self._job.connect(self._run)
 
@@ -73,7 +76,8 @@ class AutomationDriver(QObject):
         # turn can post another, e.g. list items that grew with elder mode's text)
         for _ in range(SETTLE_TURNS):
             QApplication.processEvents()
-        return describe(self.window)
+        with self.stalls.excluded():
+            return describe(self.window)
 
     def tap(self, element_id: str | None = None, text: str | None = None, at: tuple[int, int] | None = None
             ) -> ScreenState:
@@ -81,21 +85,28 @@ class AutomationDriver(QObject):
             self._tap_at(QPoint(int(at[0]), int(at[1])))
         else:
             QApplication.processEvents()
-            widgets = visible_widgets(self.window)
-            elements = [element_of(self.window, w) for w in widgets]
-            chosen = find_element(elements, element_id=element_id, text=text)
+            with self.stalls.excluded():  # finding the element is the tester's eyes; the press is the finger
+                widgets = visible_widgets(self.window)
+                elements = [element_of(self.window, w) for w in widgets]
+                chosen = find_element(elements, element_id=element_id, text=text)
             self._press(widgets[elements.index(chosen)])
         return self.screen()
 
     def view(self, size: tuple[int, int] | None, lang: str | None, mode: str | None) -> ScreenState:
         """Turn the screen (a new window size), switch the language or elder mode, as a tester's setup."""
+        with self.stalls.excluded():
+            self._set_view(size, lang, mode)
+        return self.screen()
+
+    def _set_view(self, size: tuple[int, int] | None, lang: str | None, mode: str | None) -> None:
         if size is not None:
             self.window.resize(*size)
         if lang is not None:
             self.window.set_language(lang)
         if mode is not None:
             self.window.set_elder(mode == "elder")
-        return self.screen()
+        for _ in range(SETTLE_TURNS):  # the new look's layouts and repaints are part of the set-up too
+            QApplication.processEvents()
 
     def type_text(self, text: str) -> ScreenState:
         for char in text:
@@ -106,15 +117,16 @@ class AutomationDriver(QObject):
         data = QByteArray()
         buffer = QBuffer(data)
         buffer.open(QIODevice.OpenModeFlag.WriteOnly)
-        self.window.grab().save(buffer, "PNG")
+        with self.stalls.excluded():
+            self.window.grab().save(buffer, "PNG")
         buffer.close()
         return bytes(data.data())
 
     def _tap_at(self, point: QPoint) -> None:
         if not self.window.rect().contains(point):
             raise AutomationRefused(404, "ELEMENT_NOT_FOUND", f"({point.x()}, {point.y()}) is outside the window")
-        target = self.window.childAt(point) or self.window
-        QTest.mouseClick(target, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, target.mapFrom(self.window, point))
+        # through the window's QWindow, as the platform delivers a finger's touch: Qt finds the widget there
+        QTest.mouseClick(self.window.windowHandle(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, point)
 
     def _press(self, widget: QWidget) -> None:
         # the centre of the part that shows (a list item may be half scrolled out of view)
@@ -124,4 +136,4 @@ class AutomationDriver(QObject):
             # a finger would land on what covers it (the busy overlay): say so rather than reach under
             raise AutomationRefused(409, "ELEMENT_COVERED",
                                     f"'{widget.objectName()}' is covered by '{on_top.objectName() or type(on_top).__name__}'")
-        QTest.mouseClick(widget, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, centre)
+        self._tap_at(widget.mapTo(self.window, centre))

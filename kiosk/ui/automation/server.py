@@ -25,6 +25,7 @@ log = logging.getLogger(__name__)
 WAIT_POLL_S = 0.05
 MAX_WAIT_S = 600.0
 MIN_VIEW_PX, MAX_VIEW_PX = 480, 4096
+MAX_INJECTED_STALL_MS = 1000
 
 
 def _error(code: str, message: str) -> dict[str, Any]:
@@ -75,6 +76,8 @@ class AutomationServer:
             return 200, d.call(d.screenshot)
         if path == "/speech":
             return 200, {"prompts": self.prompts.recent()}
+        if path == "/stalls":
+            return 200, d.call(d.stalls.report)
         raise AutomationRefused(404, "NOT_FOUND", f"no GET {path}")
 
     def _post(self, path: str, body: dict[str, Any]) -> tuple[int, Any]:
@@ -93,6 +96,15 @@ class AutomationServer:
             return self._wait(body)
         if path == "/view":
             return 200, d.call(lambda: d.view(*_view_request(body))).as_json()
+        if path == "/stalls/reset":
+            d.call(d.stalls.reset)
+            return 200, d.call(d.stalls.report)
+        if path == "/stalls/inject":
+            ms = body.get("ms")
+            if not isinstance(ms, int) or not 1 <= ms <= MAX_INJECTED_STALL_MS:
+                raise AutomationRefused(400, "BAD_REQUEST", f"'ms' must be 1..{MAX_INJECTED_STALL_MS}")
+            d.call(lambda: d.stalls.block(ms))
+            return 200, {"ok": True, "blocked_ms": ms}
         raise AutomationRefused(404, "NOT_FOUND", f"no POST {path}")
 
     def _wait(self, body: dict[str, Any]) -> tuple[int, Any]:

@@ -53,6 +53,8 @@ class AppointmentsScreen(Screen):
     def _rebuild(self) -> None:
         for card in self.cards.values():
             self._group.removeButton(card)
+            card.setParent(None)  # gone from the window at once, not at the next event-loop turn
+            card.deleteLater()
         self.cards = {}
         # collectable first, in time order; the others stay visible so nobody wonders where they went
         ordered = sorted(self._appointments, key=lambda a: (not a.collectable, a.start))

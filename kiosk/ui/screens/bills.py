@@ -61,6 +61,9 @@ class BillsScreen(Screen):
         """`patient_name` must already be masked. Every bill starts chosen."""
         self._patient_name = patient_name
         self._bills = bills
+        for card in self.cards:
+            card.setParent(None)  # gone from the window at once, not at the next event-loop turn
+            card.deleteLater()
         self.cards = []
         for index, bill in enumerate(bills):
             card = button("", "bill", name=f"item-{index}", kind=_BillCard)

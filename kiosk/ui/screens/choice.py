@@ -3,7 +3,7 @@
 Without actions a tap on a card chooses it at once (one touch per step); with actions (e.g. 补打 / 退号)
 a tap selects the card and the action buttons act on it. Cards are `item-0`, `item-1`, … in the order
 shown; optional hint chips (`hint-0` …) above the list filter it. In elder mode the list shows pages of a
-few cards (kiosk/ui/widgets/paged_list.py) under fewer chips.
+few cards (kiosk/ui/widgets/paged_list.py) under fewer chips; in landscape it has two columns.
 """
 
 from __future__ import annotations
@@ -16,13 +16,14 @@ from PySide6.QtWidgets import (
     QButtonGroup,
     QGridLayout,
     QHBoxLayout,
+    QLabel,
     QPushButton,
     QWidget,
 )
 
 from kiosk.ui.i18n import Translator
 from kiosk.ui.screens.base import Screen
-from kiosk.ui.widgets.common import button, label
+from kiosk.ui.widgets.common import button, label, set_role
 from kiosk.ui.widgets.paged_list import PagedList
 
 
@@ -54,6 +55,52 @@ class Content:
 HINTS_PER_ROW = 3
 ELDER_HINTS = 3
 """Elder mode shows this many hint chips (the first ones: the commonest) and the one that clears them."""
+
+
+class _Card(QPushButton):
+    """One list card: title, a corner (e.g. the fee) and lines below; filled again for the next list."""
+
+    def __init__(self, checkable: bool) -> None:
+        super().__init__()
+        self.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        set_role(self, "card")
+        self.setCheckable(checkable)
+        self.key = ""
+        self._grid = QGridLayout(self)
+        self._grid.setContentsMargins(28, 14, 28, 14)
+        self._grid.setSizeConstraint(QGridLayout.SizeConstraint.SetMinimumSize)  # grows with elder mode's text
+        self._title = self._part("card-title", 0, 0, 1)
+        self._corner = self._part("card-fee", 0, 1, 1)
+        self._corner.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignTop)
+        self._lines: list[QLabel] = []
+
+    def _part(self, role: str, row: int, column: int, span: int) -> QLabel:
+        part = label("", role, wrap=False)
+        part.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)  # the tap is the card's
+        self._grid.addWidget(part, row, column, 1, span)
+        return part
+
+    def fill(self, item: Item, name: str, checked: bool) -> None:
+        self.key = item.key
+        self.setObjectName(name)
+        self.setEnabled(item.enabled)
+        if self.isCheckable():
+            self.setChecked(checked)
+        self._title.setText(item.title)
+        self._corner.setText(item.corner)
+        while len(self._lines) < len(item.lines):
+            self._lines.append(self._part("card-line", len(self._lines) + 1, 0, 2))
+        for index, line in enumerate(self._lines):
+            line.setText(item.lines[index] if index < len(item.lines) else "")
+            line.setVisible(index < len(item.lines))
+
+    def empty(self) -> None:
+        """Not in the list now: hidden, nameless (no stale `item-N`), unchecked."""
+        self.hide()
+        self.setObjectName("")
+        self.key = ""
+        if self.isCheckable():
+            self.setChecked(False)
 
 
 class ChoiceScreen(Screen):
@@ -90,6 +137,9 @@ class ChoiceScreen(Screen):
         self._group = QButtonGroup(self)
         self._group.setExclusive(True)
         self._chips: list[QPushButton] = []
+        self._headings: list[QLabel] = []
+        self._cards: list[_Card] = []
+        self._headings_shown = self._cards_shown = 0
         self._elder = False
         self._landscape = False
         self._hint_texts: tuple[tuple[str, str], ...] = ()
@@ -146,7 +196,7 @@ class ChoiceScreen(Screen):
         landscape, where that row would cost half of each page of cards."""
         self._hint_texts = hints
         for chip in self._chips:
-            chip.setParent(None)
+            chip.setParent(None)  # gone from the window at once, not at the next event-loop turn
             chip.deleteLater()
         while self._hints.count():
             self._hints.takeAt(0)
@@ -163,37 +213,41 @@ class ChoiceScreen(Screen):
             self._chips.append(chip)
 
     def _show_cards(self, items: tuple[Item, ...], keep_place: bool) -> None:
-        for card in self._group.buttons():
-            self._group.removeButton(card)
+        # Cards and group headings are kept and filled again, not built anew: a new widget is styled from
+        # the whole style sheet, which for a list of departments kept the GUI thread busy for tens of ms.
+        self._group.setExclusive(False)  # an exclusive group would keep the last list's choice checked
+        headings = iter(self._headings)
+        group, shown = None, 0
         widgets: list[QWidget] = []
-        group = None
         for index, item in enumerate(items):
             if item.group and item.group != group:
-                widgets.append(label(item.group, "group"))
+                heading = next(headings, None) or self._new_heading()
+                heading.setText(item.group)
+                widgets.append(heading)
+                shown += 1
             group = item.group
-            card = self._card(item)
-            card.setObjectName(f"item-{index}")
+            card = self._cards[index] if index < len(self._cards) else self._new_card()
+            card.fill(item, f"item-{index}", checked=item.key == self.selected)
             widgets.append(card)
+        for heading in self._headings[shown:self._headings_shown]:
+            heading.hide()
+        for card in self._cards[len(items):self._cards_shown]:
+            card.empty()
+        self._headings_shown, self._cards_shown = shown, len(items)
+        self._group.setExclusive(True)
         self.cards.set_items(widgets, keep_place)
 
-    def _card(self, item: Item) -> QPushButton:
-        card = button("", "card")
-        card.setEnabled(item.enabled)
+    def _new_heading(self) -> QLabel:
+        heading = label("", "group")
+        self._headings.append(heading)
+        return heading
+
+    def _new_card(self) -> _Card:
+        card = _Card(checkable=bool(self.actions))
         if self.actions:
-            card.setCheckable(True)
-            card.setChecked(item.key == self.selected)
             self._group.addButton(card)
-        card.clicked.connect(lambda _=False, k=item.key: self._on_card_clicked(k))
-        grid = QGridLayout(card)
-        grid.setContentsMargins(28, 14, 28, 14)
-        grid.setSizeConstraint(QGridLayout.SizeConstraint.SetMinimumSize)  # grows with elder mode's text
-        parts = [(label(item.title, "card-title", wrap=False), 0, 0), (label(item.corner, "card-fee", wrap=False), 0, 1)]
-        parts += [(label(line, "card-line", wrap=False), row, 0) for row, line in enumerate(item.lines, start=1)]
-        for widget, row, column in parts:
-            widget.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
-            if column:
-                widget.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignTop)
-            grid.addWidget(widget, row, column, 1, 1 if column or not row else 2)
+        card.clicked.connect(lambda _=False, c=card: self._on_card_clicked(c.key))
+        self._cards.append(card)
         return card
 
     def _on_card_clicked(self, key: str) -> None:

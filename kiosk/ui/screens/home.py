@@ -73,6 +73,8 @@ class HomeScreen(Screen):
 
     def set_unavailable(self, task: str, reason_key: str | None) -> None:
         """Grey a task out with a reason (e.g. 'task.no_printer'), or None to offer it again."""
+        if task in self._unavailable and self._unavailable[task] == reason_key:
+            return  # asked every 2 s by the window: only a change is drawn again
         self._unavailable[task] = reason_key
         self.tiles[task].setEnabled(reason_key is None)
         self.retranslate()

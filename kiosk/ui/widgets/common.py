@@ -7,9 +7,12 @@ from PySide6.QtWidgets import QLabel, QPushButton, QWidget
 
 
 def set_role(widget: QWidget, role: str, **props: object) -> None:
-    """Set the QSS `role` (and other dynamic properties) and re-apply the style."""
-    widget.setProperty("role", role)
-    for name, value in props.items():
+    """Set the QSS `role` (and other dynamic properties) and re-apply the style; nothing to do when they
+    are what they were (re-styling a widget from the whole style sheet costs the GUI thread ~1 ms)."""
+    wanted = {"role": role, **props}
+    if all(dynamic_property(widget, name) == value for name, value in wanted.items()):
+        return
+    for name, value in wanted.items():
         widget.setProperty(name, value)
     widget.style().unpolish(widget)
     widget.style().polish(widget)

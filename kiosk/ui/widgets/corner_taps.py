@@ -15,7 +15,7 @@ WINDOW_S = 3.0
 
 
 class CornerTaps(QObject):
-    """An application event filter on `window`; emits `triggered` on the fifth quick corner tap."""
+    """An event filter for `window`'s QWindow; emits `triggered` on the fifth quick corner tap."""
 
     triggered = Signal()
 

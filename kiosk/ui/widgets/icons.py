@@ -1,4 +1,4 @@
-"""Icons from kiosk/assets/icons (SVG), drawn at the size a screen asks for."""
+"""Icons from assets/icons (SVG), drawn at the size a screen asks for."""
 
 from __future__ import annotations
 

@@ -23,15 +23,11 @@ class IdleWatcher(QObject):
     expired = Signal()
 
     def __init__(
-        self,
-        timeout_s: int,
-        paused: Callable[[], bool] = lambda: False,
-        scope: QWidget | None = None,
-        parent: QObject | None = None,
+        self, timeout_s: int, paused: Callable[[], bool] = lambda: False, parent: QObject | None = None
     ) -> None:
-        """With `scope`, only touches on that window count (a tester's panel next to it is not the patient)."""
+        """An event filter for the kiosk window's QWindow (MainWindow installs it): touches there count, a
+        tester's panel beside it does not."""
         super().__init__(parent)
-        self._scope = scope
         self.timeout_s = timeout_s
         self.remaining = timeout_s
         self.armed = False
@@ -68,13 +64,8 @@ class IdleWatcher(QObject):
         elif self.remaining <= WARN_SECONDS:
             self.countdown.emit(self.remaining)
 
-    def _in_scope(self, watched: QObject) -> bool:
-        if self._scope is None:
-            return True
-        return isinstance(watched, QWidget) and watched.window() is self._scope
-
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        if self.armed and event.type() in _ACTIVITY and self._in_scope(watched):
+        if self.armed and event.type() in _ACTIVITY:
             self.poke()
         return False
 

@@ -69,7 +69,6 @@ class PagedList(QWidget):
         row.addWidget(self.next)
         self.nav.hide()
         column.addWidget(self.nav)
-        self._widgets: list[QWidget] = []
         self._units: list[list[QWidget]] = []
         """Each card with the widgets (a heading) that stay with it, in order."""
         self._rows: list[list[int]] = []
@@ -86,18 +85,14 @@ class PagedList(QWidget):
 
     # --- what the screens call --------------------------------------------------------------------------
     def set_items(self, widgets: Sequence[QWidget], keep_place: bool = False) -> None:
-        """Show `widgets` (cards named `item-N`, and headings for the card after them) instead of the
-        previous ones, which are deleted. `keep_place`: the same list again (retranslated), at the page
-        or scroll position the patient was at."""
+        """Lay out `widgets` (cards named `item-N`, and headings for the card after them) instead of the
+        previous ones; the screen owns them all (it hides or deletes what it no longer shows).
+        `keep_place`: the same list again (retranslated), at the page or scroll position the patient was at."""
         if keep_place:
             self._first = self._first_in_sight()
-        for widget in self._widgets:
-            widget.setParent(None)  # gone from the window at once, not at the next event-loop turn
-            widget.deleteLater()
-        self._widgets = list(widgets)
         self._units = []
         pending: list[QWidget] = []
-        for widget in self._widgets:
+        for widget in widgets:
             pending.append(widget)
             if widget.objectName().startswith("item-"):
                 self._units.append(pending)
