@@ -82,6 +82,11 @@ class PagedList(QWidget):
         self.landscape = False
         self._scroll_pending = False
         """A scroll to `_first` waits for the layout: until then `_first` is the place."""
+        self._anchor: tuple[list[list[QWidget]], int] | None = None
+        """The card kept at the top of the scrolled list (cards, index) until the patient scrolls."""
+        bar = self.scroll.verticalScrollBar()
+        bar.rangeChanged.connect(self._align)
+        bar.actionTriggered.connect(self._drop_anchor)
 
     # --- what the screens call --------------------------------------------------------------------------
     def set_items(self, widgets: Sequence[QWidget], keep_place: bool = False) -> None:
@@ -215,6 +220,9 @@ class PagedList(QWidget):
             self._repaginate()
 
     # --- scrolling (normal mode) ----------------------------------------------------------------------------
+    def _drop_anchor(self) -> None:
+        self._anchor = None
+
     def _first_in_sight(self) -> int:
         """The first card not scrolled out of sight above (its lower half shows); the page's first when paged."""
         if self.paged or self._scroll_pending or not self._units:
@@ -235,6 +243,17 @@ class PagedList(QWidget):
 
     def _scroll_now(self, units: list[list[QWidget]], unit: int) -> None:
         self._scroll_pending = False
+        self._anchor = (units, unit)
+        self._align()
+
+    def _align(self) -> None:
+        """Scroll the anchored card to the top, again whenever the list's height changes until the patient
+        scrolls: cards shown again after a page get their new sizes a layout pass or two later."""
+        if self._anchor is None:
+            return
+        units, unit = self._anchor
         if units is self._units and not self.paged:  # still the same cards, still scrolling
             top = units[unit][0].mapTo(self.scroll.widget(), QPoint(0, 0)).y()
             self.scroll.verticalScrollBar().setValue(top)
+        else:
+            self._anchor = None
