@@ -40,7 +40,7 @@ from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from his_load import Connection, bench_patients, double_bookings, start_server, stop_server
+from his_load import Connection, bench_patients, double_bookings, server_cpu_s, start_server, stop_server
 from sqlalchemy import insert, select, update
 
 from simulators.his import models as m
@@ -382,7 +382,8 @@ def _server_clock(port: int) -> dt.datetime:
     return dt.datetime.fromisoformat(body["time"]).replace(tzinfo=None)
 
 
-def run(url: str, kiosks: int, args: argparse.Namespace) -> dict:
+def run(url: str, kiosks: int, args: argparse.Namespace, db_pid: int | None = None) -> dict:
+    """One fleet run; `db_pid`: the database server's process (PostgreSQL), whose CPU is reported too."""
     plan = prepare(url, kiosks, args)
     tokens = tuple(f"fleet-K{n:03d}:K{n:03d}" for n in range(kiosks))
     server_now = RELEASE - dt.timedelta(seconds=STARTUP_LEAD_S + args.surge_after)
@@ -398,6 +399,7 @@ def run(url: str, kiosks: int, args: argparse.Namespace) -> dict:
         times = (start, release, start + args.seconds)
         procs = min(args.client_procs, kiosks)
         stats = Stats()
+        cpu = [server_cpu_s(proc.pid), server_cpu_s(db_pid) if db_pid is not None else 0.0]
         with ProcessPoolExecutor(procs) as pool:
             futures = [
                 pool.submit(fleet_process, list(range(k, kiosks, procs)), port, plan, args, times)
@@ -405,6 +407,7 @@ def run(url: str, kiosks: int, args: argparse.Namespace) -> dict:
             ]
             for f in futures:
                 stats.merge(f.result(timeout=args.seconds + STARTUP_LEAD_S + 3 * args.request_timeout + 60))
+        cpu = [server_cpu_s(proc.pid) - cpu[0], server_cpu_s(db_pid) - cpu[1] if db_pid is not None else 0.0]
     finally:
         stop_server(proc)
     requests = sum(len(v) for v in stats.latency_ms.values())
@@ -422,6 +425,8 @@ def run(url: str, kiosks: int, args: argparse.Namespace) -> dict:
     return {
         "kiosks": kiosks,
         "requests_per_s": requests / args.seconds,
+        "server_cpu_ms_per_request": 1000 * cpu[0] / max(1, requests),
+        "db_cpu_ms_per_request": 1000 * cpu[1] / max(1, requests),
         "all_p50_ms": _pct(everything, 0.5),
         "all_p99_ms": _pct(everything, 0.99),
         "errors": sum(e["errors"] for e in endpoints.values()),
@@ -434,7 +439,9 @@ def _print_run(backend: str, workers: int, row: dict) -> None:
     print(
         f"\n{backend} w{workers}, {row['kiosks']} kiosks: {row['requests_per_s']:.1f} requests/s, "
         f"p50 {row['all_p50_ms']:.1f} ms, p99 {row['all_p99_ms']:.1f} ms, "
-        f"5xx+transport errors {row['errors']}, slots booked twice {row['double_bookings']}"
+        f"5xx+transport errors {row['errors']}, slots booked twice {row['double_bookings']}, "
+        f"server CPU {row['server_cpu_ms_per_request']:.2f} ms/request"
+        + (f" + PostgreSQL {row['db_cpu_ms_per_request']:.2f} ms" if backend == "postgres" else "")
     )
     print(f"  {'endpoint':14s} {'n':>6s} {'p50 ms':>8s} {'p99 ms':>8s} {'errors':>6s}  refusals and errors")
     for name, e in row["endpoints"].items():
@@ -447,6 +454,7 @@ def _print_curve(backend: str, workers: int, rows: list[dict]) -> None:
     print(f"\ncost curve, {backend} w{workers} (ratios to {base['kiosks']} kiosks):")
     print(
         f"  {'kiosks':>6s} {'req/s':>8s} {'p99 ms':>8s} {'×p99':>6s} {'取号 p99':>9s} {'hold p99':>9s} {'errors':>6s}"
+        f" {'CPU ms/req':>10s}"
     )
     for r in rows:
         collect = r["endpoints"].get("collect", {}).get("p99_ms", float("nan"))
@@ -454,6 +462,7 @@ def _print_curve(backend: str, workers: int, rows: list[dict]) -> None:
         print(
             f"  {r['kiosks']:6d} {r['requests_per_s']:8.1f} {r['all_p99_ms']:8.1f} "
             f"{r['all_p99_ms'] / base['all_p99_ms']:6.2f} {collect:9.1f} {hold:9.1f} {r['errors']:6d}"
+            f" {r['server_cpu_ms_per_request'] + r['db_cpu_ms_per_request']:10.2f}"
         )
 
 
@@ -498,7 +507,7 @@ def main() -> None:
                         url = cluster.url(f"fleet{n}")
                     else:
                         url = f"sqlite:///{Path(tmp) / 'his.db'}"
-                    row = run(url, kiosks, args)
+                    row = run(url, kiosks, args, cluster.pid() if cluster is not None else None)
                 rows.append(row)
                 _print_run(backend, args.workers, row)
                 failed |= row["double_bookings"] > 0 or row["errors"] > 0

@@ -154,6 +154,7 @@ def start_server(
             str(spy),
             "record",
             "--subprocesses",
+            *(["--gil"] if os.environ.get("HIS_PROFILE_GIL") else []),
             "--format",
             fmt,
             "-r",
@@ -341,7 +342,8 @@ def _pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-def run(url: str, args: argparse.Namespace, clients: int) -> dict:
+def run(url: str, args: argparse.Namespace, clients: int, db_pid: int | None = None) -> dict:
+    """One load run; `db_pid`: the database server's process (PostgreSQL), whose CPU is reported too."""
     slots = prepare(url, args.extra_patients)
     patients = [f"P{n:06d}" for n in range(1, 1201)] + [f"B{n:07d}" for n in range(args.extra_patients)]
     proc, port = start_server(url, args.workers, args.sqlite_sync, args.group_commit, args.profile)
@@ -352,6 +354,7 @@ def run(url: str, args: argparse.Namespace, clients: int) -> dict:
         deadline = start + args.seconds
         result = Result()
         cpu_before = server_cpu_s(proc.pid)
+        db_cpu_before = server_cpu_s(db_pid) if db_pid is not None else 0.0
         with ProcessPoolExecutor(procs) as pool:
             futures = [
                 pool.submit(client_process, port, n, k, slots, patients, start, deadline, args.max_per_client)
@@ -360,12 +363,14 @@ def run(url: str, args: argparse.Namespace, clients: int) -> dict:
             for f in futures:
                 result.merge(f.result(timeout=args.seconds + 180))
         cpu = server_cpu_s(proc.pid) - cpu_before
+        db_cpu = server_cpu_s(db_pid) - db_cpu_before if db_pid is not None else 0.0
         elapsed = args.seconds
     finally:
         stop_server(proc)
     return {
         "clients": clients,
         "server_cpu_ms_per_booking": 1000 * cpu / max(1, result.outcomes["booked"]),
+        "db_cpu_ms_per_booking": 1000 * db_cpu / max(1, result.outcomes["booked"]),
         "holds_per_s": len(result.hold_ms) / elapsed,
         "bookings_per_s": result.outcomes["booked"] / elapsed,
         "hold_p50_ms": _pct(result.hold_ms, 0.5),
@@ -412,18 +417,19 @@ def main() -> None:
                     tmp = tempfile.TemporaryDirectory()
                     url = f"sqlite:///{Path(tmp.name) / 'his.db'}"
                 try:
-                    row = run(url, args, clients)
+                    row = run(url, args, clients, cluster.pid() if cluster is not None else None)
                 finally:
                     if tmp is not None:
                         tmp.cleanup()
                 row["backend"] = backend
                 rows.append(row)
+                db_cpu = f"+ PostgreSQL {row['db_cpu_ms_per_booking']:.2f} ms " if cluster is not None else ""
                 print(
                     f"{backend:8s} w{args.workers} {clients:4d} clients: {row['holds_per_s']:7.1f} holds/s "
                     f"{row['bookings_per_s']:6.1f} bookings/s | hold p50 {row['hold_p50_ms']:6.1f} ms "
                     f"p99 {row['hold_p99_ms']:7.1f} ms | book p50 {row['book_p50_ms']:6.1f} ms "
                     f"p99 {row['book_p99_ms']:7.1f} ms | server CPU {row['server_cpu_ms_per_booking']:.2f} ms/booking "
-                    f"| double bookings {row['double_bookings']}",
+                    f"{db_cpu}| double bookings {row['double_bookings']}",
                     flush=True,
                 )
                 print(f"          outcomes: {row['outcomes']}", flush=True)

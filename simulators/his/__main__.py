@@ -121,7 +121,11 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _serve(args: argparse.Namespace, settings: dict) -> int:
-    common = {"host": args.host, "port": args.port, "log_level": args.log_level, "access_log": False}
+    # No X-Forwarded-* rewriting: nothing here reads the client address (uvicorn spends ~2 % a request on it).
+    common = {
+        "host": args.host, "port": args.port, "log_level": args.log_level, "access_log": False,
+        "proxy_headers": False,
+    }  # fmt: skip
     if args.workers == 1:
         uvicorn.run(_build(settings), backlog=2048, **common)
         return 0

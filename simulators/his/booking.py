@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from simulators.his import models as m
 from simulators.his import views
-from simulators.his.context import Ctx, get_or_404, next_counter
+from simulators.his.context import Ctx, get_or_404
 from simulators.his.errors import ApiError
 from simulators.his.rules import Title
 
@@ -337,55 +337,10 @@ def cancel(s: Session, ctx: Ctx, appointment_id: str) -> Answer:
     return 200, {"appointment": views.appointment(s, appt, ctx, "cancelled"), "refund_fen": appt.paid_fen}
 
 
-# --- collection (取号) and the queue -------------------------------------------------------------
+# --- the queue (collection, 取号, is collection.py) --------------------------------------------
 def current_fee(s: Session, ctx: Ctx, appt: m.Appointment) -> int:
     """The fee by the doctor's title now: a title changed after booking changes the fee at collection."""
     return ctx.rules.fee_for(title_of(s, appt.doctor_id))
-
-
-def _collected_answer(s: Session, ctx: Ctx, appt: m.Appointment) -> dict[str, Any]:
-    dep = s.get(m.Department, appt.department_id)
-    assert dep is not None
-    return {
-        "appointment": views.appointment(s, appt, ctx, appt.status),
-        "queue_number": appt.queue_number,
-        "room": dep.room,
-        "floor": dep.floor,
-        "fee_due_fen": max(0, appt.fee_fen - appt.paid_fen),
-    }
-
-
-def collect(s: Session, ctx: Ctx, appointment_id: str, patient_id: str) -> Answer:
-    appt = get_or_404(s, m.Appointment, appointment_id)
-    assert isinstance(appt, m.Appointment)
-    get_or_404(s, m.Patient, appt.patient_id, lock=True)
-    s.refresh(appt)
-    if patient_id != appt.patient_id:
-        raise ApiError("IDENTITY_MISMATCH", {"appointment_id": appointment_id})
-    if appt.status in ("collected", "checked_in"):
-        return 200, _collected_answer(s, ctx, appt)  # collected before: the same slip again
-    if appt.status == "cancelled":
-        raise ApiError("NOT_CANCELLABLE", {"status": "cancelled"}, message="该预约已取消")
-    begin, end = ctx.rules.collection_times(appt.date, appt.period, appt.start)
-    if not begin <= ctx.now < end:
-        raise ApiError(
-            "OUTSIDE_COLLECTION_WINDOW",
-            {
-                "window_start": ctx.iso(begin),
-                "window_end": ctx.iso(end),
-                "status": effective_status(appt, ctx),
-            },
-        )
-    dep = s.get(m.Department, appt.department_id)
-    assert dep is not None
-    seq = next_counter(s, appt.department_id, appt.date)
-    appt.queue_seq = seq
-    appt.queue_number = f"{dep.queue_prefix}{seq:03d}"
-    appt.status = "collected"
-    appt.collected_at = ctx.now
-    appt.fee_fen = current_fee(s, ctx, appt)
-    s.flush()
-    return 200, _collected_answer(s, ctx, appt)
 
 
 def _ticket(s: Session, ctx: Ctx, appt: m.Appointment) -> dict[str, Any]:

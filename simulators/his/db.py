@@ -52,6 +52,7 @@ class Database:
         if sqlite_synchronous not in SYNCHRONOUS:
             raise ValueError(f"sqlite_synchronous must be one of {SYNCHRONOUS}")
         self.url = url
+        self.pool_size = pool_size
         self.sqlite_synchronous = sqlite_synchronous
         self.is_sqlite = url.startswith("sqlite")
         self._sqlite_writer = threading.Lock()

@@ -58,6 +58,18 @@ _SESSION_COLUMNS = (
     _docs.c.title.label("doctor_title"),
 )
 
+# What views.department_and_doctor reads from a row that joins an appointment's department and doctor.
+PLACE_COLUMNS = (
+    _docs.c.name.label("doctor_name"),
+    _docs.c.specialty.label("doctor_specialty"),
+    _docs.c.department_id.label("doctor_department_id"),
+    _deps.c.name.label("department_name"),
+    _deps.c.name_en.label("department_name_en"),
+    _deps.c.floor.label("department_floor"),
+    _deps.c.room.label("department_room"),
+    _deps.c.parent.label("department_parent"),
+)
+
 _PATIENT_LOCKED = Prepared(  # serialises one patient's bookings (PostgreSQL)
     select(_patients.c.id, _patients.c.first_visit)
     .where(_patients.c.id == bindparam("patient_id"))
@@ -87,14 +99,7 @@ _HOLD = Prepared(
         _slots.c.start,
         _slots.c.end,
         *_SESSION_COLUMNS,
-        _docs.c.name.label("doctor_name"),
-        _docs.c.specialty.label("doctor_specialty"),
-        _docs.c.department_id.label("doctor_department_id"),
-        _deps.c.name.label("department_name"),
-        _deps.c.name_en.label("department_name_en"),
-        _deps.c.floor.label("department_floor"),
-        _deps.c.room.label("department_room"),
-        _deps.c.parent.label("department_parent"),
+        *PLACE_COLUMNS,
     )
     .join(_slots, _slots.c.id == _holds.c.slot_id)
     .join(_scheds, _scheds.c.id == _slots.c.schedule_id)
@@ -351,17 +356,5 @@ def book(s: Session, ctx: Ctx, hold_id: str, pay_now: bool) -> Answer:
     }
     _INSERT_APPOINTMENT.write(conn, row)
     _HOLD_BOOKED.write(conn, {"hold_id": hold_id})
-    department = {
-        "id": hold.department_id,
-        "name": hold.department_name,
-        "name_en": hold.department_name_en,
-        "floor": hold.department_floor,
-        "room": hold.department_room,
-        "parent": hold.department_parent,
-    }
-    doctor = None
-    if hold.doctor_id is not None and title is not None:
-        doctor = views.doctor_fields(
-            hold.doctor_id, hold.doctor_name, title, hold.doctor_specialty, hold.doctor_department_id
-        )
+    department, doctor = views.department_and_doctor(hold)
     return 201, {"appointment": views.appointment_fields(row, ctx, "booked", department, doctor)}

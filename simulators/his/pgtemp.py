@@ -58,6 +58,10 @@ class TempCluster:
     def url(self, database: str = "postgres") -> str:
         return f"postgresql+psycopg://kiosk@/{database}?host={self.root}&port={PORT}"
 
+    def pid(self) -> int:
+        """The postmaster's process id (its backends are its children)."""
+        return int((self.root / "data" / "postmaster.pid").read_text().split()[0])
+
     def admin(self, sql: str) -> None:
         """Run one statement outside a transaction (CREATE/DROP DATABASE)."""
         import psycopg

@@ -434,7 +434,8 @@ class _Builder:
         return row
 
     def _appointments_today(self) -> None:
-        """Patients 100..399 booked today (a third in two departments); some collected or checked in."""
+        """Patients 100..399 booked today (a third in two departments; half paid when booking, half paying at
+        取号, so the e2e tests find enough of each); some collected or checked in."""
         for n in range(100, 400):
             pid = patient_id(n)
             deps = self.rng.sample(self.leaf_ids, 2 if n % 3 == 0 else 1)
@@ -446,7 +447,7 @@ class _Builder:
                     continue
                 r = self.rng.random()
                 status = "collected" if r < 0.2 else "checked_in" if r < 0.25 else "booked"
-                self._book(pid, self.rng.choice(sessions), status, paid=self.rng.random() < 0.3)
+                self._book(pid, self.rng.choice(sessions), status, paid=self.rng.random() < 0.5)
         # A few live holds so every slot state exists.
         for n in range(400, 410):
             sessions = self.open_sessions.get(

@@ -57,6 +57,29 @@ def doctor_fields(
     }
 
 
+def department_and_doctor(row: Any) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """The views of an appointment's department and doctor from one joined row: department_id,
+    doctor_id, doctor_title and the columns of holds.PLACE_COLUMNS (the doctor None when there is none)."""
+    department = {
+        "id": row.department_id,
+        "name": row.department_name,
+        "name_en": row.department_name_en,
+        "floor": row.department_floor,
+        "room": row.department_room,
+        "parent": row.department_parent,
+    }
+    if row.doctor_id is None or row.doctor_title is None:
+        return department, None
+    doctor = doctor_fields(
+        row.doctor_id,
+        row.doctor_name,
+        Title(row.doctor_title),
+        row.doctor_specialty,
+        row.doctor_department_id,
+    )
+    return department, doctor
+
+
 def slot(sl: m.Slot, ctx: Ctx, available: bool) -> dict[str, Any]:
     return {"id": sl.id, "start": ctx.iso(sl.start), "end": ctx.iso(sl.end), "available": available}
 

@@ -9,6 +9,7 @@ import pytest
 import requests
 
 from kiosk.domain.errors import AutomationRefused
+from kiosk.ui.stall_monitor import TICK_MS
 
 
 def _element(screen: dict[str, Any], element_id: str) -> dict[str, Any]:
@@ -142,15 +143,17 @@ def test_a_tap_under_the_busy_overlay_is_refused_as_a_finger_would_be(kiosk: Any
 
 def test_the_stall_monitor_counts_a_stall_of_the_gui_thread(kiosk: Any) -> None:
     """GIVEN the stall figures reset WHEN the GUI thread is held 50 ms THEN GET /stalls counts one stall over
-    16 ms on the screen showing, the longest at least 50 ms; a bad length is refused."""
+    16 ms on the screen showing, the longest at least 50 ms less one tick (the monitor measures how late its
+    next tick came, and the stall may begin up to a tick after the last one); a bad length is refused."""
     fresh = kiosk.kiosk.reset_stalls()
     assert fresh["over_16ms"] == 0 and fresh["worst"] == [] and fresh["since"]
     kiosk.kiosk.inject_stall(50)
     kiosk.screen()  # a request after the stall: the monitor's next tick has come by then
     stalls = kiosk.kiosk.stalls()
-    assert stalls["over_16ms"] >= 1 and stalls["longest_ms"] >= 50
-    assert any(s["ms"] >= 50 and s["screen"] == "home" for s in stalls["worst"])
-    assert stalls["by_screen"]["home"]["longest_ms"] >= 50 and stalls["ticks"] > 0
+    held = 50 - TICK_MS
+    assert stalls["over_16ms"] >= 1 and stalls["longest_ms"] >= held
+    assert any(s["ms"] >= held and s["screen"] == "home" for s in stalls["worst"])
+    assert stalls["by_screen"]["home"]["longest_ms"] >= held and stalls["ticks"] > 0
     with pytest.raises(AutomationRefused) as bad:
         kiosk.kiosk.inject_stall(0)
     assert (bad.value.status, bad.value.code) == (400, "BAD_REQUEST")

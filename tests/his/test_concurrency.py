@@ -157,3 +157,37 @@ def test_the_same_key_at_once_has_one_effect(server: ServerHandle) -> None:
     assert {value for status, value in results if status != 201} <= {"IDEMPOTENCY_IN_PROGRESS"}
     with server.hub.db.read() as s:
         assert len(s.execute(select(m.Hold).where(m.Hold.slot_id == slot)).scalars().all()) == 1
+
+
+def test_collecting_at_once_gives_each_appointment_one_queue_number(server: ServerHandle) -> None:
+    fixtures = requests.get(f"{server.url}/_test/fixtures", timeout=30).json()
+    todays = [
+        a for a in fixtures["appointments"] if a["date"] == TODAY.isoformat() and a["status"] == "booked"
+    ]
+    todays = [a for a in todays if a["period"] == "am"][:20]
+    assert len(todays) >= 10
+    attempts = [a for a in todays for _ in range(2)]  # every appointment collected twice at once
+    barrier = threading.Barrier(len(attempts), timeout=60)
+
+    def collect(appt: dict) -> tuple[str, str, int, str]:
+        with requests.Session() as http:
+            barrier.wait()
+            r = http.post(
+                f"{server.url}/appointments/{appt['id']}/collect",
+                json={"patient_id": appt["patient_id"]},
+                headers=HEADERS,
+                timeout=60,
+            )
+            return appt["id"], appt["department_id"], r.status_code, r.json().get("queue_number", r.text)
+
+    with ThreadPoolExecutor(max_workers=len(attempts)) as pool:
+        results = list(pool.map(collect, attempts))
+    assert {status for _, _, status, _ in results} == {200}, results
+    numbers: dict[str, set[str]] = defaultdict(set)
+    for appointment_id, _, _, number in results:
+        numbers[appointment_id].add(number)
+    assert all(len(n) == 1 for n in numbers.values()), numbers  # the second answer repeats the first
+    per_department: dict[str, list[str]] = defaultdict(list)
+    for appointment_id, department_id, _, _ in set(results):
+        per_department[department_id].append(next(iter(numbers[appointment_id])))
+    assert all(len(set(n)) == len(n) for n in per_department.values()), per_department

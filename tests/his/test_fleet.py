@@ -118,3 +118,10 @@ def test_fleet_page_in_a_real_browser(sqlite_url: str, browser) -> None:
         assert browser.find_element(By.ID, "summary").text.startswith("3 kiosks · 1 down · 1 fault")
         SHOTS.mkdir(parents=True, exist_ok=True)
         assert browser.save_screenshot(str(SHOTS / "30-fleet.png"))
+
+
+def test_a_later_heartbeat_replaces_the_earlier(fleet_his: His) -> None:
+    """K02 reloaded its paper: its next heartbeat is what the list shows, one row a kiosk."""
+    assert fleet_his.post("/kiosks/K02/heartbeat", _beat(HEALTHY)).status_code == 200
+    kiosks = fleet_his.get("/kiosks").json()["kiosks"]
+    assert [(k["kiosk_id"], k["standing"]) for k in kiosks] == [("K01", "down"), ("K02", "ok"), ("K03", "ok")]
