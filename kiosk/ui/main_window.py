@@ -299,6 +299,8 @@ class MainWindow(QMainWindow):
         self.idle.timeout_s = self.services.config.kiosk.idle_timeout_s * (ELDER_IDLE_FACTOR if on else 1)
         self.idle.poke()
         self.centralWidget().setProperty("elder", on)
+        for screen in self.screens:  # before the restyle moves the cards: a list notes the patient's place
+            screen.set_elder(on)
         self.setStyleSheet(stylesheet(elder=on))
         self.stepbar.setVisible(self.current_screen.show_navigation and not on)
         self._retranslate()

@@ -54,13 +54,22 @@ class Tour:
         self.walk = Walk(kiosk, sims)
         self.seen: list[str] = []
 
-    def look(self, screen: str) -> None:
-        """Wait for `screen`, show it in every variant, then turn back to portrait, Chinese, normal."""
+    def look(self, screen: str, second_page: bool = False) -> None:
+        """Wait for `screen`, show it in every variant, then turn back to portrait, Chinese, normal.
+        `second_page`: elder mode's variants show the list's second page (the place is kept across them)."""
         self.walk.on(screen)
         for variant in VARIANTS:
-            self.visit(self.kiosk.view(variant.size, variant.lang, variant.mode), variant)
+            shown = self.kiosk.view(variant.size, variant.lang, variant.mode)
+            if second_page and variant.mode == "elder":
+                shown = self.kiosk.tap(id="page-next")
+                second_page = False
+            self.visit(shown, variant)
         self.kiosk.view(HOME_VIEW.size, HOME_VIEW.lang, HOME_VIEW.mode)
         self.seen.append(screen)
+
+    def first_item(self) -> str:
+        """The first list item on the screen that can be chosen."""
+        return next(e["id"] for e in self.kiosk.screen()["elements"] if e["role"] == "item" and e["enabled"])
 
     def home(self) -> None:
         if self.kiosk.element("home") is not None:
@@ -94,8 +103,7 @@ def collected(tour: Tour) -> None:
     tour.walk.on("identify")
     tour.sims.act("idcard/insert", patient_id=tour.patient_id)
     tour.look("appointments")
-    item = next(e for e in tour.kiosk.screen()["elements"] if e["role"] == "item" and e["enabled"])
-    tour.kiosk.tap(id=item["id"])
+    tour.kiosk.tap(id=tour.first_item())
     tour.kiosk.tap(id="primary")
     if tour.walk.on_either("result", "pay_method") == "pay_method":  # the fee is due: pay it by card
         tour.kiosk.tap(id="pay-card")
@@ -131,7 +139,8 @@ def paying(tour: Tour) -> None:
 
 
 def booking(tour: Tour) -> None:
-    """预约挂号 for a patient with nothing booked, down to `confirm`; back releases the hold."""
+    """预约挂号 for a patient with nothing booked, down to `confirm` (the slots on elder mode's second
+    page); back releases the hold."""
     his_url = tour.sims.describe()["simulators"]["his"]["url"]
     fixtures = his_fixtures(his_url)
     booked = {a["patient_id"] for a in fixtures["appointments"]}
@@ -140,8 +149,8 @@ def booking(tour: Tour) -> None:
     tour.walk.on("identify")
     tour.sims.act("idcard/insert", patient_id=fresh["id"])
     for screen in ("departments", "doctors", "dates", "slots"):
-        tour.look(screen)
-        tour.kiosk.tap(id="item-0")
+        tour.look(screen, second_page=screen == "slots")
+        tour.kiosk.tap(id=tour.first_item())
     tour.look("confirm")
     tour.kiosk.tap(id="back")
     tour.walk.on("slots")

@@ -8,7 +8,8 @@ from PySide6.QtWidgets import QButtonGroup, QGridLayout, QPushButton
 from kiosk.domain.appointment import Appointment
 from kiosk.ui.i18n import Translator
 from kiosk.ui.screens.base import Screen
-from kiosk.ui.widgets.common import button, label, scroll_list
+from kiosk.ui.widgets.common import button, label
+from kiosk.ui.widgets.paged_list import PagedList
 
 
 class AppointmentsScreen(Screen):
@@ -23,12 +24,12 @@ class AppointmentsScreen(Screen):
         self.title = label("", "title")
         self.empty = label("", "warning", center=True, name="appointments_note")
         self.empty_hint = label("", "hint", center=True)
-        scroll, self._list_layout = scroll_list(20)
+        self.list = PagedList(translator, 20)
         self.confirm = button("", "primary", name="primary")
         self.confirm.clicked.connect(self.confirmed.emit)
         for widget in (self.hello, self.title, self.empty, self.empty_hint):
             layout.addWidget(widget)
-        layout.addWidget(scroll, 1)
+        layout.addWidget(self.list, 1)
         layout.addWidget(self.confirm)
         self._group = QButtonGroup(self)
         self._group.setExclusive(True)
@@ -55,8 +56,6 @@ class AppointmentsScreen(Screen):
             card.setParent(None)  # gone from the window at once, not at the next event-loop turn
             card.deleteLater()
         self.cards = {}
-        while self._list_layout.count():
-            self._list_layout.takeAt(0)
         # collectable first, in time order; the others stay visible so nobody wonders where they went
         ordered = sorted(self._appointments, key=lambda a: (not a.collectable, a.start))
         for index, appointment in enumerate(ordered):
@@ -64,8 +63,7 @@ class AppointmentsScreen(Screen):
             card.setObjectName(f"item-{index}")  # the automation id: the list's order as shown
             self.cards[appointment.id] = card
             self._group.addButton(card)
-            self._list_layout.addWidget(card)
-        self._list_layout.addStretch(1)
+        self.list.set_items(list(self.cards.values()))
         self.retranslate()
 
     def _card(self, appointment: Appointment) -> QPushButton:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from kiosk.ui.i18n import Translator
+from kiosk.ui.widgets.paged_list import PagedList
 
 
 class Screen(QWidget):
@@ -28,7 +29,10 @@ class Screen(QWidget):
         return layout
 
     def set_compact(self, compact: bool) -> None:
-        """Tighten margins and spacing for a short (landscape) screen; the theme shrinks the big items."""
+        """Tighten margins and spacing for a short (landscape) screen; the theme shrinks the big items,
+        the lists' pages hold fewer cards."""
+        for cards in self.findChildren(PagedList):
+            cards.set_landscape(compact)
         layout = self.layout()
         if layout is None:
             return
@@ -41,6 +45,11 @@ class Screen(QWidget):
         else:
             layout.setContentsMargins(margins)
             layout.setSpacing(spacing)
+
+    def set_elder(self, on: bool) -> None:
+        """Elder mode (长辈模式) switches on or off: the theme does the rest, the screen's lists turn to pages."""
+        for cards in self.findChildren(PagedList):
+            cards.set_paged(on)
 
     def retranslate(self) -> None:
         """Re-set every visible string from `self.t` (called after a language switch)."""

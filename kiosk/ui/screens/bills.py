@@ -8,7 +8,8 @@ from PySide6.QtWidgets import QPushButton
 from kiosk.domain.payment import Bill, bills_total
 from kiosk.ui.i18n import Translator
 from kiosk.ui.screens.base import Screen
-from kiosk.ui.widgets.common import button, label, scroll_list
+from kiosk.ui.widgets.common import button, label
+from kiosk.ui.widgets.paged_list import PagedList
 
 
 class _BillCard(QPushButton):
@@ -39,13 +40,13 @@ class BillsScreen(Screen):
         self.empty_hint = label("", "hint", center=True)
         self.select_all = button("", name="select-all")
         self.select_all.clicked.connect(self._on_select_all_clicked)
-        scroll, self._list_layout = scroll_list(20)
+        self.list = PagedList(translator, 20)
         self.total = label("", "card-fee", name="total")
         self.confirm = button("", "primary", name="primary")
         self.confirm.clicked.connect(lambda: self.confirmed.emit(self.chosen))
         for widget in (self.hello, self.title, self.empty, self.empty_hint, self.select_all):
             layout.addWidget(widget)
-        layout.addWidget(scroll, 1)
+        layout.addWidget(self.list, 1)
         layout.addWidget(self.total)
         layout.addWidget(self.confirm)
         self.cards: list[_BillCard] = []
@@ -61,10 +62,8 @@ class BillsScreen(Screen):
         self._patient_name = patient_name
         self._bills = bills
         for card in self.cards:
-            card.setParent(None)
+            card.setParent(None)  # gone from the window at once, not at the next event-loop turn
             card.deleteLater()
-        while self._list_layout.count():
-            self._list_layout.takeAt(0)
         self.cards = []
         for index, bill in enumerate(bills):
             card = button("", "bill", name=f"item-{index}", kind=_BillCard)
@@ -72,9 +71,8 @@ class BillsScreen(Screen):
             card.setChecked(True)
             card.clicked.connect(self.retranslate)
             self.cards.append(card)
-            self._list_layout.addWidget(card)
-        self._list_layout.addStretch(1)
-        self.retranslate()
+        self.retranslate()  # the cards' texts first: a page holds as many as fit
+        self.list.set_items(self.cards)
 
     def clear(self) -> None:
         self.show_bills("", ())

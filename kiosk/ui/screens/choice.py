@@ -2,7 +2,8 @@
 
 Without actions a tap on a card chooses it at once (one touch per step); with actions (e.g. 补打 / 退号)
 a tap selects the card and the action buttons act on it. Cards are `item-0`, `item-1`, … in the order
-shown; optional hint chips (`hint-0` …) above the list filter it.
+shown; optional hint chips (`hint-0` …) above the list filter it. In elder mode the list shows pages of a
+few cards (kiosk/ui/widgets/paged_list.py) under fewer chips; in landscape it has two columns.
 """
 
 from __future__ import annotations
@@ -17,11 +18,13 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QPushButton,
+    QWidget,
 )
 
 from kiosk.ui.i18n import Translator
 from kiosk.ui.screens.base import Screen
-from kiosk.ui.widgets.common import button, label, scroll_list, set_role
+from kiosk.ui.widgets.common import button, label, set_role
+from kiosk.ui.widgets.paged_list import PagedList
 
 
 @dataclass(frozen=True)
@@ -50,6 +53,8 @@ class Content:
 
 
 HINTS_PER_ROW = 3
+ELDER_HINTS = 3
+"""Elder mode shows this many hint chips (the first ones: the commonest) and the one that clears them."""
 
 
 class _Card(QPushButton):
@@ -113,12 +118,12 @@ class ChoiceScreen(Screen):
         self.empty = label("", "warning", center=True, name="empty")
         self._hints = QGridLayout()
         self._hints.setSpacing(16)
-        scroll, self._list_layout = scroll_list(16)
+        self.cards = PagedList(translator, 16, landscape_columns=2)
         for widget in (self.hello, self.title, self.note):
             layout.addWidget(widget)
         layout.addLayout(self._hints)
         layout.addWidget(self.empty)
-        layout.addWidget(scroll, 1)
+        layout.addWidget(self.cards, 1)
         self._action_keys = actions
         self.actions: dict[str, QPushButton] = {}
         if actions:
@@ -135,6 +140,9 @@ class ChoiceScreen(Screen):
         self._headings: list[QLabel] = []
         self._cards: list[_Card] = []
         self._headings_shown = self._cards_shown = 0
+        self._elder = False
+        self._landscape = False
+        self._hint_texts: tuple[tuple[str, str], ...] = ()
         self._render: Callable[[], Content] | None = None
         self.selected: str | None = None
         self._enabled_actions: Callable[[str | None], set[str]] = lambda _: set()
@@ -143,19 +151,32 @@ class ChoiceScreen(Screen):
         self, render: Callable[[], Content], enabled_actions: Callable[[str | None], set[str]] | None = None,
         selected: str | None = None,
     ) -> None:
-        """`render` builds the content in the current language (called again after a language switch)."""
+        """`render` builds the content in the current language (called again after a language switch);
+        the list starts at its top."""
         self._render = render
         self.selected = selected
         if enabled_actions is not None:
             self._enabled_actions = enabled_actions
-        self.retranslate()
+        self._show(keep_place=False)
 
     def clear(self) -> None:
         self._render = None
         self.selected = None
-        self.retranslate()
+        self._show(keep_place=False)
+
+    def set_elder(self, on: bool) -> None:
+        self._elder = on
+        super().set_elder(on)
+
+    def set_compact(self, compact: bool) -> None:
+        super().set_compact(compact)
+        self._landscape = compact
+        self._show_hints(self._hint_texts)
 
     def retranslate(self) -> None:
+        self._show(keep_place=True)
+
+    def _show(self, keep_place: bool) -> None:
         for element, key in self._action_keys:
             self.actions[element].setText(self.t.tr(key))
         content = self._render() if self._render else Content("", "", ())
@@ -166,47 +187,55 @@ class ChoiceScreen(Screen):
         self.note.setVisible(bool(content.note))
         self.empty.setText(content.empty)
         self.empty.setVisible(not content.items and bool(content.empty))
-        self._rebuild(content)
+        self._show_hints(content.hints)
+        self._show_cards(content.items, keep_place)
         self._update_actions()
 
-    def _rebuild(self, content: Content) -> None:
+    def _show_hints(self, hints: tuple[tuple[str, str], ...]) -> None:
+        """Elder mode: the first few hints and the chip that clears them (key ""), in one row; none in
+        landscape, where that row would cost half of each page of cards."""
+        self._hint_texts = hints
         for chip in self._chips:
             chip.setParent(None)  # gone from the window at once, not at the next event-loop turn
             chip.deleteLater()
-        self._chips = []
         while self._hints.count():
             self._hints.takeAt(0)
-        for index, (key, text) in enumerate(content.hints):
+        if self._elder and self._landscape:
+            hints = ()
+        elif self._elder:
+            hints = tuple(h for h in hints if h[0])[:ELDER_HINTS] + tuple(h for h in hints if not h[0])
+        per_row = len(hints) if self._elder else HINTS_PER_ROW
+        self._chips = []
+        for index, (key, text) in enumerate(hints):
             chip = button(text, "chip", name=f"hint-{index}")
             chip.clicked.connect(lambda _=False, k=key: self.hint.emit(k))
-            self._hints.addWidget(chip, *divmod(index, HINTS_PER_ROW))
+            self._hints.addWidget(chip, *divmod(index, per_row))
             self._chips.append(chip)
+
+    def _show_cards(self, items: tuple[Item, ...], keep_place: bool) -> None:
         # Cards and group headings are kept and filled again, not built anew: a new widget is styled from
         # the whole style sheet, which for a list of departments kept the GUI thread busy for tens of ms.
-        while self._list_layout.count():
-            self._list_layout.takeAt(0)
         self._group.setExclusive(False)  # an exclusive group would keep the last list's choice checked
         headings = iter(self._headings)
         group, shown = None, 0
-        for index, item in enumerate(content.items):
+        widgets: list[QWidget] = []
+        for index, item in enumerate(items):
             if item.group and item.group != group:
                 heading = next(headings, None) or self._new_heading()
                 heading.setText(item.group)
-                self._list_layout.addWidget(heading)
-                heading.show()
+                widgets.append(heading)
                 shown += 1
             group = item.group
             card = self._cards[index] if index < len(self._cards) else self._new_card()
             card.fill(item, f"item-{index}", checked=item.key == self.selected)
-            self._list_layout.addWidget(card)
-            card.show()
-        self._list_layout.addStretch(1)
+            widgets.append(card)
         for heading in self._headings[shown:self._headings_shown]:
             heading.hide()
-        for card in self._cards[len(content.items):self._cards_shown]:
+        for card in self._cards[len(items):self._cards_shown]:
             card.empty()
-        self._headings_shown, self._cards_shown = shown, len(content.items)
+        self._headings_shown, self._cards_shown = shown, len(items)
         self._group.setExclusive(True)
+        self.cards.set_items(widgets, keep_place)
 
     def _new_heading(self) -> QLabel:
         heading = label("", "group")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QLabel, QPushButton, QScrollArea, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QLabel, QPushButton, QWidget
 
 
 def set_role(widget: QWidget, role: str, **props: object) -> None:
@@ -49,15 +49,3 @@ def button(text: str = "", role: str = "", name: str = "", kind: type[QPushButto
         widget.setObjectName(name)
     return widget
 
-
-def scroll_list(spacing: int) -> tuple[QScrollArea, QVBoxLayout]:
-    """A vertical list that scrolls up and down, never sideways: the area to lay out and the list's layout."""
-    inner = QWidget()
-    items = QVBoxLayout(inner)
-    items.setSpacing(spacing)
-    items.setContentsMargins(0, 0, 0, 0)
-    scroll = QScrollArea()
-    scroll.setWidgetResizable(True)
-    scroll.setWidget(inner)
-    scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-    return scroll, items
