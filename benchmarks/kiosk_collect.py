@@ -122,6 +122,7 @@ def card_to_slip(rig: SimulatorRig, runs: int) -> list[float]:
         patients = {p.id: p for p in rig.patients(10_000)}
         times: list[float] = []
         phases: list[tuple[float, float]] = []
+        screens = window.registry["collect"].controller.screens
         for booking in booked:
             if len(times) == runs:
                 break
@@ -137,17 +138,17 @@ def card_to_slip(rig: SimulatorRig, runs: int) -> list[float]:
             rig.insert_id_card(patients[booking["patient_id"]])
             started = time.perf_counter()
             QTest.mouseClick(window.home.tiles["collect"], Qt.MouseButton.LeftButton)
-            _on(window, window.appointments)
+            _on(window, screens.appointments)
             reading = time.perf_counter() - started
-            _click(window.appointments.cards[str(booking["id"])])
+            _click(screens.appointments.cards[str(booking["id"])])
             started = time.perf_counter()
-            QTest.mouseClick(window.appointments.confirm, Qt.MouseButton.LeftButton)
+            QTest.mouseClick(screens.appointments.confirm, Qt.MouseButton.LeftButton)
             _wait("the slip", lambda before=before: len(rig.printer.receipts) > before)
             printing = time.perf_counter() - started
             phases.append((reading, printing))
             times.append(reading + printing)
-            _on(window, window.result)
-            _click(window.result.finish)
+            _on(window, screens.result)
+            _click(screens.result.finish)
             rig.remove_id_card()
         app.close()
     print(f"  phases (median): 预约取号 tapped with the card on the reader → appointment list shown "

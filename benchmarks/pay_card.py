@@ -48,22 +48,23 @@ def card_payments(rig: SimulatorRig, runs: int) -> list[float]:
         window.show()
         patients = {p.id: p for p in rig.patients(10_000)}
         times: list[float] = []
+        screens = window.registry["pay"].controller.screens
         for payer, _ in patients_with_bills(his_fixtures(rig.his_url), insured=False):
             if len(times) == runs:
                 break
             _on(window, window.home)
             rig.insert_id_card(patients[str(payer["id"])])
             QTest.mouseClick(window.home.tiles["pay"], Qt.MouseButton.LeftButton)
-            _on(window, window.bills)
-            _click(window.bills.confirm)
+            _on(window, screens.bills)
+            _click(screens.bills.confirm)
             _on(window, window.paying.method)
             before = len(rig.printer.receipts)
             started = time.perf_counter()
             QTest.mouseClick(window.paying.method.methods["card"], Qt.MouseButton.LeftButton)
             _wait("the receipt", lambda before=before: len(rig.printer.receipts) > before)
-            _on(window, window.pay_result)
+            _on(window, screens.result)
             times.append(time.perf_counter() - started)
-            _click(window.pay_result.finish)
+            _click(screens.result.finish)
             rig.remove_id_card()
         app.close()
     return times
