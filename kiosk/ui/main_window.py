@@ -192,7 +192,7 @@ class MainWindow(QMainWindow):
         self._update_availability()
         self._health_timer = QTimer(self)
         self._health_timer.timeout.connect(self.check_his)
-        # recovery closes and reopens 门诊缴费 in the background; the home screen follows within seconds
+        # recovery closes and reopens tasks in the background; the home screen follows within seconds
         self._gating_timer = QTimer(self)
         self._gating_timer.timeout.connect(self._update_availability)
         self._gating_timer.start(GATING_REFRESH_MS)
@@ -395,7 +395,7 @@ class MainWindow(QMainWindow):
 
     # --- availability of the hospital system ----------------------------------------------------------------
     def start_health_checks(self, interval_s: float = 30.0) -> None:
-        """Ask the HIS now and then; while it does not answer, 预约取号 says so on the home screen."""
+        """Ask the HIS now and then; while it does not answer, the tasks that need it say so on the home screen."""
         self.check_his()
         self._health_timer.start(int(interval_s * 1000))
 
