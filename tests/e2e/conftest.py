@@ -61,6 +61,21 @@ class DemoKiosk:
     def type(self, text: str) -> dict[str, Any]:
         return self.kiosk.type(text)
 
+    def find_item(self, screen: str, pick: Callable[[list[dict[str, Any]]], dict[str, Any]]) -> dict[str, Any]:
+        """The list item `pick` chooses on `screen`, swiping the list down or, in elder mode, turning its
+        pages (as a patient would) until it shows; AssertionError when the list ends without it."""
+        shown = self.wait(screen)
+        while True:
+            items = [e for e in shown["elements"] if e["role"] == "item"]
+            try:
+                return pick(items)
+            except (StopIteration, IndexError):
+                next_page = next((e for e in shown["elements"] if e["id"] == "page-next"), None)
+                after = self.tap(id="page-next") if next_page and next_page["enabled"] else self.kiosk.scroll("down")
+                if [e["id"] for e in after["elements"] if e["role"] == "item"] == [e["id"] for e in items]:
+                    raise AssertionError(f"no such item on {screen}: {[e['text'] for e in items]}") from None
+                shown = after
+
     def wait(self, screen: str, timeout_s: float = 20.0) -> dict[str, Any]:
         return self.kiosk.wait(screen, timeout_s)
 

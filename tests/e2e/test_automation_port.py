@@ -157,3 +157,30 @@ def test_the_stall_monitor_counts_a_stall_of_the_gui_thread(kiosk: Any) -> None:
     with pytest.raises(AutomationRefused) as bad:
         kiosk.kiosk.inject_stall(0)
     assert (bad.value.status, bad.value.code) == (400, "BAD_REQUEST")
+
+
+def test_scroll_is_a_swipe_of_the_screens_list_and_refuses_a_bad_direction(kiosk: Any) -> None:
+    """GIVEN the home screen (no list) WHEN a tester swipes THEN nothing changes; a direction other than up
+    or down is refused. (Swiping a list to an item below the fold: test_tasks_e2e's substitute doctor.)"""
+    assert kiosk.kiosk.scroll("down")["screen"] == "home"
+    with pytest.raises(AutomationRefused) as bad:
+        kiosk.kiosk.scroll("sideways")
+    assert (bad.value.status, bad.value.code) == (400, "BAD_REQUEST")
+
+
+def test_a_swipe_brings_the_next_cards_of_a_long_list_into_view(kiosk: Any) -> None:
+    """GIVEN the departments list in normal mode, longer than the screen WHEN a tester swipes down THEN
+    cards further down show and the first ones have gone; swiping up brings the first back."""
+    kiosk.tap(id="task-book")
+    kiosk.wait("identify")
+    kiosk.sim("idcard/insert", patient_id=kiosk.fresh_patient()["id"])
+    kiosk.wait("departments")
+    top = kiosk.kiosk.view(mode="normal")
+
+    def items(screen: dict[str, Any]) -> list[str]:
+        return [e["id"] for e in screen["elements"] if e["role"] == "item"]
+
+    down = kiosk.kiosk.scroll("down")
+    assert items(down) and items(top)[0] not in items(down)
+    assert max(int(i.split("-")[1]) for i in items(down)) > max(int(i.split("-")[1]) for i in items(top))
+    assert items(kiosk.kiosk.scroll("up")) == items(top)

@@ -210,7 +210,7 @@ def _start_booking(kiosk: Any, **card: Any) -> None:
 def _hold(kiosk: Any, department: Any = _first, doctor: Any = _first, date: Any = _first) -> dict[str, Any]:
     """From `departments`, choose down to a slot and tap the first one: the screen that answers."""
     for screen, pick in (("departments", department), ("doctors", doctor), ("dates", date), ("slots", _first)):
-        kiosk.tap(id=pick(_items(kiosk.wait(screen)))["id"])
+        kiosk.tap(id=kiosk.find_item(screen, pick)["id"])
     return _settled(kiosk, ("confirm", "error"))
 
 

@@ -57,6 +57,10 @@ class AutomationClient:
         body: dict[str, Any] = {"id": id} if id is not None else {"text": text} if text is not None else {"at": list(at or ())}
         return self._call("POST", "/tap", body).json()
 
+    def scroll(self, direction: str = "down") -> dict[str, Any]:
+        """Swipe the screen's list one page `direction` ("up" / "down"): the screen after it."""
+        return self._call("POST", "/scroll", {"direction": direction}).json()
+
     def type(self, text: str) -> dict[str, Any]:
         return self._call("POST", "/type", {"text": text}).json()
 

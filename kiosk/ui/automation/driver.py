@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QObject, QPoint, Qt, Signal
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QApplication, QWidget
+from PySide6.QtWidgets import QAbstractScrollArea, QAbstractSlider, QApplication, QWidget
 
 from kiosk.domain.errors import AutomationRefused
 from kiosk.ui.automation.elements import ScreenState, find_element
@@ -90,6 +90,17 @@ class AutomationDriver(QObject):
                 elements = [element_of(self.window, w) for w in widgets]
                 chosen = find_element(elements, element_id=element_id, text=text)
             self._press(widgets[elements.index(chosen)])
+        return self.screen()
+
+    def scroll(self, direction: str) -> ScreenState:
+        """A patient's swipe on the screen's list: one page up or down (no list, or at its end: unchanged)."""
+        action = {"down": QAbstractSlider.SliderAction.SliderPageStepAdd,
+                  "up": QAbstractSlider.SliderAction.SliderPageStepSub}[direction]
+        for area in self.window.current_screen.findChildren(QAbstractScrollArea):
+            bar = area.verticalScrollBar()
+            if area.isVisible() and bar.maximum() > bar.minimum():
+                bar.triggerAction(action)  # as a patient's swipe does: the list forgets the place it kept
+                break
         return self.screen()
 
     def view(self, size: tuple[int, int] | None, lang: str | None, mode: str | None) -> ScreenState:

@@ -96,6 +96,11 @@ class AutomationServer:
             return self._wait(body)
         if path == "/view":
             return 200, d.call(lambda: d.view(*_view_request(body))).as_json()
+        if path == "/scroll":
+            direction = body.get("direction")
+            if direction not in ("up", "down"):
+                raise AutomationRefused(400, "BAD_REQUEST", "'direction' must be 'up' or 'down'")
+            return 200, d.call(lambda: d.scroll(direction)).as_json()
         if path == "/stalls/reset":
             d.call(d.stalls.reset)
             return 200, d.call(d.stalls.report)
