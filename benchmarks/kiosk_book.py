@@ -121,6 +121,8 @@ def book(kiosk: AutomationClient, rig: SimulatorRig, patient_id: str, think_s: f
             patient.touch("item-0")
         patient.sees("confirm")
         patient.touch("primary")
+        patient.sees("pay_method")
+        patient.touch("pay-later")  # the fee at 取号, where the hospital allows it (the default)
 
     return _timed(kiosk, rig, patient_id, think_s, steps)
 
