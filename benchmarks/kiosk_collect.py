@@ -21,6 +21,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -109,7 +111,9 @@ def cold_start(rig: SimulatorRig, runs: int) -> list[dict[str, object]]:
     return results
 
 
-def card_to_slip(rig: SimulatorRig, runs: int) -> list[float]:
+@contextmanager
+def kiosk_window(rig: SimulatorRig) -> Iterator[tuple[Config, MainWindow]]:
+    """The kiosk built on the rig's devices and HIS (a throwaway data_dir), its window shown; closed after."""
     base = Config()
     with tempfile.TemporaryDirectory() as tmp:
         config = dataclasses.replace(base, his=dataclasses.replace(base.his, url=rig.his_url),
@@ -117,6 +121,14 @@ def card_to_slip(rig: SimulatorRig, runs: int) -> list[float]:
         app = build(config, rig)
         window = MainWindow(app.services)
         window.show()
+        try:
+            yield config, window
+        finally:
+            app.close()
+
+
+def card_to_slip(rig: SimulatorRig, runs: int) -> list[float]:
+    with kiosk_window(rig) as (config, window):
         booked, _ = today_bookings(his_fixtures(rig.his_url))
         seen: set[str] = set()
         patients = {p.id: p for p in rig.patients(10_000)}
@@ -150,7 +162,6 @@ def card_to_slip(rig: SimulatorRig, runs: int) -> list[float]:
             _on(window, screens.result)
             _click(screens.result.finish)
             rig.remove_id_card()
-        app.close()
     print(f"  phases (median): 预约取号 tapped with the card on the reader → appointment list shown "
           f"{statistics.median(p[0] for p in phases) * 1000:.0f} ms; confirm tapped → slip printed "
           f"{statistics.median(p[1] for p in phases) * 1000:.0f} ms (a card laid later adds on average "

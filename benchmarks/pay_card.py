@@ -13,24 +13,19 @@ time and a real network are not in it). Target: ≤ 5 % of the device time.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import os
 import statistics
 import sys
-import tempfile
 import time
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from kiosk_collect import _click, _on, _wait, morning_rig
+from kiosk_collect import _click, _on, _wait, kiosk_window, morning_rig
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
-from kiosk.app import build
-from kiosk.config import Config
 from kiosk.ui.demo import his_fixtures, patients_with_bills
-from kiosk.ui.main_window import MainWindow
 from simulators.payment import TerminalTiming
 from simulators.rig import SimulatorRig
 
@@ -38,14 +33,8 @@ TERMINAL = TerminalTiming(card_s=1.0, pin_s=1.5, host_s=0.5)
 
 
 def card_payments(rig: SimulatorRig, runs: int) -> list[float]:
-    base = Config()
     rig.payment.timing = TERMINAL
-    with tempfile.TemporaryDirectory() as tmp:
-        config = dataclasses.replace(base, his=dataclasses.replace(base.his, url=rig.his_url),
-                                     kiosk=dataclasses.replace(base.kiosk, data_dir=tmp))
-        app = build(config, rig)
-        window = MainWindow(app.services)
-        window.show()
+    with kiosk_window(rig) as (_, window):
         patients = {p.id: p for p in rig.patients(10_000)}
         times: list[float] = []
         screens = window.registry["pay"].controller.screens
@@ -66,7 +55,6 @@ def card_payments(rig: SimulatorRig, runs: int) -> list[float]:
             times.append(time.perf_counter() - started)
             _click(screens.result.finish)
             rig.remove_id_card()
-        app.close()
     return times
 
 
