@@ -274,24 +274,6 @@ def random_booking_code() -> str:
     return f"{_code_rng.randrange(10**7, 10**8)}"
 
 
-def rebook(s: Session, ctx: Ctx, hold_id: str) -> Answer:
-    """The same hold booked again (a retry without a key): the booking it made, no second one."""
-    hold = s.get(m.Hold, hold_id)
-    assert hold is not None
-    appt = (
-        s.execute(
-            select(m.Appointment)
-            .where(m.Appointment.slot_id == hold.slot_id, m.Appointment.patient_id == hold.patient_id)
-            .order_by(m.Appointment.created_at.desc())
-        )
-        .scalars()
-        .first()
-    )
-    if appt is None:
-        raise ApiError("HOLD_EXPIRED", {"hold_id": hold_id})
-    return 200, {"appointment": views.appointment(s, appt, ctx, effective_status(appt, ctx))}
-
-
 def list_appointments(s: Session, ctx: Ctx, patient_id: str, day: dt.date | None) -> Answer:
     stmt = select(m.Appointment).where(m.Appointment.patient_id == patient_id).order_by(m.Appointment.start)
     if day is not None:

@@ -7,13 +7,18 @@ processors, looked up once), so values stored this way read back the same throug
 inside the caller's transaction on the caller's connection: nothing about transactions changes, and a
 driver error is raised as SQLAlchemy's own exception class.
 Statements must not use expanding (IN-list) parameters.
+
+A *flow* is a write written once for every driver: a generator that yields `Step`s (statements to send
+together) and is sent back their `Result`s, so that it never touches a connection itself. `run_flow`
+drives one on a SQLAlchemy connection, statement by statement (SQLite, group commit); pgasync.py drives
+the same flow on PostgreSQL from the event loop, each step in one pipelined round trip.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from typing import Any, NamedTuple
+from collections.abc import Callable, Generator, Mapping
+from dataclasses import dataclass, replace
+from typing import Any, NamedTuple, TypeVar
 
 from sqlalchemy import Connection
 from sqlalchemy.engine import Dialect
@@ -21,6 +26,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql import ClauseElement
 
 Processor = Callable[[Any], Any] | None
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -72,20 +78,27 @@ class Prepared:
             row=row,
         )
 
-    def run(self, conn: Connection, params: Mapping[str, Any] | None = None) -> Cursor:
-        """Execute a query; read its rows from the Cursor."""
-        plan = self._plan(conn.dialect)
+    def bound(self, dialect: Dialect, params: Mapping[str, Any] | None) -> tuple[_Plan, Any]:
+        """The plan for `dialect` and the parameters as its driver takes them."""
+        plan = self._plan(dialect)
         given = params or {}
         values = []
         for name, bind in zip(plan.names, plan.binders, strict=True):
             value = given[name] if name in given else plan.defaults.get(name)
             values.append(bind(value) if bind is not None and value is not None else value)
+        return plan, values if plan.positional else dict(zip(plan.names, values, strict=True))
+
+    def __call__(self, **params: Any) -> Call:
+        """This statement with these parameters, as one call of a flow's Step."""
+        return Call(self, params)
+
+    def run(self, conn: Connection, params: Mapping[str, Any] | None = None) -> Cursor:
+        """Execute a query; read its rows from the Cursor."""
+        plan, values = self.bound(conn.dialect, params)
         cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
         driver_error = conn.dialect.loaded_dbapi.Error
         try:
-            cursor.execute(
-                plan.sql, values if plan.positional else dict(zip(plan.names, values, strict=True))
-            )
+            cursor.execute(plan.sql, values)
         except driver_error as error:
             cursor.close()
             # As SQLAlchemy would raise it (IntegrityError, OperationalError, ...): the callers' retries
@@ -96,6 +109,12 @@ class Prepared:
     def write(self, conn: Connection, params: Mapping[str, Any] | None = None) -> int:
         """Execute an INSERT, UPDATE or DELETE; the number of rows it changed."""
         return self.run(conn, params).rowcount
+
+
+def convert(plan: _Plan, raw: tuple) -> Any:
+    """A driver's row as the plan's named tuple, through the dialect's result conversions."""
+    assert plan.row is not None
+    return plan.row(*(v if r is None else r(v) for r, v in zip(plan.readers, raw, strict=True)))
 
 
 class Cursor:
@@ -112,22 +131,16 @@ class Cursor:
         finally:
             self._cursor.close()
 
-    def _convert(self, raw: tuple) -> Any:
-        assert self._plan.row is not None
-        return self._plan.row(
-            *(v if r is None else r(v) for r, v in zip(self._plan.readers, raw, strict=True))
-        )
-
     def all(self) -> list[Any]:
         try:
-            return [self._convert(raw) for raw in self._cursor.fetchall()]
+            return [convert(self._plan, raw) for raw in self._cursor.fetchall()]
         finally:
             self._cursor.close()
 
     def first(self) -> Any | None:
         try:
             raw = self._cursor.fetchone()
-            return None if raw is None else self._convert(raw)
+            return None if raw is None else convert(self._plan, raw)
         finally:
             self._cursor.close()
 
@@ -143,3 +156,81 @@ class Cursor:
 
     def __iter__(self) -> Any:
         return iter(self.all())
+
+    def result(self) -> Result:
+        """Everything the statement gave, for a flow."""
+        try:
+            # plan.row: an INSERT may return its new key unasked (PostgreSQL), which no caller reads
+            raw = self._cursor.fetchall() if self._plan.row is not None else []
+            return Result([convert(self._plan, r) for r in raw], int(self._cursor.rowcount))
+        finally:
+            self._cursor.close()
+
+
+# --- flows ---------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Call:
+    """One statement of a step and its parameters."""
+
+    statement: Prepared
+    params: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class Step:
+    """Statements a flow needs together: a driver may send them in one round trip, in order.
+
+    `last`: the flow's final statements, which leave the database right whatever they find (conditional
+    writes), so a driver may send the COMMIT with them and read their results after it.
+    """
+
+    calls: tuple[Call, ...]
+    last: bool = False
+
+    def not_last(self) -> Step:
+        return replace(self, last=False) if self.last else self
+
+
+@dataclass(frozen=True)
+class Result:
+    """What one call gave: its rows (SELECT, RETURNING) and the rows it changed."""
+
+    rows: list[Any]
+    rowcount: int
+
+    def first(self) -> Any | None:
+        return self.rows[0] if self.rows else None
+
+    def one(self) -> Any:
+        if not self.rows:
+            raise LookupError("the query found no row")
+        return self.rows[0]
+
+
+Flow = Generator[Step, tuple[Result, ...], T]
+
+
+def step(*calls: Call, last: bool = False) -> Step:
+    return Step(calls, last)
+
+
+def inner(flow: Flow[T]) -> Flow[T]:
+    """`flow` as a part of a larger one (`yield from inner(flow)`): its last step is not the transaction's."""
+    results: tuple[Result, ...] | None = None
+    while True:
+        try:
+            current = flow.send(results)  # type: ignore[arg-type]
+        except StopIteration as done:
+            return done.value  # type: ignore[no-any-return]
+        results = yield current.not_last()
+
+
+def run_flow(conn: Connection, flow: Flow[T]) -> T:
+    """Drive a flow on a SQLAlchemy connection, inside the caller's transaction: one call at a time."""
+    results: tuple[Result, ...] | None = None
+    while True:
+        try:
+            current = flow.send(results)  # type: ignore[arg-type]
+        except StopIteration as done:
+            return done.value  # type: ignore[no-any-return]
+        results = tuple(call.statement.run(conn, call.params).result() for call in current.calls)

@@ -11,13 +11,13 @@ import datetime as dt
 from typing import Any
 
 from sqlalchemy import (
-    Connection,
     DateTime,
     String,
     and_,
     bindparam,
     case,
     cast,
+    exists,
     insert,
     literal,
     null,
@@ -26,13 +26,12 @@ from sqlalchemy import (
     union_all,
     update,
 )
-from sqlalchemy.orm import Session
 
 from simulators.his import booking, views
 from simulators.his import models as m
 from simulators.his.context import Ctx, new_id
 from simulators.his.errors import ApiError
-from simulators.his.fastsql import Prepared
+from simulators.his.fastsql import Call, Flow, Prepared, Result, step
 from simulators.his.rules import Title
 
 Answer = tuple[int, dict[str, Any]]
@@ -107,44 +106,53 @@ _HOLD = Prepared(
     .outerjoin(_docs, _docs.c.id == _effective_doctor)
     .where(_holds.c.id == bindparam("hold_id"))
 )
-# Everything the rules need in one round trip: the appointments that can matter (bans look back
-# `since`, limits around the day), any booking left "booked" after its day (to be recorded as a no-show),
-# and the live holds around the day (status "hold").
-_HISTORY = Prepared(
-    union_all(
-        select(
-            _appts.c.status,
-            _appts.c.date,
-            _appts.c.period,
-            _appts.c.start,
-            _appts.c.department_id,
-            _appts.c.first_visit_expert,
-        ).where(
-            _appts.c.patient_id == bindparam("patient_id"),
-            or_(
-                and_(
-                    _appts.c.date >= bindparam("since"),
-                    # no IN-list: fastsql has no expanding parameters
-                    or_(*(_appts.c.status == status for status in ("no_show", *m.ACTIVE_STATUSES))),
+
+
+def _history(patient: Any) -> Prepared:
+    """Everything the rules need about `patient` in one query: the appointments that can matter (bans
+    look back `since`, limits around the day), any booking left "booked" after its day (to be recorded
+    as a no-show), and the live holds (status "hold"). It needs no slot, so it goes with the first reads.
+    """
+    return Prepared(
+        union_all(
+            select(
+                _appts.c.status,
+                _appts.c.date,
+                _appts.c.period,
+                _appts.c.start,
+                _appts.c.department_id,
+                _appts.c.first_visit_expert,
+            ).where(
+                _appts.c.patient_id == patient,
+                or_(
+                    and_(
+                        _appts.c.date >= bindparam("since"),
+                        # no IN-list: fastsql has no expanding parameters
+                        or_(*(_appts.c.status == status for status in ("no_show", *m.ACTIVE_STATUSES))),
+                    ),
+                    and_(_appts.c.status == "booked", _appts.c.date < bindparam("today")),
                 ),
-                and_(_appts.c.status == "booked", _appts.c.date < bindparam("today")),
             ),
-        ),
-        select(
-            literal("hold").label("status"),
-            _holds.c.date,
-            cast(null(), String).label("period"),
-            cast(null(), DateTime).label("start"),
-            _holds.c.department_id,
-            _holds.c.first_visit_expert,
-        ).where(
-            _holds.c.patient_id == bindparam("patient_id"),
-            _holds.c.status == "live",
-            _holds.c.expires_at > bindparam("now"),
-            _holds.c.date.between(bindparam("lo"), bindparam("hi")),
-            _holds.c.id != bindparam("exclude_hold"),
-        ),
+            select(
+                literal("hold").label("status"),
+                _holds.c.date,
+                cast(null(), String).label("period"),
+                cast(null(), DateTime).label("start"),
+                _holds.c.department_id,
+                _holds.c.first_visit_expert,
+            ).where(
+                _holds.c.patient_id == patient,
+                _holds.c.status == "live",
+                _holds.c.expires_at > bindparam("now"),
+                _holds.c.id != bindparam("exclude_hold"),
+            ),
+        )
     )
+
+
+_HISTORY = _history(bindparam("patient_id"))
+_HOLD_OWNER_HISTORY = _history(
+    select(_holds.c.patient_id).where(_holds.c.id == bindparam("hold_id")).scalar_subquery()
 )
 _TAKE_FOR_HOLD = Prepared(
     update(_slots)
@@ -176,9 +184,48 @@ _APPOINTMENT_COLUMNS = (
     "period", "start", "end", "fee_fen", "paid_fen", "pay_now", "status", "first_visit_expert", "queue_seq",
     "queue_number", "kiosk_id", "created_at",
 )  # fmt: skip
-_INSERT_HOLD = Prepared(insert(_holds).values({c: bindparam(c) for c in _HOLD_COLUMNS}))
-_INSERT_APPOINTMENT = Prepared(insert(_appts).values({c: bindparam(c) for c in _APPOINTMENT_COLUMNS}))
-_HOLD_BOOKED = Prepared(update(_holds).where(_holds.c.id == bindparam("hold_id")).values(status="booked"))
+
+
+def _values(table: Any, columns: tuple[str, ...]) -> Any:
+    """SELECT :a, :b, ... (typed, so PostgreSQL knows each parameter's type): the row to insert."""
+    return select(*(bindparam(c, type_=table.c[c].type) for c in columns))
+
+
+# The writes after the slot's UPDATE happen only where it took the slot (it now names this hold or
+# appointment), so a booking's writes are right to commit whether or not it won the slot.
+_INSERT_HOLD = Prepared(
+    insert(_holds).from_select(
+        _HOLD_COLUMNS,
+        _values(_holds, _HOLD_COLUMNS).where(
+            exists().where(_slots.c.id == bindparam("slot_id"), _slots.c.hold_id == bindparam("id"))
+        ),
+    )
+)
+_SLOT_BOOKED = exists().where(
+    _slots.c.id == bindparam("slot_id"), _slots.c.appointment_id == bindparam("b_appointment_id")
+)
+_INSERT_APPOINTMENT = Prepared(
+    insert(_appts).from_select(
+        _APPOINTMENT_COLUMNS, _values(_appts, _APPOINTMENT_COLUMNS).where(_SLOT_BOOKED)
+    )
+)
+_HOLD_BOOKED = Prepared(
+    update(_holds).where(_holds.c.id == bindparam("hold_id"), _SLOT_BOOKED).values(status="booked")
+)
+# A hold booked before (a retry without a key): the appointment it made, as the booking answered it.
+_REBOOKED = Prepared(
+    select(
+        *(_appts.c[c] for c in _APPOINTMENT_COLUMNS),
+        _docs.c.title.label("doctor_title"),
+        *PLACE_COLUMNS,
+    )
+    .join(_holds, and_(_holds.c.slot_id == _appts.c.slot_id, _holds.c.patient_id == _appts.c.patient_id))
+    .join(_deps, _deps.c.id == _appts.c.department_id)
+    .outerjoin(_docs, _docs.c.id == _appts.c.doctor_id)
+    .where(_holds.c.id == bindparam("hold_id"))
+    .order_by(_appts.c.created_at.desc())
+    .limit(1)
+)
 _SWEEP_BEFORE_TODAY = Prepared(
     update(_appts)
     .where(
@@ -205,30 +252,35 @@ _SWEEP_WITH_TODAY = Prepared(
 )
 
 
-def _sweep_no_shows(conn: Connection, ctx: Ctx, patient_id: str) -> None:
+def _sweep_no_shows(ctx: Ctx, patient_id: str) -> Call:
     """booking.sweep_no_shows in Core: record as no-shows the bookings whose collection window closed."""
     rules = ctx.rules
     late = [p for p in ("am", "pm") if ctx.now.time() >= rules.collection_window(p)[1]]
     if late and rules.collect_min_before_slot is None:
-        params = {"b_patient_id": patient_id, "today": ctx.today, "late_1": late[0], "late_2": late[-1]}
-        _SWEEP_WITH_TODAY.write(conn, params)
-    else:
-        _SWEEP_BEFORE_TODAY.write(conn, {"b_patient_id": patient_id, "today": ctx.today})
+        return _SWEEP_WITH_TODAY(b_patient_id=patient_id, today=ctx.today, late_1=late[0], late_2=late[-1])
+    return _SWEEP_BEFORE_TODAY(b_patient_id=patient_id, today=ctx.today)
+
+
+def _history_params(ctx: Ctx, exclude_hold: str = "") -> dict[str, Any]:
+    """The history query's parameters: reaching back far enough for any day the rules may judge."""
+    rules = ctx.rules
+    since = ctx.today - dt.timedelta(days=rules.no_show_window_days + rules.no_show_ban_days)
+    earliest, _ = booking.limits_span(ctx, ctx.today)
+    return {"since": min(since, earliest), "today": ctx.today, "now": ctx.now, "exclude_hold": exclude_hold}
 
 
 def _check_patient(
-    conn: Connection,
     ctx: Ctx,
+    history: Result,
     patient_id: str,
     department_id: str,
     day: dt.date,
     fv_expert: bool,
-    exclude_hold: str = "",
-) -> None:
-    """booking.check_rules over the patient's history and live holds, read in one query.
+) -> tuple[Call, ...]:
+    """booking.check_rules over the patient's history and live holds (read by _history).
 
-    Bookings whose collection window closed are recorded as no-shows first, when the history shows any
-    (the sweep's UPDATE changes nothing otherwise, and is skipped).
+    Returns the write that records as no-shows the bookings whose collection window closed, when the
+    history shows any (it would change nothing otherwise), to go with the booking's own writes.
     """
     rules = ctx.rules
     since = ctx.today - dt.timedelta(days=rules.no_show_window_days + rules.no_show_ban_days)
@@ -236,18 +288,10 @@ def _check_patient(
     no_shows: list[dt.date] = []
     existing: list[booking.Booked] = []
     stale = False
-    params = {
-        "patient_id": patient_id,
-        "since": min(since, lo),
-        "today": ctx.today,
-        "now": ctx.now,
-        "lo": lo,
-        "hi": hi,
-        "exclude_hold": exclude_hold,
-    }
-    for a in _HISTORY.run(conn, params):
+    for a in history.rows:
         if a.status == "hold":
-            existing.append(booking.Booked(a.date, a.department_id, a.first_visit_expert))
+            if lo <= a.date <= hi:
+                existing.append(booking.Booked(a.date, a.department_id, a.first_visit_expert))
             continue
         status = booking.effective_status(a, ctx)
         if status == "no_show":
@@ -256,21 +300,24 @@ def _check_patient(
                 no_shows.append(a.date)
         elif lo <= a.date <= hi:
             existing.append(booking.Booked(a.date, a.department_id, a.first_visit_expert))
-    if stale:
-        _sweep_no_shows(conn, ctx, patient_id)
     booking.check_rules(ctx, booking.ban_end(ctx, no_shows), existing, department_id, day, fv_expert)
+    return (_sweep_no_shows(ctx, patient_id),) if stale else ()
 
 
 def _title(row: Any) -> Title | None:
     return Title(row.doctor_title) if row.doctor_id is not None and row.doctor_title is not None else None
 
 
-def create_hold(s: Session, ctx: Ctx, slot_id: str, patient_id: str) -> Answer:
-    conn = s.connection()
-    patient = _PATIENT_LOCKED.run(conn, {"patient_id": patient_id}).first()
+def create_hold(ctx: Ctx, slot_id: str, patient_id: str) -> Flow[Answer]:
+    """POST /holds: the patient (locked), the slot and the history in one step, the writes in another."""
+    found = yield step(
+        _PATIENT_LOCKED(patient_id=patient_id),
+        _SLOT(slot_id=slot_id),
+        _HISTORY(patient_id=patient_id, **_history_params(ctx)),
+    )
+    patient, slot, history = found[0].first(), found[1].first(), found[2]
     if patient is None:
         raise ApiError("NOT_FOUND", {"resource": "patients", "id": patient_id})
-    slot = _SLOT.run(conn, {"slot_id": slot_id}).first()
     if slot is None:
         raise ApiError("NOT_FOUND", {"resource": "slots", "id": slot_id})
     booking.schedule_open(slot.state, slot.schedule_id)
@@ -280,28 +327,30 @@ def create_hold(s: Session, ctx: Ctx, slot_id: str, patient_id: str) -> Answer:
     if slot.reserved_followup:
         raise ApiError("SLOT_TAKEN", {"slot_id": slot_id, "reason": "reserved_for_followup"})
     fv_expert = bool(patient.first_visit) and ctx.rules.is_expert(_title(slot))
-    _check_patient(conn, ctx, patient_id, slot.department_id, slot.date, fv_expert)
+    sweep = _check_patient(ctx, history, patient_id, slot.department_id, slot.date, fv_expert)
     hold_id = new_id("H")
     expires = ctx.now + dt.timedelta(minutes=ctx.rules.hold_minutes)
-    # The slot is taken by this one conditional UPDATE, never by read-then-write.
-    params = {"slot_id": slot_id, "now": ctx.now, "new_hold_id": hold_id, "expires": expires}
-    if _TAKE_FOR_HOLD.write(conn, params) != 1:
-        raise ApiError("SLOT_TAKEN", {"slot_id": slot_id})
-    _INSERT_HOLD.write(
-        conn,
-        {
-            "id": hold_id,
-            "slot_id": slot_id,
-            "patient_id": patient_id,
-            "kiosk_id": ctx.kiosk_id,
-            "department_id": slot.department_id,
-            "date": slot.date,
-            "first_visit_expert": fv_expert,
-            "created_at": ctx.now,
-            "expires_at": expires,
-            "status": "live",
-        },
+    # The slot is taken by one conditional UPDATE, never by read-then-write; the hold row is written
+    # only where that UPDATE took the slot.
+    written = yield step(
+        *sweep,
+        _TAKE_FOR_HOLD(slot_id=slot_id, now=ctx.now, new_hold_id=hold_id, expires=expires),
+        _INSERT_HOLD(
+            id=hold_id,
+            slot_id=slot_id,
+            patient_id=patient_id,
+            kiosk_id=ctx.kiosk_id,
+            department_id=slot.department_id,
+            date=slot.date,
+            first_visit_expert=fv_expert,
+            created_at=ctx.now,
+            expires_at=expires,
+            status="live",
+        ),
+        last=True,
     )
+    if written[len(sweep)].rowcount != 1:
+        raise ApiError("SLOT_TAKEN", {"slot_id": slot_id})
     return 201, {
         "hold_id": hold_id,
         "expires_at": ctx.iso(expires),
@@ -310,32 +359,31 @@ def create_hold(s: Session, ctx: Ctx, slot_id: str, patient_id: str) -> Answer:
     }
 
 
-def book(s: Session, ctx: Ctx, hold_id: str, pay_now: bool) -> Answer:
-    conn = s.connection()
-    owner = _HOLD_OWNER_LOCKED.run(conn, {"hold_id": hold_id}).first()
-    if owner is None:  # no such hold (a hold's patient always exists)
+def book(ctx: Ctx, hold_id: str, pay_now: bool) -> Flow[Answer]:
+    """POST /appointments: the hold's patient (locked), the hold and the history in one step (each
+    read after the lock, so current), the writes in another."""
+    found = yield step(
+        _HOLD_OWNER_LOCKED(hold_id=hold_id),
+        _HOLD(hold_id=hold_id),
+        _HOLD_OWNER_HISTORY(hold_id=hold_id, **_history_params(ctx, exclude_hold=hold_id)),
+    )
+    owner, hold, history = found[0].first(), found[1].first(), found[2]
+    if owner is None or hold is None:  # no such hold (a hold's patient always exists)
         raise ApiError("NOT_FOUND", {"resource": "holds", "id": hold_id})
-    patient_id = owner.id
-    hold = _HOLD.run(conn, {"hold_id": hold_id}).one()  # read under the patient's lock
-    if hold.status == "booked":
-        return booking.rebook(s, ctx, hold_id)  # a retry without a key: the booking it made
+    if hold.status == "booked":  # a retry without a key: the booking it made
+        (rebooked,) = yield step(_REBOOKED(hold_id=hold_id))
+        return _rebooked(ctx, hold_id, rebooked.first())
     if hold.status != "live" or hold.expires_at <= ctx.now:
         raise ApiError("HOLD_EXPIRED", {"hold_id": hold_id})
     booking.schedule_open(hold.state, hold.schedule_id)
     # The time window was judged when the slot was held; limits and bans are checked again now.
-    _check_patient(
-        conn, ctx, patient_id, hold.department_id, hold.date, hold.first_visit_expert, exclude_hold=hold_id
-    )
+    sweep = _check_patient(ctx, history, owner.id, hold.department_id, hold.date, hold.first_visit_expert)
     appt_id = new_id("A")
-    params = {"slot_id": hold.slot_id, "b_hold_id": hold_id, "now": ctx.now, "b_appointment_id": appt_id}
-    if _TAKE_FOR_BOOKING.write(conn, params) != 1:
-        raise ApiError("HOLD_EXPIRED", {"hold_id": hold_id})
-    title = _title(hold)
     row = {
         "id": appt_id,
-        # Unique by index: a clash (1 in 10^8 a pair) raises IntegrityError, and the write is run again.
+        # Unique by index: a clash (1 in 10^8 a pair) fails the transaction, and the write is run again.
         "booking_code": booking.random_booking_code(),
-        "patient_id": patient_id,
+        "patient_id": owner.id,
         "slot_id": hold.slot_id,
         "schedule_id": hold.schedule_id,
         "department_id": hold.department_id,
@@ -344,7 +392,7 @@ def book(s: Session, ctx: Ctx, hold_id: str, pay_now: bool) -> Answer:
         "period": hold.period,
         "start": hold.start,
         "end": hold.end,
-        "fee_fen": ctx.rules.fee_for(title),
+        "fee_fen": ctx.rules.fee_for(_title(hold)),
         "paid_fen": 0,
         "pay_now": pay_now,
         "status": "booked",
@@ -354,7 +402,23 @@ def book(s: Session, ctx: Ctx, hold_id: str, pay_now: bool) -> Answer:
         "kiosk_id": ctx.kiosk_id,
         "created_at": ctx.now,
     }
-    _INSERT_APPOINTMENT.write(conn, row)
-    _HOLD_BOOKED.write(conn, {"hold_id": hold_id})
+    taken = {"slot_id": hold.slot_id, "b_appointment_id": appt_id}
+    written = yield step(
+        *sweep,
+        _TAKE_FOR_BOOKING(b_hold_id=hold_id, now=ctx.now, **taken),
+        _INSERT_APPOINTMENT(**row, b_appointment_id=appt_id),
+        _HOLD_BOOKED(hold_id=hold_id, **taken),
+        last=True,
+    )
+    if written[len(sweep)].rowcount != 1:
+        raise ApiError("HOLD_EXPIRED", {"hold_id": hold_id})
     department, doctor = views.department_and_doctor(hold)
     return 201, {"appointment": views.appointment_fields(row, ctx, "booked", department, doctor)}
+
+
+def _rebooked(ctx: Ctx, hold_id: str, a: Any | None) -> Answer:
+    if a is None:
+        raise ApiError("HOLD_EXPIRED", {"hold_id": hold_id})
+    department, doctor = views.department_and_doctor(a)
+    status = booking.effective_status(a, ctx)
+    return 200, {"appointment": views.appointment_fields(a._asdict(), ctx, status, department, doctor)}

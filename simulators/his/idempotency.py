@@ -11,12 +11,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from sqlalchemy import bindparam, delete, insert, select
+from sqlalchemy import bindparam, delete, insert, select, text
 from sqlalchemy.orm import Session
 
 from simulators.his import models as m
 from simulators.his.errors import ApiError
-from simulators.his.fastsql import Prepared
+from simulators.his.fastsql import Flow, Prepared, inner, step
 
 MAX_KEY_LENGTH = 200
 # Printable ASCII; no space at either end (HTTP would strip it, and the key would change on the way).
@@ -39,11 +39,22 @@ _STORE = Prepared(
 )
 
 
+_EFFECT = Prepared(text("SAVEPOINT keyed_effect"))
+_UNDO_EFFECT = Prepared(text("ROLLBACK TO SAVEPOINT keyed_effect"))
+Answer = tuple[int, dict]
+
+
 @dataclass(frozen=True)
 class Stored:
     request_hash: str
     status: int
     body: dict
+
+    def answer(self, key: str, digest: str) -> Answer:
+        """The stored answer to a repeat of the request; a different request under the key is refused."""
+        if self.request_hash != digest:
+            raise ApiError("IDEMPOTENCY_KEY_REUSED", {"key": key})
+        return self.status, self.body
 
 
 def check_key(key: str) -> None:
@@ -84,6 +95,39 @@ def store(
         "created_at": now,
     }
     _STORE.write(s.connection(), row)
+
+
+def keyed(
+    work: Flow[Answer], kiosk_id: str, key: str, digest: str, now: dt.datetime
+) -> Flow[tuple[Answer, bool]]:
+    """A flow under an Idempotency-Key: (the answer, replayed). A replay is found inside the write
+    transaction; otherwise `work` runs after a savepoint, and its answer — or a refusal that is stored
+    (its changes undone) — is stored with it."""
+    found, _ = yield step(_LOOKUP(kiosk_id=kiosk_id, key=key), _EFFECT())
+    row = found.first()
+    if row is not None:
+        stored = Stored(row.request_hash, row.status_code, json.loads(row.response))
+        return stored.answer(key, digest), True
+    try:
+        status, body = yield from inner(work)
+    except ApiError as error:
+        if not error.stored or error.code.startswith("IDEMPOTENCY"):
+            raise
+        yield step(_UNDO_EFFECT())
+        status, body = error.status, error.body()
+    response = json.dumps(body, ensure_ascii=False)
+    yield step(
+        _STORE(
+            kiosk_id=kiosk_id,
+            key=key,
+            request_hash=digest,
+            status_code=status,
+            response=response,
+            created_at=now,
+        ),
+        last=True,
+    )
+    return (status, body), False
 
 
 def purge(s: Session, before: dt.datetime) -> None:

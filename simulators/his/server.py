@@ -46,13 +46,16 @@ from simulators.his.context import Ctx
 from simulators.his.db import Database
 from simulators.his.errors import ApiError
 from simulators.his.fastpath import FastRoutes
+from simulators.his.fastsql import Flow, run_flow
 from simulators.his.gateway import API, Faults, FaultSwitch, Gateway
 from simulators.his.groupcommit import GroupCommit
 from simulators.his.heartbeats import record as record_heartbeat
+from simulators.his.pgasync import Pipelined
 from simulators.his.rules import Rules
 from simulators.his.seed import seed as seed_database
 
 Work = Callable[[Session, Ctx], tuple[int, dict[str, Any]]]
+FlowWork = Callable[[Ctx], Flow[tuple[int, dict[str, Any]]]]
 _ID_PATTERN = r"^[^\x00-\x1f]*$"
 PathId = Annotated[str, Path(min_length=1, max_length=64, pattern=_ID_PATTERN)]
 QueryId = Annotated[str, Query(min_length=1, max_length=64, pattern=_ID_PATTERN)]
@@ -117,12 +120,17 @@ class Hub:
         # A plain executor, not anyio's thread pool, whose cancel scopes and limiter cost the event loop
         # about a tenth of a request on PostgreSQL.
         self.writers = ThreadPoolExecutor(db.pool_size, thread_name_prefix="his-write")
+        # Without group commit, the writes written as flows run on PostgreSQL from the event loop
+        # (pgasync.py).
+        self.pipelined = None if group_commit or db.is_sqlite else Pipelined(db.url, db.writer.dialect)
 
     def ctx(self, kiosk_id: str) -> Ctx:
         return Ctx(now=self.clock.local(), rules=self.rules, clock=self.clock, kiosk_id=kiosk_id)
 
     def close(self) -> None:
         self.writers.shutdown(wait=False)
+        if self.pipelined is not None:
+            self.pipelined.close()
         if self.committer is not None:
             self.committer.close()
         self.db.dispose()
@@ -163,6 +171,27 @@ class Hub:
             reply = await asyncio.wrap_future(future)
         return reply.response()
 
+    async def mutate_flow(self, request: Request, flow: FlowWork) -> JSONResponse:
+        """A change written as a flow (fastsql.py), honouring Idempotency-Key as `mutate` does: on
+        PostgreSQL driven from the event loop in pipelined round trips, elsewhere as any other write."""
+        if self.pipelined is None:
+            return await self.mutate(request, lambda s, ctx: run_flow(s.connection(), flow(ctx)))
+        kiosk_id = _kiosk(request)
+        key = request.headers.get("idempotency-key")
+        if key is None:
+            status, body = await self.pipelined.run(lambda: flow(self.ctx(kiosk_id)))
+            return Reply(status, body).response()
+        idempotency.check_key(key)
+        digest = idempotency.request_hash(request.method, request.url.path, request.state.raw_body)
+
+        def keyed() -> Flow[tuple[tuple[int, dict[str, Any]], bool]]:
+            ctx = self.ctx(kiosk_id)
+            return idempotency.keyed(flow(ctx), kiosk_id, key, digest, ctx.now)
+
+        with self.inflight.claim(kiosk_id, key):
+            (status, body), replayed = await self.pipelined.run(keyed)
+        return Reply(status, body, replayed).response()
+
     def _mutate_blocking(self, request: Request, work: Work) -> JSONResponse:
         kiosk_id, key, unit = self._unit(request, work)
         if key is None:
@@ -181,9 +210,7 @@ class Hub:
         if stored is None:
             return None
         digest = idempotency.request_hash(request.method, request.url.path, request.state.raw_body)
-        if stored.request_hash != digest:
-            raise ApiError("IDEMPOTENCY_KEY_REUSED", {"key": key})
-        return Reply(stored.status, stored.body, replayed=True)
+        return Reply(*stored.answer(key, digest), replayed=True)
 
     def _unit(self, request: Request, work: Work) -> tuple[str, str | None, Callable[[Session, Ctx], Reply]]:
         """(kiosk id, idempotency key, the write to run in a transaction)."""
@@ -325,8 +352,8 @@ def slots(schedule_id: PathId, request: Request) -> JSONResponse:
     openapi_extra=doc.IDEMPOTENT,
 )
 async def create_hold(body: schemas.HoldRequest, request: Request) -> JSONResponse:
-    return await _hub(request).mutate(
-        request, lambda s, ctx: holds.create_hold(s, ctx, body.slot_id, body.patient_id)
+    return await _hub(request).mutate_flow(
+        request, lambda ctx: holds.create_hold(ctx, body.slot_id, body.patient_id)
     )
 
 
@@ -356,7 +383,7 @@ async def release_hold(hold_id: PathId, request: Request) -> JSONResponse:
     openapi_extra=doc.IDEMPOTENT,
 )
 async def book(body: schemas.BookRequest, request: Request) -> JSONResponse:
-    return await _hub(request).mutate(request, lambda s, ctx: holds.book(s, ctx, body.hold_id, body.pay_now))
+    return await _hub(request).mutate_flow(request, lambda ctx: holds.book(ctx, body.hold_id, body.pay_now))
 
 
 @api.get(
@@ -512,10 +539,15 @@ async def reverse(
     "/payments/{payment_id}/refund",
     status_code=201,
     tags=["payment"],
-    responses=doc.with_outage(doc.answers(
-        201, doc.RefundAnswer, not_found=True, conflicts=("ALREADY_REFUNDED", "NOT_REFUNDABLE", "AMOUNT_MISMATCH"),
-        changes=True,
-    )),
+    responses=doc.with_outage(
+        doc.answers(
+            201,
+            doc.RefundAnswer,
+            not_found=True,
+            conflicts=("ALREADY_REFUNDED", "NOT_REFUNDABLE", "AMOUNT_MISMATCH"),
+            changes=True,
+        )
+    ),
     openapi_extra=doc.IDEMPOTENT,
 )
 async def refund(payment_id: PathId, body: refunds.RefundRequest, request: Request) -> JSONResponse:
@@ -528,7 +560,9 @@ def list_refunds(
     request: Request, date: QueryDate = None, kiosk_id: Annotated[QueryId | None, Query()] = None
 ) -> JSONResponse:
     """Extension: this kiosk's refunds that day (`kiosk_id=all`: every kiosk's), for reconciliation."""
-    return _hub(request).read(request, lambda s, ctx: refunds.list_refunds(s, ctx, date or ctx.today, kiosk_id))
+    return _hub(request).read(
+        request, lambda s, ctx: refunds.list_refunds(s, ctx, date or ctx.today, kiosk_id)
+    )
 
 
 @api.get(
@@ -541,7 +575,13 @@ def appointment_payments(appointment_id: PathId, request: Request) -> JSONRespon
     return _hub(request).read(request, lambda s, ctx: refunds.appointment_payments(s, ctx, appointment_id))
 
 
-_QR_CONFLICTS = ("ALREADY_PAID", "AMOUNT_MISMATCH", "PRESETTLEMENT_INVALID", "IDENTITY_MISMATCH", "NOT_CANCELLABLE")
+_QR_CONFLICTS = (
+    "ALREADY_PAID",
+    "AMOUNT_MISMATCH",
+    "PRESETTLEMENT_INVALID",
+    "IDENTITY_MISMATCH",
+    "NOT_CANCELLABLE",
+)
 
 
 @api.post(
@@ -549,8 +589,13 @@ _QR_CONFLICTS = ("ALREADY_PAID", "AMOUNT_MISMATCH", "PRESETTLEMENT_INVALID", "ID
     status_code=201,
     tags=["payment"],
     responses=doc.with_outage(
-        doc.answers(201, doc.QrOrderAnswer, not_found=True, conflicts=(*_QR_CONFLICTS, "PAYMENT_DECLINED"),
-                    changes=True)
+        doc.answers(
+            201,
+            doc.QrOrderAnswer,
+            not_found=True,
+            conflicts=(*_QR_CONFLICTS, "PAYMENT_DECLINED"),
+            changes=True,
+        )
     ),
     openapi_extra=doc.IDEMPOTENT,
 )
@@ -587,7 +632,9 @@ async def cancel_qr_order(
 
 @api.get("/payments", tags=["payment"], responses=doc.with_outage(doc.answers(200, doc.Payments)))
 def payments(
-    request: Request, date: QueryDate = None, kiosk_id: Annotated[QueryId | None, Query()] = None,
+    request: Request,
+    date: QueryDate = None,
+    kiosk_id: Annotated[QueryId | None, Query()] = None,
     patient_id: Annotated[QueryId | None, Query()] = None,
 ) -> JSONResponse:
     return _hub(request).read(
@@ -601,7 +648,9 @@ def payments(
     responses=doc.with_outage(doc.answers(200, doc.HeartbeatAnswer, changes=True)),
     openapi_extra=doc.IDEMPOTENT,
 )
-async def heartbeat(kiosk_id: PathId, request: Request, body: Annotated[dict[str, Any], Body()]) -> JSONResponse:
+async def heartbeat(
+    kiosk_id: PathId, request: Request, body: Annotated[dict[str, Any], Body()]
+) -> JSONResponse:
     return await _hub(request).mutate(request, lambda s, ctx: record_heartbeat(s, ctx, kiosk_id, body))
 
 
@@ -613,10 +662,14 @@ def kiosks(request: Request) -> JSONResponse:
         rows = [(r.kiosk_id, hub.clock.aware(r.received_at), r.body) for r in s.scalars(select(m.Heartbeat))]
     now = hub.clock.now().replace(microsecond=0)
     views = fleet.fleet(rows, now)
-    return JSONResponse({"kiosks": [view.as_dict() for view in views],
-                         "server_time": now.isoformat(timespec="seconds"),
-                         "stale_after_s": fleet.STALE_AFTER_S,
-                         "satisfaction_totals": fleet.satisfaction_totals(views)})
+    return JSONResponse(
+        {
+            "kiosks": [view.as_dict() for view in views],
+            "server_time": now.isoformat(timespec="seconds"),
+            "stale_after_s": fleet.STALE_AFTER_S,
+            "satisfaction_totals": fleet.satisfaction_totals(views),
+        }
+    )
 
 
 @api.get("/fleet", include_in_schema=False)
@@ -679,15 +732,21 @@ async def set_title(doctor_id: PathId, body: schemas.TitleRequest, request: Requ
     responses=doc.answers(200, doc.ScheduleStateAnswer, not_found=True, public=True, changes=True),
     openapi_extra=doc.IDEMPOTENT,
 )
-async def set_schedule_state(schedule_id: PathId, body: schemas.ScheduleStateRequest, request: Request) -> JSONResponse:
+async def set_schedule_state(
+    schedule_id: PathId, body: schemas.ScheduleStateRequest, request: Request
+) -> JSONResponse:
     """Stop, suspend (停诊) or reopen a session after patients saw it listed (holds then: SCHEDULE_CLOSED)."""
     state = body.state
-    return await _hub(request).mutate(request, lambda s, ctx: testmode.set_schedule_state(s, schedule_id, state))
+    return await _hub(request).mutate(
+        request, lambda s, ctx: testmode.set_schedule_state(s, schedule_id, state)
+    )
 
 
 @test_api.post(
     "/bills/{bill_id}/items",
-    responses=doc.answers(200, doc.Bill, not_found=True, public=True, changes=True, conflicts=("ALREADY_PAID",)),
+    responses=doc.answers(
+        200, doc.Bill, not_found=True, public=True, changes=True, conflicts=("ALREADY_PAID",)
+    ),
     openapi_extra=doc.IDEMPOTENT,
 )
 async def add_bill_item(bill_id: PathId, body: schemas.BillItemRequest, request: Request) -> JSONResponse:
@@ -698,7 +757,11 @@ async def add_bill_item(bill_id: PathId, body: schemas.BillItemRequest, request:
 @test_api.post(
     "/qr-orders/{order_id}/pay",
     responses=doc.answers(
-        200, doc.QrOrderAnswer, not_found=True, public=True, changes=True,
+        200,
+        doc.QrOrderAnswer,
+        not_found=True,
+        public=True,
+        changes=True,
         conflicts=("ALREADY_PAID", "ORDER_EXPIRED", "PAYMENT_DECLINED", *_QR_CONFLICTS),
     ),
     openapi_extra=doc.IDEMPOTENT,
@@ -832,7 +895,11 @@ def start_in_thread(
     sock.bind(("127.0.0.1", port))
     bound = sock.getsockname()[1]
     config = uvicorn.Config(
-        app, log_level="warning", access_log=False, proxy_headers=False, timeout_graceful_shutdown=5,
+        app,
+        log_level="warning",
+        access_log=False,
+        proxy_headers=False,
+        timeout_graceful_shutdown=5,
         backlog=2048,
     )
     server = uvicorn.Server(config)
