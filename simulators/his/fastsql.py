@@ -40,6 +40,7 @@ class _Plan:
     binders: tuple[Processor, ...]
     readers: tuple[Processor, ...]
     row: type | None  # a NamedTuple of the selected columns, for SELECT and RETURNING
+    types: tuple[Any, ...]  # the parameters' SQLAlchemy types, in `names` order
 
 
 class Prepared:
@@ -59,10 +60,8 @@ class Prepared:
         compiled = self.statement.compile(dialect=dialect)
         positional = bool(compiled.positional)
         names = tuple(compiled.positiontup or ()) if positional else tuple(compiled.binds)
-        binders = []
-        for name in names:
-            kind = compiled.binds[name].type
-            binders.append(kind.dialect_impl(dialect).bind_processor(dialect))
+        types = tuple(compiled.binds[name].type for name in names)
+        binders = [kind.dialect_impl(dialect).bind_processor(dialect) for kind in types]
         columns = list(getattr(self.statement, "selected_columns", None) or ())
         returning = getattr(self.statement, "_returning", ())
         columns = columns or list(returning)
@@ -76,16 +75,22 @@ class Prepared:
             binders=tuple(binders),
             readers=readers,
             row=row,
+            types=types,
         )
 
-    def bound(self, dialect: Dialect, params: Mapping[str, Any] | None) -> tuple[_Plan, Any]:
-        """The plan for `dialect` and the parameters as its driver takes them."""
+    def values(self, dialect: Dialect, params: Mapping[str, Any] | None) -> tuple[_Plan, list[Any]]:
+        """The plan for `dialect` and the parameters' values in `plan.names` order, converted for it."""
         plan = self._plan(dialect)
         given = params or {}
         values = []
         for name, bind in zip(plan.names, plan.binders, strict=True):
             value = given[name] if name in given else plan.defaults.get(name)
             values.append(bind(value) if bind is not None and value is not None else value)
+        return plan, values
+
+    def bound(self, dialect: Dialect, params: Mapping[str, Any] | None) -> tuple[_Plan, Any]:
+        """The plan for `dialect` and the parameters as its DB-API driver takes them."""
+        plan, values = self.values(dialect, params)
         return plan, values if plan.positional else dict(zip(plan.names, values, strict=True))
 
     def __call__(self, **params: Any) -> Call:
