@@ -35,6 +35,7 @@ from simulators.his.fastsql import Call, Flow, Result, convert
 
 T = TypeVar("T")
 RETRIES = 5
+APPLICATION_NAME = "his-pipelined"  # how these connections show in pg_stat_activity
 # Errors after which the whole transaction is run again: nothing of it committed, and a second run
 # reads what the winner wrote.
 _RERUN = (psycopg.IntegrityError, pg_errors.TransactionRollback, pg_errors.LockNotAvailable)
@@ -46,6 +47,10 @@ _OK = pq.ExecStatus.COMMAND_OK
 _ROWS = pq.ExecStatus.TUPLES_OK
 _FAILED = pq.ExecStatus.FATAL_ERROR
 _SYNC = pq.ExecStatus.PIPELINE_SYNC
+
+
+class _LostUncommitted(Exception):
+    """The connection failed before the transaction's COMMIT was sent: nothing of it was committed."""
 
 
 def conninfo(url: str) -> str:
@@ -218,6 +223,9 @@ class Pipelined:
             link = await self._acquire()
             try:
                 return await self._transaction(link, make())
+            except _LostUncommitted as lost:
+                if attempt == RETRIES - 1:
+                    raise lost.__cause__ or lost from None
             except _RERUN:
                 if attempt == RETRIES - 1:
                     raise
@@ -227,16 +235,17 @@ class Pipelined:
         raise AssertionError("unreachable")
 
     async def _transaction(self, link: _Link, flow: Flow[T]) -> T:
+        committed = False
         try:
             link.command(b"BEGIN")  # goes with the first step
             results: tuple[Result, ...] | None = None
-            committed = False
             while True:
                 try:
                     current = flow.send(results)  # type: ignore[arg-type]
                 except StopIteration as done:
                     if not committed:
                         link.command(b"COMMIT")
+                        committed = True
                         await link.sync()
                     return done.value  # type: ignore[no-any-return]
                 if committed:
@@ -249,6 +258,10 @@ class Pipelined:
                 results = await link.sync()
         except (Exception, asyncio.CancelledError) as error:
             await self._abandon(link, error)
+            if isinstance(error, psycopg.OperationalError) and not committed:
+                # e.g. an idle connection the server closed: safe to run again on a new one. After
+                # the COMMIT was sent the outcome is unknown, and the error goes to the caller.
+                raise _LostUncommitted() from error
             raise
 
     @staticmethod
@@ -273,7 +286,10 @@ class Pipelined:
             return self._idle.pop()
         self._opened += 1
         try:
-            return _Link(await psycopg.AsyncConnection.connect(self.conninfo, autocommit=True))
+            conn = await psycopg.AsyncConnection.connect(
+                self.conninfo, autocommit=True, application_name=APPLICATION_NAME
+            )
+            return _Link(conn)
         except BaseException:
             self._opened -= 1
             self._wake()

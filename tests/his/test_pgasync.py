@@ -1,0 +1,133 @@
+"""The PostgreSQL write path (pgasync.py): pipelined flows roll back whole, run again after a lost race
+or a connection lost before COMMIT, and leave nothing half-written when a booking is refused."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from collections.abc import Iterator
+
+import psycopg
+import pytest
+from sqlalchemy import bindparam, insert, select
+
+from simulators.his import booking
+from simulators.his import models as m
+from simulators.his.db import Database
+from simulators.his.fastsql import Flow, Prepared, step
+from simulators.his.pgasync import APPLICATION_NAME, Pipelined, conninfo
+from simulators.his.pgtemp import TempCluster
+from simulators.his.testing import TODAY, His, error_code
+
+pytestmark = pytest.mark.postgres
+
+
+@pytest.fixture
+def pg_url(pg_cluster: TempCluster) -> str:
+    from tests.his.conftest import _fresh_pg
+
+    return _fresh_pg(pg_cluster)
+
+
+@pytest.fixture
+def his(pg_url: str) -> Iterator[His]:
+    h = His(pg_url)
+    assert h.hub.pipelined is not None  # the path under test
+    yield h
+    h.close()
+
+
+def _slot(his: His, nth: int = 0) -> str:
+    return his.free_slot(TODAY + dt.timedelta(days=2), nth=nth)[0]
+
+
+def test_a_booking_code_clash_is_run_again_from_the_start(his: His, monkeypatch: pytest.MonkeyPatch) -> None:
+    codes = iter(["CLASH0001", "CLASH0001", "FRESH0002"])
+    monkeypatch.setattr(booking, "random_booking_code", lambda: next(codes))
+    first = his.book(_slot(his, 0), "P000003")
+    assert first.status_code == 201 and first.json()["appointment"]["booking_code"] == "CLASH0001"
+    slot = _slot(his, 0)
+    second = his.book(slot, "P000004")
+    # The first attempt's slot UPDATE was rolled back with it: the second attempt took the slot again.
+    assert second.status_code == 201, second.json()
+    assert second.json()["appointment"]["booking_code"] == "FRESH0002"
+    assert his.count(m.Appointment, m.Appointment.slot_id == slot) == 1
+    assert his.count(m.Hold, m.Hold.slot_id == slot, m.Hold.status == "booked") == 1
+
+
+def test_a_slot_already_held_writes_no_hold(his: His) -> None:
+    slot = _slot(his)
+    assert his.hold(slot, "P000003").status_code == 201
+    refused = his.hold(slot, "P000004")
+    assert error_code(refused) == "SLOT_TAKEN"
+    assert his.count(m.Hold, m.Hold.slot_id == slot) == 1
+    # the connection went back clean: the next request works
+    assert his.hold(_slot(his, 1), "P000004").status_code == 201
+
+
+def test_a_refusal_after_the_reads_releases_the_patients_lock(his: His) -> None:
+    held = his.hold(_slot(his), "P000003").json()["hold_id"]
+    his.set_now(his.clock.local() + dt.timedelta(minutes=30))  # the hold has expired
+    assert error_code(his.post("/appointments", {"hold_id": held, "pay_now": False})) == "HOLD_EXPIRED"
+    # Were the patient's row still locked, this would wait for ever (each request is one transaction).
+    assert his.hold(_slot(his, 1), "P000003").status_code == 201
+
+
+def test_connections_the_server_closed_are_replaced_before_anything_is_sent(his: His, pg_url: str) -> None:
+    assert his.hold(_slot(his, 0), "P000003").status_code == 201
+    slot = _slot(his, 1)
+    with psycopg.connect(conninfo(pg_url), autocommit=True) as admin:
+        ended = admin.execute(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND application_name = %s",
+            (APPLICATION_NAME,),
+        ).fetchone()
+    assert ended is not None and ended[0] == 1  # the idle connection the hold used
+    assert his.hold(slot, "P000004").status_code == 201
+    assert his.count(m.Hold, m.Hold.slot_id == slot) == 1
+
+
+_keys = m.IdempotencyKey.__table__
+_STORE = Prepared(
+    insert(_keys).values({c: bindparam(c) for c in ("kiosk_id", "key", "request_hash", "status_code",
+                                                   "response", "created_at")})
+)  # fmt: skip
+_READ = Prepared(select(_keys.c.key).where(_keys.c.kiosk_id == bindparam("kiosk_id")))
+
+
+def _row(key: str) -> dict:
+    return {"kiosk_id": "K77", "key": key, "request_hash": "h", "status_code": 201, "response": "{}",
+            "created_at": dt.datetime(2026, 11, 23, 8, 0)}  # fmt: skip
+
+
+def test_a_statement_prepared_after_a_failure_is_prepared_again(pg_url: str) -> None:
+    db = Database(pg_url)
+    runner = Pipelined(pg_url, db.writer.dialect, size=1)
+
+    def store_twice() -> Flow[int]:
+        # the second INSERT breaks the unique key; the SELECT after it (first use: prepared in the
+        # same round trip) is skipped by PostgreSQL, so it is not prepared on the connection
+        yield step(_STORE(**_row("a")), _STORE(**_row("a")), _READ(kiosk_id="K77"))
+        return 0
+
+    def read() -> Flow[list[str]]:
+        (found,) = yield step(_READ(kiosk_id="K77"))
+        return [r.key for r in found.rows]
+
+    def store(key: str) -> Flow[int]:
+        (done,) = yield step(_STORE(**_row(key)), last=True)
+        return done.rowcount
+
+    async def scenario() -> tuple[list[str], int, list[str]]:
+        with pytest.raises(psycopg.errors.UniqueViolation):
+            await runner.run(store_twice)
+        nothing = await runner.run(read)  # rolled back whole; the same connection, SELECT prepared anew
+        stored = await runner.run(lambda: store("b"))
+        return nothing, stored, await runner.run(read)
+
+    try:
+        nothing, stored, after = asyncio.run(scenario())
+    finally:
+        runner.close()
+        db.dispose()
+    assert nothing == [] and stored == 1 and after == ["b"]
