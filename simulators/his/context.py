@@ -6,13 +6,13 @@ import datetime as dt
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from simulators.his import models as m
 from simulators.his.clock import Clock
 from simulators.his.errors import ApiError
+from simulators.his.fastsql import Flow, Prepared, run_flow, step
 from simulators.his.rules import Rules
 
 
@@ -48,26 +48,32 @@ def get_or_404(s: Session, model: type, key: str, *, lock: bool = False) -> obje
     return row
 
 
+_counters = m.QueueCounter.__table__
+_COUNTER_NEXT = Prepared(
+    update(_counters)
+    .where(_counters.c.department_id == bindparam("counter"), _counters.c.date == bindparam("day"))
+    .values(last=_counters.c.last + 1)
+    .returning(_counters.c.last)
+)
+_COUNTER_FIRST = Prepared(
+    insert(_counters).values(department_id=bindparam("counter"), date=bindparam("day"), last=1)
+)
+
+
+def counter(name: str, day: dt.date) -> Flow[int]:
+    """Increment and return a per-day counter (queue numbers, receipt numbers) without a race.
+
+    The first of the day is an INSERT; two at once break the primary key, and the write that lost is
+    run again (as every write that loses a unique-constraint race is), finding the row to increment.
+    """
+    (bumped,) = yield step(_COUNTER_NEXT(counter=name, day=day))
+    row = bumped.first()
+    if row is not None:
+        return int(row.last)
+    yield step(_COUNTER_FIRST(counter=name, day=day))
+    return 1
+
+
 def next_counter(s: Session, name: str, day: dt.date) -> int:
-    """Increment and return a per-day counter (queue numbers, receipt numbers) without a race."""
-    result = s.execute(
-        update(m.QueueCounter)
-        .where(m.QueueCounter.department_id == name, m.QueueCounter.date == day)
-        .values(last=m.QueueCounter.last + 1)
-        .returning(m.QueueCounter.last)
-    ).scalar_one_or_none()
-    if result is not None:
-        return int(result)
-    try:
-        with s.begin_nested():
-            s.add(m.QueueCounter(department_id=name, date=day, last=1))
-        return 1
-    except IntegrityError:  # another transaction created the row first: increment it
-        return int(
-            s.execute(
-                update(m.QueueCounter)
-                .where(m.QueueCounter.department_id == name, m.QueueCounter.date == day)
-                .values(last=m.QueueCounter.last + 1)
-                .returning(m.QueueCounter.last)
-            ).scalar_one()
-        )
+    """`counter` in the session's transaction."""
+    return run_flow(s.connection(), counter(name, day))

@@ -430,8 +430,8 @@ async def cancel(
     openapi_extra=doc.IDEMPOTENT,
 )
 async def collect(appointment_id: PathId, body: schemas.CollectRequest, request: Request) -> JSONResponse:
-    return await _hub(request).mutate(
-        request, lambda s, ctx: collect_appointment(s, ctx, appointment_id, body.patient_id)
+    return await _hub(request).mutate_flow(
+        request, lambda ctx: collect_appointment(ctx, appointment_id, body.patient_id)
     )
 
 
@@ -651,7 +651,7 @@ def payments(
 async def heartbeat(
     kiosk_id: PathId, request: Request, body: Annotated[dict[str, Any], Body()]
 ) -> JSONResponse:
-    return await _hub(request).mutate(request, lambda s, ctx: record_heartbeat(s, ctx, kiosk_id, body))
+    return await _hub(request).mutate_flow(request, lambda ctx: record_heartbeat(ctx, kiosk_id, body))
 
 
 @api.get("/kiosks", tags=["meta"], responses=doc.with_outage(doc.answers(200, doc.KiosksAnswer)))
