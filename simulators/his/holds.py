@@ -108,11 +108,24 @@ _HOLD = Prepared(
 )
 
 
-def _history(patient: Any) -> Prepared:
-    """Everything the rules need about `patient` in one query: the appointments that can matter (bans
+def _history(by_hold: bool) -> Prepared:
+    """Everything the rules need about a patient in one query: the appointments that can matter (bans
     look back `since`, limits around the day), any booking left "booked" after its day (to be recorded
     as a no-show), and the live holds (status "hold"). It needs no slot, so it goes with the first reads.
+
+    The patient is `patient_id`, or (`by_hold`) the owner of `hold_id`, found by a join: with a scalar
+    subquery in its place SQLite scanned the whole appointments table.
     """
+    owner = _holds.alias("owner")
+
+    def rows_of(table: Any) -> tuple[Any, Any]:
+        if by_hold:
+            joined = table.join(owner, owner.c.patient_id == table.c.patient_id)
+            return joined, owner.c.id == bindparam("hold_id")
+        return table, table.c.patient_id == bindparam("patient_id")
+
+    appointments, of_appointments = rows_of(_appts)
+    live_holds, of_holds = rows_of(_holds)
     return Prepared(
         union_all(
             select(
@@ -122,8 +135,10 @@ def _history(patient: Any) -> Prepared:
                 _appts.c.start,
                 _appts.c.department_id,
                 _appts.c.first_visit_expert,
-            ).where(
-                _appts.c.patient_id == patient,
+            )
+            .select_from(appointments)
+            .where(
+                of_appointments,
                 or_(
                     and_(
                         _appts.c.date >= bindparam("since"),
@@ -140,8 +155,10 @@ def _history(patient: Any) -> Prepared:
                 cast(null(), DateTime).label("start"),
                 _holds.c.department_id,
                 _holds.c.first_visit_expert,
-            ).where(
-                _holds.c.patient_id == patient,
+            )
+            .select_from(live_holds)
+            .where(
+                of_holds,
                 _holds.c.status == "live",
                 _holds.c.expires_at > bindparam("now"),
                 _holds.c.id != bindparam("exclude_hold"),
@@ -150,10 +167,8 @@ def _history(patient: Any) -> Prepared:
     )
 
 
-_HISTORY = _history(bindparam("patient_id"))
-_HOLD_OWNER_HISTORY = _history(
-    select(_holds.c.patient_id).where(_holds.c.id == bindparam("hold_id")).scalar_subquery()
-)
+_HISTORY = _history(by_hold=False)
+_HOLD_OWNER_HISTORY = _history(by_hold=True)
 _TAKE_FOR_HOLD = Prepared(
     update(_slots)
     .where(
