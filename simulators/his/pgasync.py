@@ -22,6 +22,7 @@ import datetime as dt
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from enum import Enum
 from typing import Any, TypeVar
 
 import psycopg
@@ -206,21 +207,30 @@ class _Link:
         self.pg.finish()
 
 
+class Lane(Enum):
+    """Which connections a write waits for. At the release time every kiosk books at once; the
+    patients collecting their numbers meanwhile must not queue behind that surge."""
+
+    BOOKING = "booking"  # holds, bookings, heartbeats
+    ARRIVAL = "arrival"  # 取号: a patient at the kiosk waiting for the slip
+
+
+LANE_CONNECTIONS = {Lane.BOOKING: 4, Lane.ARRIVAL: 2}
+
+
 class Pipelined:
-    """Runs flows as transactions on at most `size` connections of this process (opened on demand)."""
+    """Runs flows as transactions, each lane on at most its own number of connections of this process
+    (opened on demand)."""
 
-    def __init__(self, url: str, dialect: Dialect, size: int = 4) -> None:
-        self.conninfo = conninfo(url)
+    def __init__(self, url: str, dialect: Dialect, lanes: dict[Lane, int] = LANE_CONNECTIONS) -> None:
         self.dialect = dialect
-        self.size = size
-        self._opened = 0
-        self._idle: list[_Link] = []
-        self._waiters: list[asyncio.Future[None]] = []
+        self._pools = {lane: _Pool(conninfo(url), size) for lane, size in lanes.items()}
 
-    async def run(self, make: Callable[[], Flow[T]]) -> T:
+    async def run(self, make: Callable[[], Flow[T]], lane: Lane = Lane.BOOKING) -> T:
         """Run a new flow from `make` in its own transaction; again (a new flow) after a lost race."""
+        pool = self._pools[lane]
         for attempt in range(RETRIES):
-            link = await self._acquire()
+            link = await pool.acquire()
             try:
                 return await self._transaction(link, make())
             except _LostUncommitted as lost:
@@ -230,7 +240,7 @@ class Pipelined:
                 if attempt == RETRIES - 1:
                     raise
             finally:
-                self._release(link)
+                pool.release(link)
             await asyncio.sleep(0.01 * (attempt + 1))
         raise AssertionError("unreachable")
 
@@ -277,7 +287,22 @@ class Pipelined:
             except psycopg.Error:
                 link.broken = True
 
-    async def _acquire(self) -> _Link:
+    def close(self) -> None:
+        for pool in self._pools.values():
+            pool.close()
+
+
+class _Pool:
+    """At most `size` connections, opened on demand; a request waits for one to be free."""
+
+    def __init__(self, conninfo: str, size: int) -> None:
+        self.conninfo = conninfo
+        self.size = size
+        self._opened = 0
+        self._idle: list[_Link] = []
+        self._waiters: list[asyncio.Future[None]] = []
+
+    async def acquire(self) -> _Link:
         while not self._idle and self._opened >= self.size:
             waiter = asyncio.get_running_loop().create_future()
             self._waiters.append(waiter)
@@ -295,7 +320,7 @@ class Pipelined:
             self._wake()
             raise
 
-    def _release(self, link: _Link) -> None:
+    def release(self, link: _Link) -> None:
         if link.idle():
             self._idle.append(link)
         else:  # a new one is opened when needed

@@ -50,7 +50,7 @@ from simulators.his.fastsql import Flow, run_flow
 from simulators.his.gateway import API, Faults, FaultSwitch, Gateway
 from simulators.his.groupcommit import GroupCommit
 from simulators.his.heartbeats import record as record_heartbeat
-from simulators.his.pgasync import Pipelined
+from simulators.his.pgasync import Lane, Pipelined
 from simulators.his.rules import Rules
 from simulators.his.seed import seed as seed_database
 
@@ -171,15 +171,16 @@ class Hub:
             reply = await asyncio.wrap_future(future)
         return reply.response()
 
-    async def mutate_flow(self, request: Request, flow: FlowWork) -> JSONResponse:
+    async def mutate_flow(self, request: Request, flow: FlowWork, lane: Lane = Lane.BOOKING) -> JSONResponse:
         """A change written as a flow (fastsql.py), honouring Idempotency-Key as `mutate` does: on
-        PostgreSQL driven from the event loop in pipelined round trips, elsewhere as any other write."""
+        PostgreSQL driven from the event loop in pipelined round trips on the lane's connections,
+        elsewhere as any other write."""
         if self.pipelined is None:
             return await self.mutate(request, lambda s, ctx: run_flow(s.connection(), flow(ctx)))
         kiosk_id = _kiosk(request)
         key = request.headers.get("idempotency-key")
         if key is None:
-            status, body = await self.pipelined.run(lambda: flow(self.ctx(kiosk_id)))
+            status, body = await self.pipelined.run(lambda: flow(self.ctx(kiosk_id)), lane)
             return Reply(status, body).response()
         idempotency.check_key(key)
         digest = idempotency.request_hash(request.method, request.url.path, request.state.raw_body)
@@ -189,7 +190,7 @@ class Hub:
             return idempotency.keyed(flow(ctx), kiosk_id, key, digest, ctx.now)
 
         with self.inflight.claim(kiosk_id, key):
-            (status, body), replayed = await self.pipelined.run(keyed)
+            (status, body), replayed = await self.pipelined.run(keyed, lane)
         return Reply(status, body, replayed).response()
 
     def _mutate_blocking(self, request: Request, work: Work) -> JSONResponse:
@@ -431,7 +432,7 @@ async def cancel(
 )
 async def collect(appointment_id: PathId, body: schemas.CollectRequest, request: Request) -> JSONResponse:
     return await _hub(request).mutate_flow(
-        request, lambda ctx: collect_appointment(ctx, appointment_id, body.patient_id)
+        request, lambda ctx: collect_appointment(ctx, appointment_id, body.patient_id), Lane.ARRIVAL
     )
 
 

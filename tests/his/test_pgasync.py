@@ -15,7 +15,7 @@ from simulators.his import booking
 from simulators.his import models as m
 from simulators.his.db import Database
 from simulators.his.fastsql import Flow, Prepared, step
-from simulators.his.pgasync import APPLICATION_NAME, Pipelined, conninfo
+from simulators.his.pgasync import APPLICATION_NAME, Lane, Pipelined, conninfo
 from simulators.his.pgtemp import TempCluster
 from simulators.his.testing import TODAY, His, error_code
 
@@ -102,7 +102,7 @@ def _row(key: str) -> dict:
 
 def test_a_statement_prepared_after_a_failure_is_prepared_again(pg_url: str) -> None:
     db = Database(pg_url)
-    runner = Pipelined(pg_url, db.writer.dialect, size=1)
+    runner = Pipelined(pg_url, db.writer.dialect, {Lane.BOOKING: 1})
 
     def store_twice() -> Flow[int]:
         # the second INSERT breaks the unique key; the SELECT after it (first use: prepared in the
