@@ -57,6 +57,16 @@ def booking_window_refusal(
     return None
 
 
+def slot_free(slot: m.Slot | Any, now: dt.datetime) -> bool:
+    """The slot can be taken now: no appointment, no live hold, public, released (_slot_free in Python)."""
+    return (
+        slot.appointment_id is None
+        and not slot.reserved_followup
+        and (slot.held_until is None or slot.held_until <= now)
+        and (slot.available_from is None or slot.available_from <= now)
+    )
+
+
 def _slot_free(now: dt.datetime) -> Any:
     """SQL condition: the slot can be taken now (no appointment, no live hold, public, released)."""
     return and_(
@@ -147,14 +157,7 @@ def list_slots(s: Session, ctx: Ctx, schedule_id: str) -> Answer:
     ).scalars()
     out = []
     for sl in slots:
-        free = (
-            bookable
-            and sl.appointment_id is None
-            and not sl.reserved_followup
-            and (sl.held_until is None or sl.held_until <= ctx.now)
-            and (sl.available_from is None or sl.available_from <= ctx.now)
-            and sl.end > ctx.now
-        )
+        free = bookable and slot_free(sl, ctx.now) and sl.end > ctx.now
         view = views.slot(sl, ctx, free)
         if sl.reserved_followup:
             view["reserved"] = "followup"

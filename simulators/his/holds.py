@@ -75,7 +75,15 @@ _PATIENT_LOCKED = Prepared(  # serialises one patient's bookings (PostgreSQL)
     .with_for_update()
 )
 _SLOT = Prepared(
-    select(_slots.c.id, _slots.c.end, _slots.c.reserved_followup, *_SESSION_COLUMNS)
+    select(
+        _slots.c.id,
+        _slots.c.end,
+        _slots.c.reserved_followup,
+        _slots.c.appointment_id,
+        _slots.c.held_until,
+        _slots.c.available_from,
+        *_SESSION_COLUMNS,
+    )
     .join(_scheds, _scheds.c.id == _slots.c.schedule_id)
     .outerjoin(_docs, _docs.c.id == _effective_doctor)
     .where(_slots.c.id == bindparam("slot_id"))
@@ -343,6 +351,10 @@ def create_hold(ctx: Ctx, slot_id: str, patient_id: str) -> Flow[Answer]:
         raise ApiError("SLOT_TAKEN", {"slot_id": slot_id, "reason": "reserved_for_followup"})
     fv_expert = bool(patient.first_visit) and ctx.rules.is_expert(_title(slot))
     sweep = _check_patient(ctx, history, patient_id, slot.department_id, slot.date, fv_expert)
+    if not booking.slot_free(slot, ctx.now):
+        # Taken as the slot was read: refused without the writes (at the release time most of the
+        # holds are for slots already gone). A slot that looks free is still taken only by the UPDATE.
+        raise ApiError("SLOT_TAKEN", {"slot_id": slot_id})
     hold_id = new_id("H")
     expires = ctx.now + dt.timedelta(minutes=ctx.rules.hold_minutes)
     # The slot is taken by one conditional UPDATE, never by read-then-write; the hold row is written
