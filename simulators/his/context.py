@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from dataclasses import dataclass
+from enum import Enum
 
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
@@ -14,6 +15,14 @@ from simulators.his.clock import Clock
 from simulators.his.errors import ApiError
 from simulators.his.fastsql import Flow, Prepared, run_flow, step
 from simulators.his.rules import Rules
+
+
+class Lane(Enum):
+    """Which queue a write waits in. At the release time every kiosk books at once; the patients
+    collecting their numbers meanwhile must not wait behind that surge."""
+
+    BOOKING = "booking"  # holds, bookings, payments, heartbeats, ...
+    ARRIVAL = "arrival"  # 取号: a patient at the kiosk waiting for the slip
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ from sqlalchemy import Connection
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
+from simulators.his.context import Lane
 from simulators.his.db import Database
 
 T = TypeVar("T")
@@ -54,7 +55,8 @@ class GroupCommit:
     def __init__(self, db: Database, max_batch: int = 32) -> None:
         self.db = db
         self.max_batch = max_batch
-        self._queue: deque[_Job[Any]] = deque()
+        # ARRIVAL first: a batch takes the waiting 取号 before the bookings of a surge.
+        self._queues: dict[Lane, deque[_Job[Any]]] = {Lane.ARRIVAL: deque(), Lane.BOOKING: deque()}
         self._cond = threading.Condition()
         self._running = False
         self._closed = False
@@ -64,13 +66,13 @@ class GroupCommit:
     def run(self, unit: Unit[T]) -> T:
         return self.submit(unit).result()
 
-    def submit(self, unit: Unit[T]) -> Future[T]:
+    def submit(self, unit: Unit[T], lane: Lane = Lane.BOOKING) -> Future[T]:
         """Queue the unit; the future completes once its batch committed (await it via wrap_future)."""
         job: _Job[T] = _Job(unit)
         with self._cond:
             if self._closed:
                 raise RuntimeError("the writer is closed")
-            self._queue.append(job)
+            self._queues[lane].append(job)
             if not self._running:
                 self._running = True
                 threading.Thread(target=self._loop, name="his-group-commit", daemon=True).start()
@@ -80,7 +82,10 @@ class GroupCommit:
     def pending(self) -> int:
         """Requests queued for the next batch."""
         with self._cond:
-            return len(self._queue)
+            return sum(len(queue) for queue in self._queues.values())
+
+    def _waiting(self) -> bool:
+        return any(self._queues.values())
 
     def close(self) -> None:
         with self._cond:
@@ -90,11 +95,14 @@ class GroupCommit:
     def _loop(self) -> None:
         while True:
             with self._cond:
-                while not self._queue:
-                    if self._closed or not self._cond.wait(timeout=IDLE_EXIT_S) and not self._queue:
+                while not self._waiting():
+                    if self._closed or not self._cond.wait(timeout=IDLE_EXIT_S) and not self._waiting():
                         self._running = False
                         return
-                batch = [self._queue.popleft() for _ in range(min(self.max_batch, len(self._queue)))]
+                batch = []
+                for queue in self._queues.values():
+                    while queue and len(batch) < self.max_batch:
+                        batch.append(queue.popleft())
             try:
                 self._run_batch(batch)
             except Exception as error:  # noqa: BLE001 - a fault here fails this batch's callers, not the writer

@@ -22,7 +22,6 @@ import datetime as dt
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from enum import Enum
 from typing import Any, TypeVar
 
 import psycopg
@@ -32,6 +31,7 @@ from psycopg.adapt import Transformer
 from sqlalchemy import Boolean, Date, DateTime, Integer, make_url
 from sqlalchemy.engine import Dialect
 
+from simulators.his.context import Lane
 from simulators.his.fastsql import Call, Flow, Result, convert
 
 T = TypeVar("T")
@@ -205,14 +205,6 @@ class _Link:
 
     def close(self) -> None:
         self.pg.finish()
-
-
-class Lane(Enum):
-    """Which connections a write waits for. At the release time every kiosk books at once; the
-    patients collecting their numbers meanwhile must not queue behind that surge."""
-
-    BOOKING = "booking"  # holds, bookings, heartbeats
-    ARRIVAL = "arrival"  # 取号: a patient at the kiosk waiting for the slip
 
 
 LANE_CONNECTIONS = {Lane.BOOKING: 4, Lane.ARRIVAL: 2}

@@ -42,7 +42,7 @@ from simulators.his import models as m
 from simulators.his import openapi as doc
 from simulators.his.clock import Clock
 from simulators.his.collection import collect_appointment
-from simulators.his.context import Ctx
+from simulators.his.context import Ctx, Lane
 from simulators.his.db import Database
 from simulators.his.errors import ApiError
 from simulators.his.fastpath import FastRoutes
@@ -50,7 +50,7 @@ from simulators.his.fastsql import Flow, run_flow
 from simulators.his.gateway import API, Faults, FaultSwitch, Gateway
 from simulators.his.groupcommit import GroupCommit
 from simulators.his.heartbeats import record as record_heartbeat
-from simulators.his.pgasync import Lane, Pipelined
+from simulators.his.pgasync import Pipelined
 from simulators.his.rules import Rules
 from simulators.his.seed import seed as seed_database
 
@@ -155,11 +155,11 @@ class Hub:
                 time.sleep(0.01 * (attempt + 1))
         raise AssertionError("unreachable")
 
-    async def mutate(self, request: Request, work: Work) -> JSONResponse:
+    async def mutate(self, request: Request, work: Work, lane: Lane = Lane.BOOKING) -> JSONResponse:
         """A change, honouring Idempotency-Key: the response is stored in the effect's transaction.
 
         With group commit the request waits on the event loop for its batch's commit (no thread of its
-        own); without, it runs its own transaction in the thread pool.
+        own), in its lane's queue; without, it runs its own transaction in the thread pool.
         """
         if self.committer is None:
             loop = asyncio.get_running_loop()
@@ -167,7 +167,7 @@ class Hub:
         kiosk_id, key, unit = self._unit(request, work)
         with self.inflight.claim(kiosk_id, key) if key is not None else nullcontext():
             # A replay is found by the unit itself, inside the write transaction.
-            future = self.committer.submit(lambda s: unit(s, self.ctx(kiosk_id)))
+            future = self.committer.submit(lambda s: unit(s, self.ctx(kiosk_id)), lane)
             reply = await asyncio.wrap_future(future)
         return reply.response()
 
@@ -176,7 +176,7 @@ class Hub:
         PostgreSQL driven from the event loop in pipelined round trips on the lane's connections,
         elsewhere as any other write."""
         if self.pipelined is None:
-            return await self.mutate(request, lambda s, ctx: run_flow(s.connection(), flow(ctx)))
+            return await self.mutate(request, lambda s, ctx: run_flow(s.connection(), flow(ctx)), lane)
         kiosk_id = _kiosk(request)
         key = request.headers.get("idempotency-key")
         if key is None:

@@ -18,6 +18,9 @@ from sqlalchemy.orm import Session
 
 from simulators.his import models as m
 from simulators.his.clock import Clock
+from simulators.his.context import Lane
+from simulators.his.db import Database
+from simulators.his.groupcommit import GroupCommit
 from simulators.his.server import ServerHandle, start_in_thread
 from simulators.his.testing import SEEDED_AT, TODAY, TOKENS, TZ
 
@@ -211,3 +214,35 @@ def test_a_failed_commit_runs_each_request_alone(sqlite_server: ServerHandle) ->
     with hub.db.read() as s:
         for slot in slots:
             assert len(list(s.execute(select(m.Hold).where(m.Hold.slot_id == slot)).scalars())) == 1
+
+
+def test_a_waiting_collection_goes_in_the_next_batch_ahead_of_a_surge(sqlite_url: str) -> None:
+    """At the release time 40 holds wait for the writer; a 取号 arriving after them is in the next batch."""
+    db = Database(sqlite_url)
+    committer = GroupCommit(db, max_batch=32)
+    ran: list[str] = []
+    batches: list[int] = []
+    committer.on_commit = batches.append
+    entered, gate = threading.Event(), threading.Event()
+
+    def blocker(_s: Session) -> None:
+        entered.set()
+        assert gate.wait(30)
+
+    def unit(name: str) -> Callable[[Session], str]:
+        return lambda _s: ran.append(name) or name
+
+    try:
+        first = committer.submit(blocker)
+        assert entered.wait(10)
+        surge = [committer.submit(unit(f"hold{k}")) for k in range(40)]
+        collect = committer.submit(unit("collect"), Lane.ARRIVAL)
+        gate.set()
+        assert collect.result(10) == "collect"
+        assert [f.result(10) for f in surge] == [f"hold{k}" for k in range(40)]
+        first.result(10)
+    finally:
+        committer.close()
+        db.dispose()
+    assert batches == [1, 32, 9]
+    assert ran.index("collect") == 0  # the first of the batch after the blocker's, before any hold

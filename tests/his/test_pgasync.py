@@ -13,9 +13,10 @@ from sqlalchemy import bindparam, insert, select
 
 from simulators.his import booking
 from simulators.his import models as m
+from simulators.his.context import Lane
 from simulators.his.db import Database
 from simulators.his.fastsql import Flow, Prepared, step
-from simulators.his.pgasync import APPLICATION_NAME, Lane, Pipelined, conninfo
+from simulators.his.pgasync import APPLICATION_NAME, Pipelined, conninfo
 from simulators.his.pgtemp import TempCluster
 from simulators.his.testing import TODAY, His, error_code
 
@@ -131,3 +132,35 @@ def test_a_statement_prepared_after_a_failure_is_prepared_again(pg_url: str) -> 
         runner.close()
         db.dispose()
     assert nothing == [] and stored == 1 and after == ["b"]
+
+
+def test_a_collection_does_not_wait_for_the_booking_lanes_connections(pg_url: str) -> None:
+    from simulators.his.holds import _PATIENT_LOCKED
+
+    db = Database(pg_url)
+    runner = Pipelined(pg_url, db.writer.dialect, {Lane.BOOKING: 1, Lane.ARRIVAL: 1})
+
+    def lock_patient() -> Flow[int]:
+        (found,) = yield step(_PATIENT_LOCKED(patient_id="P000001"), last=True)
+        return len(found.rows)
+
+    def read() -> Flow[int]:
+        (found,) = yield step(_READ(kiosk_id="K77"))
+        return len(found.rows)
+
+    async def scenario(admin: psycopg.Connection) -> tuple[int, int, int]:
+        blocked = asyncio.ensure_future(runner.run(lock_patient))  # the booking lane's one connection
+        await asyncio.sleep(0.3)
+        queued = asyncio.ensure_future(runner.run(read))  # waits for that connection
+        arrived = await asyncio.wait_for(runner.run(read, Lane.ARRIVAL), 20)
+        assert not blocked.done() and not queued.done()
+        admin.rollback()  # the row is free: the booking lane moves again
+        return arrived, await blocked, await queued
+
+    try:
+        with psycopg.connect(conninfo(pg_url)) as admin:
+            admin.execute("SELECT 1 FROM patients WHERE id = 'P000001' FOR UPDATE")
+            assert asyncio.run(scenario(admin)) == (0, 1, 0)
+    finally:
+        runner.close()
+        db.dispose()
