@@ -219,23 +219,25 @@ def step(*calls: Call, last: bool = False) -> Step:
     return Step(calls, last)
 
 
+def advance(flow: Flow[T], results: tuple[Result, ...] | None) -> tuple[Step | None, T | None]:
+    """The flow's next step given the last one's results, or (None, what the flow returned)."""
+    try:
+        return flow.send(results), None  # type: ignore[arg-type]
+    except StopIteration as done:
+        return None, done.value
+
+
 def inner(flow: Flow[T]) -> Flow[T]:
     """`flow` as a part of a larger one (`yield from inner(flow)`): its last step is not the transaction's."""
-    results: tuple[Result, ...] | None = None
-    while True:
-        try:
-            current = flow.send(results)  # type: ignore[arg-type]
-        except StopIteration as done:
-            return done.value  # type: ignore[no-any-return]
-        results = yield current.not_last()
+    current, value = advance(flow, None)
+    while current is not None:
+        current, value = advance(flow, (yield current.not_last()))
+    return value  # type: ignore[return-value]
 
 
 def run_flow(conn: Connection, flow: Flow[T]) -> T:
     """Drive a flow on a SQLAlchemy connection, inside the caller's transaction: one call at a time."""
-    results: tuple[Result, ...] | None = None
-    while True:
-        try:
-            current = flow.send(results)  # type: ignore[arg-type]
-        except StopIteration as done:
-            return done.value  # type: ignore[no-any-return]
-        results = tuple(call.statement.run(conn, call.params).result() for call in current.calls)
+    current, value = advance(flow, None)
+    while current is not None:
+        current, value = advance(flow, tuple(c.statement.run(conn, c.params).result() for c in current.calls))
+    return value  # type: ignore[return-value]

@@ -32,7 +32,7 @@ from sqlalchemy import Boolean, Date, DateTime, Integer, make_url
 from sqlalchemy.engine import Dialect
 
 from simulators.his.context import Lane
-from simulators.his.fastsql import Call, Flow, Result, convert
+from simulators.his.fastsql import Call, Flow, Result, advance, convert
 
 T = TypeVar("T")
 RETRIES = 5
@@ -240,16 +240,8 @@ class Pipelined:
         committed = False
         try:
             link.command(b"BEGIN")  # goes with the first step
-            results: tuple[Result, ...] | None = None
-            while True:
-                try:
-                    current = flow.send(results)  # type: ignore[arg-type]
-                except StopIteration as done:
-                    if not committed:
-                        link.command(b"COMMIT")
-                        committed = True
-                        await link.sync()
-                    return done.value  # type: ignore[no-any-return]
+            current, value = advance(flow, None)
+            while current is not None:
                 if committed:
                     raise RuntimeError("a flow went on after its last step")
                 for call in current.calls:
@@ -257,7 +249,12 @@ class Pipelined:
                 if current.last:
                     link.command(b"COMMIT")  # in the same round trip as the step
                     committed = True
-                results = await link.sync()
+                current, value = advance(flow, await link.sync())
+            if not committed:
+                link.command(b"COMMIT")
+                committed = True
+                await link.sync()
+            return value  # type: ignore[return-value]
         except (Exception, asyncio.CancelledError) as error:
             await self._abandon(link, error)
             if isinstance(error, psycopg.OperationalError) and not committed:
