@@ -1,10 +1,11 @@
-"""取号 (collecting a booked appointment) on the hot path: a flow (fastsql.py) of three steps, where the
+"""取号 (collecting a booked appointment) on the hot path: a flow (fastsql.py) of two steps, where the
 ORM took eight round trips.
 
-The appointment's patient is locked first (as every change to a patient's bookings does) and the
-appointment read with its department and doctor in the same step — after the lock, so it is current;
-the queue number comes from the per-day counter row (context.counter), and the appointment is changed
-by one UPDATE.
+The appointment's patient is locked first (as every change to a patient's bookings does); in the same
+step the appointment is read with its department and doctor — after the lock, so it is current — and
+the department's per-day queue counter is bumped if the appointment is still to be collected (a refusal
+rolls the bump back; the day's first 取号 creates the row, context.counter). The second step changes
+the appointment by one UPDATE, with the COMMIT.
 """
 
 from __future__ import annotations
@@ -48,6 +49,29 @@ _APPOINTMENT = Prepared(
     .outerjoin(_docs, _docs.c.id == _appts.c.doctor_id)
     .where(_appts.c.id == bindparam("appointment_id"))
 )
+_counters = m.QueueCounter.__table__
+
+
+def _of_booked(column: Any) -> Any:
+    """The appointment's `column`, while the appointment is still to be collected (status booked)."""
+    return (
+        select(column)
+        .where(_appts.c.id == bindparam("appointment_id"), _appts.c.status == "booked")
+        .scalar_subquery()
+    )
+
+
+# The department's queue number for the day taken with the first reads (one round trip fewer): it
+# counts only for an appointment still to be collected, and a refusal's rollback gives it back.
+_QUEUE_NEXT = Prepared(
+    update(_counters)
+    .where(
+        _counters.c.department_id == _of_booked(_appts.c.department_id),
+        _counters.c.date == _of_booked(_appts.c.date),
+    )
+    .values(last=_counters.c.last + 1)
+    .returning(_counters.c.last)
+)
 _COLLECTED = Prepared(
     update(_appts)
     .where(_appts.c.id == bindparam("appointment_id"))
@@ -74,8 +98,10 @@ def _answer(ctx: Ctx, a: Any, row: dict[str, Any]) -> dict[str, Any]:
 
 
 def collect_appointment(ctx: Ctx, appointment_id: str, patient_id: str) -> Flow[Answer]:
-    owner, found = yield step(
-        _OWNER_LOCKED(appointment_id=appointment_id), _APPOINTMENT(appointment_id=appointment_id)
+    owner, found, queued = yield step(
+        _OWNER_LOCKED(appointment_id=appointment_id),
+        _APPOINTMENT(appointment_id=appointment_id),
+        _QUEUE_NEXT(appointment_id=appointment_id),
     )
     if owner.first() is None:
         raise ApiError("NOT_FOUND", {"resource": "appointments", "id": appointment_id})
@@ -97,7 +123,9 @@ def collect_appointment(ctx: Ctx, appointment_id: str, patient_id: str) -> Flow[
                 "status": booking.effective_status(a, ctx),
             },
         )
-    seq = yield from counter(a.department_id, a.date)
+    bumped = queued.first()
+    # No counter row yet: the department's first 取号 of the day creates it.
+    seq = bumped.last if bumped is not None else (yield from counter(a.department_id, a.date))
     # The fee by the doctor's title now: a title changed after booking changes the fee at collection.
     title = Title(a.doctor_title) if a.doctor_title is not None else None
     row.update(
