@@ -188,10 +188,14 @@ def ban_end(ctx: Ctx, no_shows: list[dt.date]) -> dt.date | None:
     return until if until is not None and until > ctx.today else None
 
 
+def no_show_since(ctx: Ctx) -> dt.date:
+    """The earliest no-show that can still count toward a ban today."""
+    return ctx.today - dt.timedelta(days=ctx.rules.no_show_window_days + ctx.rules.no_show_ban_days)
+
+
 def banned_until(s: Session, ctx: Ctx, patient_id: str) -> dt.date | None:
     """The patient's no-show ban end (see ban_end), or None."""
-    rules = ctx.rules
-    since = ctx.today - dt.timedelta(days=rules.no_show_window_days + rules.no_show_ban_days)
+    since = no_show_since(ctx)
     rows = s.execute(
         select(m.Appointment).where(
             m.Appointment.patient_id == patient_id,

@@ -20,7 +20,7 @@ from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass, replace
 from typing import Any, NamedTuple, TypeVar
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, bindparam, select
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql import ClauseElement
@@ -170,6 +170,12 @@ class Cursor:
             return Result([convert(self._plan, r) for r in raw], int(self._cursor.rowcount))
         finally:
             self._cursor.close()
+
+
+def row_values(table: Any, columns: tuple[str, ...]) -> Any:
+    """SELECT :a, :b, ... for INSERT ... SELECT: the row to insert, its parameters typed (so PostgreSQL
+    knows each one's type where nothing else in the statement says it)."""
+    return select(*(bindparam(c, type_=table.c[c].type) for c in columns))
 
 
 # --- flows ---------------------------------------------------------------------------------------

@@ -11,11 +11,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from sqlalchemy import bindparam, exists, insert, select, update
+from sqlalchemy import bindparam, exists, insert, update
 
 from simulators.his import models as m
 from simulators.his.context import Ctx
-from simulators.his.fastsql import Flow, Prepared, step
+from simulators.his.fastsql import Flow, Prepared, row_values, step
 
 Answer = tuple[int, dict[str, Any]]
 _beats = m.Heartbeat.__table__
@@ -28,9 +28,7 @@ _COLUMNS = ("kiosk_id", "received_at", "body")
 _INSERT_NEW = Prepared(
     insert(_beats).from_select(
         _COLUMNS,
-        select(*(bindparam(c, type_=_beats.c[c].type) for c in _COLUMNS)).where(
-            ~exists().where(_beats.c.kiosk_id == bindparam("kiosk_id"))
-        ),
+        row_values(_beats, _COLUMNS).where(~exists().where(_beats.c.kiosk_id == bindparam("kiosk_id"))),
     )
 )
 

@@ -31,7 +31,7 @@ from simulators.his import booking, views
 from simulators.his import models as m
 from simulators.his.context import Ctx, new_id
 from simulators.his.errors import ApiError
-from simulators.his.fastsql import Call, Flow, Prepared, Result, step
+from simulators.his.fastsql import Call, Flow, Prepared, Result, row_values, step
 from simulators.his.rules import Title
 
 Answer = tuple[int, dict[str, Any]]
@@ -209,17 +209,12 @@ _APPOINTMENT_COLUMNS = (
 )  # fmt: skip
 
 
-def _values(table: Any, columns: tuple[str, ...]) -> Any:
-    """SELECT :a, :b, ... (typed, so PostgreSQL knows each parameter's type): the row to insert."""
-    return select(*(bindparam(c, type_=table.c[c].type) for c in columns))
-
-
 # The writes after the slot's UPDATE happen only where it took the slot (it now names this hold or
 # appointment), so a booking's writes are right to commit whether or not it won the slot.
 _INSERT_HOLD = Prepared(
     insert(_holds).from_select(
         _HOLD_COLUMNS,
-        _values(_holds, _HOLD_COLUMNS).where(
+        row_values(_holds, _HOLD_COLUMNS).where(
             exists().where(_slots.c.id == bindparam("slot_id"), _slots.c.hold_id == bindparam("id"))
         ),
     )
@@ -229,7 +224,7 @@ _SLOT_BOOKED = exists().where(
 )
 _INSERT_APPOINTMENT = Prepared(
     insert(_appts).from_select(
-        _APPOINTMENT_COLUMNS, _values(_appts, _APPOINTMENT_COLUMNS).where(_SLOT_BOOKED)
+        _APPOINTMENT_COLUMNS, row_values(_appts, _APPOINTMENT_COLUMNS).where(_SLOT_BOOKED)
     )
 )
 _HOLD_BOOKED = Prepared(
@@ -286,10 +281,13 @@ def _sweep_no_shows(ctx: Ctx, patient_id: str) -> Call:
 
 def _history_params(ctx: Ctx, exclude_hold: str = "") -> dict[str, Any]:
     """The history query's parameters: reaching back far enough for any day the rules may judge."""
-    rules = ctx.rules
-    since = ctx.today - dt.timedelta(days=rules.no_show_window_days + rules.no_show_ban_days)
     earliest, _ = booking.limits_span(ctx, ctx.today)
-    return {"since": min(since, earliest), "today": ctx.today, "now": ctx.now, "exclude_hold": exclude_hold}
+    return {
+        "since": min(booking.no_show_since(ctx), earliest),
+        "today": ctx.today,
+        "now": ctx.now,
+        "exclude_hold": exclude_hold,
+    }
 
 
 def _check_patient(
@@ -305,8 +303,7 @@ def _check_patient(
     Returns the write that records as no-shows the bookings whose collection window closed, when the
     history shows any (it would change nothing otherwise), to go with the booking's own writes.
     """
-    rules = ctx.rules
-    since = ctx.today - dt.timedelta(days=rules.no_show_window_days + rules.no_show_ban_days)
+    since = booking.no_show_since(ctx)
     lo, hi = booking.limits_span(ctx, day)
     no_shows: list[dt.date] = []
     existing: list[booking.Booked] = []
