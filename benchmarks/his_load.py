@@ -47,6 +47,9 @@ from simulators.his.seed import seed
 START = dt.datetime(2026, 11, 23, 9, 0)  # Monday 09:00: the whole week is bookable
 TOKEN = "demo-kiosk-token"
 REPO = Path(__file__).resolve().parent.parent
+# issue 12, at 50 clients: bookings a second on either database, and the p99 on SQLite
+TARGET_BOOKINGS_S = 600
+TARGET_P99_MS = 150
 
 
 # --- the database ------------------------------------------------------------------------------
@@ -383,6 +386,21 @@ def run(url: str, args: argparse.Namespace, clients: int, db_pid: int | None = N
     }
 
 
+def verdict(row: dict) -> str:
+    """Issue 12's targets for 50 clients, each met or not, with the figure measured."""
+    checks = [
+        (
+            f"≥ {TARGET_BOOKINGS_S} bookings/s",
+            row["bookings_per_s"] >= TARGET_BOOKINGS_S,
+            row["bookings_per_s"],
+        )
+    ]
+    if row["backend"] == "sqlite":
+        checks.append((f"p99 < {TARGET_P99_MS} ms", row["all_p99_ms"] < TARGET_P99_MS, row["all_p99_ms"]))
+    checks.append(("0 double bookings", row["double_bookings"] == 0, row["double_bookings"]))
+    return "; ".join(f"{name}: {'met' if ok else 'NOT met'} ({figure:.1f})" for name, ok, figure in checks)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--backend", choices=["sqlite", "postgres", "both"], default="both")
@@ -433,6 +451,8 @@ def main() -> None:
                     flush=True,
                 )
                 print(f"          outcomes: {row['outcomes']}", flush=True)
+                if clients == 50:
+                    print(f"          issue 12 targets: {verdict(row)}", flush=True)
         finally:
             if cluster is not None:
                 cluster.stop()

@@ -1,15 +1,23 @@
-"""The ASGI layer in front of the routes: bearer-token auth, body size limit, injected faults."""
+"""The ASGI layer in front of the routes: bearer-token auth, body size limit, injected faults, and the
+contract's 503 when the database behind the HIS cannot be reached."""
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import random
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import psycopg
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+
 from simulators.his.errors import ApiError
+
+log = logging.getLogger(__name__)
 
 MAX_BODY = 1024 * 1024
 API = "/api/v1"
@@ -18,6 +26,10 @@ PUBLIC_PATHS = frozenset(
     {f"{API}/health", f"{API}/openapi.json", f"{API}/docs", f"{API}/docs/oauth2-redirect", f"{API}/fleet"}
 )
 TEST_PREFIX = f"{API}/_test/"
+# The database is down, unreachable, dropped the connection (a write's COMMIT among them: its outcome is
+# unknown, and the kiosk settles it by asking again under its Idempotency-Key), or every connection is
+# busy for longer than the pool waits. None of them is the request's fault.
+OUTAGES = (OperationalError, PoolTimeout, psycopg.OperationalError)
 
 
 @dataclass
@@ -104,7 +116,20 @@ class Gateway:
                 return {"type": "http.request", "body": bytes(body), "more_body": False}
             return await receive()
 
-        await self.app(scope, replay, send)
+        started = False
+
+        async def tracked(message: dict) -> None:
+            nonlocal started
+            started = True
+            await send(message)
+
+        try:
+            await self.app(scope, replay, tracked)
+        except OUTAGES as error:
+            log.warning("database unavailable for %s %s: %s", scope["method"], path, type(error).__name__)
+            if started:
+                raise
+            await _send_error(send, ApiError("UNAVAILABLE"))
 
 
 async def _send_error(send: Any, error: ApiError, extra_headers: dict[str, str] | None = None) -> None:

@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
 from dataclasses import dataclass
-from typing import Annotated, Any, Self
+from typing import Annotated, Any, Self, TypeVar
 
 import uvicorn
 from fastapi import APIRouter, Body, FastAPI, Path, Query, Request
@@ -20,7 +20,7 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.routing import APIRoute
 from fastapi.security import HTTPBearer
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
@@ -61,6 +61,7 @@ PathId = Annotated[str, Path(min_length=1, max_length=64, pattern=_ID_PATTERN)]
 QueryId = Annotated[str, Query(min_length=1, max_length=64, pattern=_ID_PATTERN)]
 QueryDate = Annotated[schemas.IsoDate | None, Query()]
 _RETRIES = 5
+T = TypeVar("T")
 # What kiosks call all morning: served by fastpath.py (the routes are still FastAPI's, and so is the schema).
 HOT_PATHS = frozenset(
     f"{API}{p}"
@@ -135,9 +136,22 @@ class Hub:
             self.committer.close()
         self.db.dispose()
 
+    def reading(self, work: Callable[[Session], T]) -> T:
+        """`work` in a read transaction; run once more when its pooled connection turned out dead (the
+        database restarted or ended it): SQLAlchemy has discarded the pool's older connections by then,
+        and a read changed nothing, so a restart costs the kiosks no failed request."""
+        for attempt in (1, 2):
+            try:
+                with self.db.read() as s:
+                    return work(s)
+            except DBAPIError as error:
+                if not error.connection_invalidated or attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
+
     def read(self, request: Request, work: Work) -> JSONResponse:
-        with self.db.read() as s:
-            status, body = work(s, self.ctx(_kiosk(request)))
+        ctx = self.ctx(_kiosk(request))
+        status, body = self.reading(lambda s: work(s, ctx))
         return JSONResponse(body, status_code=status)
 
     def _write(self, kiosk_id: str, work: Callable[[Session, Ctx], Reply]) -> JSONResponse:
@@ -145,12 +159,18 @@ class Hub:
         if self.committer is not None:
             return self.committer.run(lambda s: work(s, self.ctx(kiosk_id))).response()
         for attempt in range(_RETRIES):
+            committing = False
             try:
                 with self.db.write() as s:
                     reply = work(s, self.ctx(kiosk_id))
+                    s.flush()  # a lost unique-key race shows here, while running again is still safe
+                    committing = True
                 return reply.response()  # committed
             except (IntegrityError, OperationalError):
-                if attempt == _RETRIES - 1:
+                # Once COMMIT has gone out, its outcome is unknown (the answer may be what was lost):
+                # running the write again could apply it twice. The gateway answers 503, and the kiosk
+                # asks again under its Idempotency-Key, which finds the stored answer if it committed.
+                if committing or attempt == _RETRIES - 1:
                     raise
                 time.sleep(0.01 * (attempt + 1))
         raise AssertionError("unreachable")
@@ -198,8 +218,8 @@ class Hub:
         if key is None:
             return self._write(kiosk_id, unit)
         with self.inflight.claim(kiosk_id, key):
-            with self.db.read() as s:  # a replay needs no write transaction
-                reply = self._replay(s, kiosk_id, key, request)
+            # a replay needs no write transaction
+            reply = self.reading(lambda s: self._replay(s, kiosk_id, key, request))
             if reply is not None:
                 return reply.response()
             return self._write(kiosk_id, unit)
@@ -659,8 +679,11 @@ async def heartbeat(
 def kiosks(request: Request) -> JSONResponse:
     """Every kiosk's last heartbeat, judged (down / fault / warning / ok) and most urgent first."""
     hub = _hub(request)
-    with hub.db.read() as s:
-        rows = [(r.kiosk_id, hub.clock.aware(r.received_at), r.body) for r in s.scalars(select(m.Heartbeat))]
+    rows = hub.reading(
+        lambda s: [
+            (r.kiosk_id, hub.clock.aware(r.received_at), r.body) for r in s.scalars(select(m.Heartbeat))
+        ]
+    )
     now = hub.clock.now().replace(microsecond=0)
     views = fleet.fleet(rows, now)
     return JSONResponse(
