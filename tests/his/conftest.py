@@ -88,3 +88,16 @@ def his_any(db_url: str) -> Iterator[His]:
     h = His(db_url)
     yield h
     h.close()
+
+
+@pytest.fixture
+def pg_url(pg_cluster: TempCluster) -> str:
+    """A freshly seeded PostgreSQL database, for what only PostgreSQL does."""
+    return _fresh_pg(pg_cluster)
+
+
+@pytest.fixture
+def pg_his(pg_url: str) -> Iterator[His]:
+    h = His(pg_url)
+    yield h
+    h.close()

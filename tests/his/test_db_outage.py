@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import psycopg
@@ -23,17 +22,8 @@ pytestmark = pytest.mark.postgres
 
 
 @pytest.fixture
-def pg_url(pg_cluster: TempCluster) -> str:
-    from tests.his.conftest import _fresh_pg
-
-    return _fresh_pg(pg_cluster)
-
-
-@pytest.fixture
-def his(pg_url: str) -> Iterator[His]:
-    h = His(pg_url)
-    yield h
-    h.close()
+def his(pg_his: His) -> His:
+    return pg_his
 
 
 def _terminate_all(cluster: TempCluster, pg_url: str) -> int:

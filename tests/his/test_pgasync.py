@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from collections.abc import Iterator
 
 import psycopg
 import pytest
@@ -17,25 +16,15 @@ from simulators.his.context import Lane
 from simulators.his.db import Database
 from simulators.his.fastsql import Flow, Prepared, step
 from simulators.his.pgasync import APPLICATION_NAME, Pipelined, conninfo
-from simulators.his.pgtemp import TempCluster
 from simulators.his.testing import TODAY, His, error_code
 
 pytestmark = pytest.mark.postgres
 
 
 @pytest.fixture
-def pg_url(pg_cluster: TempCluster) -> str:
-    from tests.his.conftest import _fresh_pg
-
-    return _fresh_pg(pg_cluster)
-
-
-@pytest.fixture
-def his(pg_url: str) -> Iterator[His]:
-    h = His(pg_url)
-    assert h.hub.pipelined is not None  # the path under test
-    yield h
-    h.close()
+def his(pg_his: His) -> His:
+    assert pg_his.hub.pipelined is not None  # the path under test
+    return pg_his
 
 
 def _slot(his: His, nth: int = 0) -> str:
