@@ -116,7 +116,8 @@ class _Sent:
 
 
 class _Link:
-    """One connection in pipeline mode: messages queued by `send`, sent and answered by `sync`."""
+    """One connection in pipeline mode: messages queued by `call` and `command`, sent and answered by
+    `sync`."""
 
     def __init__(self, conn: psycopg.AsyncConnection[Any]) -> None:
         self.conn = conn  # keeps the connection open; only its libpq handle is used
